@@ -1,0 +1,16 @@
+//! Plot geometry without a GPU: grid_map cells to pixel rectangles, the
+//! data <-> screen transform of each plot, autoscale, zoom and ticks.
+//!
+//! Screen coordinates are physical pixels with the origin at the top left and
+//! y pointing down; data coordinates have y pointing up.
+
+mod page;
+mod ticks;
+mod transform;
+
+pub use page::{PageLayout, PlotFrame, Rect, Style};
+pub use ticks::{Tick, format_value, nice_ticks};
+pub use transform::{DataRect, ScreenFromData, autoscale};
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,94 @@
+//! The file sink: appends whole frames to a log under an advisory lock.
+
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+
+use super::{LoggerError, Sink};
+use crate::format::{ALIGN, FILE_HEADER_LEN, FrameScanner, HeaderError, Scan, encode_file_header};
+
+/// Appends frames to a log file.
+///
+/// Every batch is written by one `write_all` on a file opened for append,
+/// while holding an exclusive `flock`: two processes logging to one file
+/// never interleave bytes. Before writing, a file whose length is not a
+/// multiple of 8 (a crash cut a record short) is padded with zeros so that
+/// new frames stay aligned; readers skip the torn record.
+pub struct FileSink {
+    file: File,
+    path: PathBuf,
+}
+
+impl FileSink {
+    /// Opens `path` for appending, creating it with a file header if it is
+    /// empty or missing, and checking the header if not.
+    pub fn open(path: &Path) -> Result<Self, LoggerError> {
+        let io = |action| move |source| LoggerError::Io { action, path: path.to_owned(), source };
+        let file = OpenOptions::new().create(true).append(true).read(true).open(path).map_err(io("opening"))?;
+        let sink = Self { file, path: path.to_owned() };
+        sink.with_lock(|mut file, len| {
+            if len == 0 {
+                let mut header = Vec::with_capacity(FILE_HEADER_LEN);
+                encode_file_header(&mut header);
+                file.write_all(&header).map_err(io("writing the header of"))?;
+                return Ok(());
+            }
+            let mut head = [0u8; FILE_HEADER_LEN];
+            let n = read_prefix(file, &mut head).map_err(io("reading"))?;
+            match FrameScanner::for_file().poll(&head[..n], 0) {
+                Err(source) => Err(LoggerError::NotALog { path: path.to_owned(), source }),
+                Ok(Scan::NeedMore) if n < FILE_HEADER_LEN => Err(LoggerError::NotALog {
+                    path: path.to_owned(),
+                    source: HeaderError::NotALog { found: head[..n].to_vec() },
+                }),
+                Ok(_) => Ok(()),
+            }
+        })?;
+        Ok(sink)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Runs `f` with the file's exclusive lock held and its current length.
+    fn with_lock<T>(&self, f: impl FnOnce(&File, u64) -> Result<T, LoggerError>) -> Result<T, LoggerError> {
+        let io = |action| move |source| LoggerError::Io { action, path: self.path.clone(), source };
+        self.file.lock().map_err(io("locking"))?;
+        let result = self.file.metadata().map_err(io("reading the length of")).and_then(|m| f(&self.file, m.len()));
+        // Closing the file would release the lock too; unlock errors are moot.
+        let _ = self.file.unlock();
+        result
+    }
+}
+
+impl Sink for FileSink {
+    fn write_frames(&mut self, frames: &[u8]) -> Result<(), LoggerError> {
+        let path = &self.path;
+        let io = |action| move |source| LoggerError::Io { action, path: path.clone(), source };
+        self.with_lock(|mut file, len| {
+            let misalignment = (len % ALIGN as u64) as usize;
+            if misalignment != 0 {
+                log::warn!(
+                    "{path:?} ends with {len} bytes, not a multiple of 8: a record was cut short; \
+                     padding so new records stay aligned"
+                );
+                file.write_all(&[0u8; ALIGN][..ALIGN - misalignment]).map_err(io("padding"))?;
+            }
+            file.write_all(frames).map_err(io("appending to"))
+        })
+    }
+}
+
+/// Reads up to `buf.len()` bytes from the start of the file.
+fn read_prefix(file: &File, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match file.read_at(&mut buf[n..], n as u64)? {
+            0 => break,
+            k => n += k,
+        }
+    }
+    Ok(n)
+}

@@ -1,0 +1,21 @@
+//! The GPU renderer: a page of plots drawn with wgpu into an offscreen
+//! texture, which the window shows and screenshots, videos and golden tests
+//! read back. One render path for all of them.
+
+mod buffer;
+mod capture;
+mod context;
+mod gpu_types;
+mod page;
+pub mod palette;
+mod plots;
+mod solid;
+mod text;
+
+pub use buffer::GrowableBuffer;
+pub use capture::{OffscreenTarget, PAGE_FORMAT, RgbaImage};
+pub use context::{GpuContext, RenderError};
+pub use gpu_types::{BatchDesc, PlotUniforms, SolidRect};
+pub use page::{HeadlessRenderer, PageRenderer, RenderOptions};
+pub use plots::{SyncStats, shader_sources};
+pub use text::{Anchor, Label};

@@ -1,0 +1,407 @@
+//! Data on the GPU: scatter points and lines.
+//!
+//! Each plot's tensors are appended, byte for byte as they were logged, to a
+//! growable storage buffer (the "arena"); a small table of [`BatchDesc`]s
+//! says where each batch starts and how its points are laid out. The vertex
+//! shaders find a point's batch by binary search and gather its x, y and
+//! colour value with the batch's sizes and strides, so spatial dim, colour by
+//! index and grid tiling cost the CPU nothing. A replaced plot rewrites its
+//! arena; an appended batch writes only its own bytes.
+//!
+//! Points are instanced triangles (3 vertices per point: on software
+//! rasterisers the vertex stage is the bottleneck, and a triangle is half
+//! the vertices of a quad); lines are instanced quads per segment with round
+//! caps. A storage binding is limited in size (128 MiB on lavapipe), so a
+//! scatter's arena is split into chunks, each drawn on its own.
+
+use std::collections::HashMap;
+
+use super::buffer::GrowableBuffer;
+use super::capture::PAGE_FORMAT;
+use super::gpu_types::{BatchDesc, PlotUniforms, linear_rgba};
+use super::palette::palette_row;
+use crate::layout::{DataRect, Rect};
+use crate::spec::Palette;
+use crate::store::{Plot, PlotKind, Store};
+
+const DATA_SHADER: &str = include_str!("../../shaders/data.wgsl");
+const POINTS_SHADER: &str = include_str!("../../shaders/points.wgsl");
+const LINES_SHADER: &str = include_str!("../../shaders/lines.wgsl");
+
+/// The shader sources as compiled: the shared data code, then the renderer's.
+pub fn shader_sources() -> [(&'static str, String); 2] {
+    [("points", format!("{DATA_SHADER}\n{POINTS_SHADER}")), ("lines", format!("{DATA_SHADER}\n{LINES_SHADER}"))]
+}
+
+/// Colour of uncoloured data: Bokeh's default blue.
+pub const DEFAULT_COLOR: [u8; 3] = [0x1f, 0x77, 0xb4];
+/// Colour of a NaN colour value: Bokeh's default grey.
+pub const NAN_COLOR: [u8; 3] = [0x80, 0x80, 0x80];
+
+/// Long-lived: pipelines and the bind group layout.
+pub struct PlotPipelines {
+    layout: wgpu::BindGroupLayout,
+    points: wgpu::RenderPipeline,
+    batch_lines: wgpu::RenderPipeline,
+    tandem_lines: wgpu::RenderPipeline,
+}
+
+impl PlotPipelines {
+    pub fn new(device: &wgpu::Device) -> Self {
+        let storage = |binding| wgpu::BindGroupLayoutEntry {
+            binding,
+            visibility: wgpu::ShaderStages::VERTEX,
+            ty: wgpu::BindingType::Buffer {
+                ty: wgpu::BufferBindingType::Storage { read_only: true },
+                has_dynamic_offset: false,
+                min_binding_size: None,
+            },
+            count: None,
+        };
+        let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+            label: Some("PlotPipelines::bind_group_layout"),
+            entries: &[
+                wgpu::BindGroupLayoutEntry {
+                    binding: 0,
+                    visibility: wgpu::ShaderStages::VERTEX_FRAGMENT,
+                    ty: wgpu::BindingType::Buffer {
+                        ty: wgpu::BufferBindingType::Uniform,
+                        has_dynamic_offset: false,
+                        min_binding_size: None,
+                    },
+                    count: None,
+                },
+                storage(1),
+                storage(2),
+                wgpu::BindGroupLayoutEntry {
+                    binding: 3,
+                    visibility: wgpu::ShaderStages::VERTEX,
+                    ty: wgpu::BindingType::Texture {
+                        sample_type: wgpu::TextureSampleType::Float { filterable: false },
+                        view_dimension: wgpu::TextureViewDimension::D2,
+                        multisampled: false,
+                    },
+                    count: None,
+                },
+            ],
+        });
+        let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+            label: Some("PlotPipelines::pipeline_layout"),
+            bind_group_layouts: &[Some(&layout)],
+            immediate_size: 0,
+        });
+        let [(_, points_src), (_, lines_src)] = shader_sources();
+        let points_module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+            label: Some("PlotPipelines::points_shader"),
+            source: wgpu::ShaderSource::Wgsl(points_src.into()),
+        });
+        let lines_module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+            label: Some("PlotPipelines::lines_shader"),
+            source: wgpu::ShaderSource::Wgsl(lines_src.into()),
+        });
+        let pipeline = |label, module: &wgpu::ShaderModule, vs, topology| {
+            device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
+                label: Some(label),
+                layout: Some(&pipeline_layout),
+                vertex: wgpu::VertexState { module, entry_point: Some(vs), compilation_options: Default::default(), buffers: &[] },
+                primitive: wgpu::PrimitiveState { topology, ..Default::default() },
+                depth_stencil: None,
+                multisample: wgpu::MultisampleState::default(),
+                fragment: Some(wgpu::FragmentState {
+                    module,
+                    entry_point: Some("fs_main"),
+                    compilation_options: Default::default(),
+                    targets: &[Some(wgpu::ColorTargetState {
+                        format: PAGE_FORMAT,
+                        blend: Some(wgpu::BlendState::ALPHA_BLENDING),
+                        write_mask: wgpu::ColorWrites::ALL,
+                    })],
+                }),
+                multiview_mask: None,
+                cache: None,
+            })
+        };
+        use wgpu::PrimitiveTopology::{TriangleList, TriangleStrip};
+        Self {
+            points: pipeline("PlotPipelines::points", &points_module, "vs_main", TriangleList),
+            batch_lines: pipeline("PlotPipelines::batch_lines", &lines_module, "vs_batches", TriangleStrip),
+            tandem_lines: pipeline("PlotPipelines::tandem_lines", &lines_module, "vs_tandem", TriangleStrip),
+            layout,
+        }
+    }
+}
+
+/// A part of a plot's data small enough for one storage binding.
+struct Chunk {
+    arena: GrowableBuffer,
+    descs: GrowableBuffer,
+    uniforms: wgpu::Buffer,
+    batch_count: u32,
+    /// Points (scatter) or segment starts (lines) in this chunk.
+    instances: u32,
+    /// The bind group and the buffer versions it was made for.
+    bind_group: Option<(u64, u64, wgpu::BindGroup)>,
+}
+
+impl Chunk {
+    fn new(device: &wgpu::Device) -> Self {
+        let storage = wgpu::BufferUsages::STORAGE;
+        Self {
+            arena: GrowableBuffer::new(device, "PlotGpu::arena", storage),
+            descs: GrowableBuffer::new(device, "PlotGpu::batch_descs", storage),
+            uniforms: device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some("PlotGpu::uniforms"),
+                size: std::mem::size_of::<PlotUniforms>() as u64,
+                usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+                mapped_at_creation: false,
+            }),
+            batch_count: 0,
+            instances: 0,
+            bind_group: None,
+        }
+    }
+
+    fn bind_group(&mut self, device: &wgpu::Device, pipelines: &PlotPipelines, palette: &wgpu::TextureView) -> &wgpu::BindGroup {
+        let versions = (self.arena.version(), self.descs.version());
+        if self.bind_group.as_ref().is_none_or(|(a, d, _)| (*a, *d) != versions) {
+            let group = device.create_bind_group(&wgpu::BindGroupDescriptor {
+                label: Some("PlotGpu::bind_group"),
+                layout: &pipelines.layout,
+                entries: &[
+                    wgpu::BindGroupEntry { binding: 0, resource: self.uniforms.as_entire_binding() },
+                    wgpu::BindGroupEntry { binding: 1, resource: self.descs.buffer().as_entire_binding() },
+                    wgpu::BindGroupEntry { binding: 2, resource: self.arena.buffer().as_entire_binding() },
+                    wgpu::BindGroupEntry { binding: 3, resource: wgpu::BindingResource::TextureView(palette) },
+                ],
+            });
+            self.bind_group = Some((versions.0, versions.1, group));
+        }
+        &self.bind_group.as_ref().expect("just made").2
+    }
+}
+
+/// One plot's data on the GPU, and how much of the store it holds.
+struct PlotGpu {
+    kind: PlotKind,
+    generation: u64,
+    /// Batches uploaded (scatter, lines) or floats of tandem rows uploaded.
+    uploaded: usize,
+    chunks: Vec<Chunk>,
+    tandem_lines: u32,
+    /// Batches that could not be drawn, reported once.
+    dropped: usize,
+}
+
+/// Per-frame numbers from a sync.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SyncStats {
+    /// Bytes written to GPU buffers.
+    pub uploaded_bytes: u64,
+    /// Batches that did not fit a storage binding and are not drawn.
+    pub dropped_batches: usize,
+}
+
+/// Every plot's GPU data.
+pub struct PlotData {
+    plots: HashMap<String, PlotGpu>,
+}
+
+impl PlotData {
+    pub fn new() -> Self {
+        Self { plots: HashMap::new() }
+    }
+
+    /// Bytes held in GPU buffers (arenas and descriptor tables).
+    pub fn gpu_bytes(&self) -> u64 {
+        self.plots.values().flat_map(|p| &p.chunks).map(|c| c.arena.capacity() + c.descs.capacity()).sum()
+    }
+
+    /// Brings the GPU up to date with the store: replaced plots are
+    /// rewritten, appended batches and rows are added, removed plots freed.
+    pub fn sync(&mut self, device: &wgpu::Device, queue: &wgpu::Queue, encoder: &mut wgpu::CommandEncoder, store: &Store) -> SyncStats {
+        let mut stats = SyncStats::default();
+        self.plots.retain(|name, _| store.plot(name).is_some());
+        let max_binding = (device.limits().max_storage_buffer_binding_size as u64).min(device.limits().max_buffer_size);
+        for plot in store.plots() {
+            let gpu = self.plots.entry(plot.name.clone()).or_insert_with(|| PlotGpu {
+                kind: plot.kind,
+                generation: u64::MAX,
+                uploaded: 0,
+                chunks: Vec::new(),
+                tandem_lines: 0,
+                dropped: 0,
+            });
+            if gpu.generation != plot.generation || gpu.kind != plot.kind {
+                gpu.kind = plot.kind;
+                gpu.generation = plot.generation;
+                gpu.uploaded = 0;
+                gpu.dropped = 0;
+                // Keep the first chunk's buffers for reuse: a plot replaced
+                // every step then writes into the same allocation.
+                gpu.chunks.truncate(1);
+                for chunk in &mut gpu.chunks {
+                    chunk.arena.clear();
+                    chunk.descs.clear();
+                    chunk.batch_count = 0;
+                    chunk.instances = 0;
+                }
+            }
+            match plot.kind {
+                PlotKind::Tandem => sync_tandem(device, queue, encoder, plot, gpu, &mut stats),
+                PlotKind::Scatter | PlotKind::Lines => sync_batches(device, queue, encoder, plot, gpu, max_binding, &mut stats),
+            }
+        }
+        stats
+    }
+
+    /// Draws one plot's data into `area`, showing the data rectangle `view`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn draw(
+        &mut self,
+        device: &wgpu::Device,
+        queue: &wgpu::Queue,
+        pipelines: &PlotPipelines,
+        palette_view: &wgpu::TextureView,
+        pass: &mut wgpu::RenderPass<'_>,
+        plot: &Plot,
+        view: &DataRect,
+        area: &Rect,
+        target_size: [u32; 2],
+        style: &crate::layout::Style,
+    ) {
+        let Some(gpu) = self.plots.get_mut(&plot.name) else { return };
+        let (x, y, w, h) = area.to_pixels(target_size[0], target_size[1]);
+        if w == 0 || h == 0 {
+            return;
+        }
+        pass.set_viewport(x as f32, y as f32, w as f32, h as f32, 0.0, 1.0);
+        pass.set_scissor_rect(x, y, w, h);
+        let palette = plot.palette.as_deref().and_then(|name| Palette::parse(name).ok());
+        let center = view.center();
+        let mut uniforms = PlotUniforms {
+            center: [center[0] as f32, center[1] as f32],
+            scale: [(2.0 / view.width()) as f32, (2.0 / view.height()) as f32],
+            viewport_size: [w as f32, h as f32],
+            point_radius: style.point_radius,
+            line_width: style.line_width,
+            default_color: linear_rgba(DEFAULT_COLOR, 1.0),
+            nan_color: linear_rgba(NAN_COLOR, 1.0),
+            palette_row: palette.as_ref().map_or(0, palette_row),
+            palette_size: palette.map_or(0, |p| p.size as u32),
+            tandem_lines: gpu.tandem_lines,
+            tandem_rows: 0,
+            batch_count: 0,
+            _pad: [0; 3],
+        };
+        let (pipeline, vertices) = match gpu.kind {
+            PlotKind::Scatter => (&pipelines.points, 3),
+            PlotKind::Lines => (&pipelines.batch_lines, 4),
+            PlotKind::Tandem => (&pipelines.tandem_lines, 4),
+        };
+        pass.set_pipeline(pipeline);
+        for chunk in &mut gpu.chunks {
+            let instances = match gpu.kind {
+                PlotKind::Tandem => {
+                    let rows = (chunk.arena.len() / 4) as u32 / (gpu.tandem_lines + 1).max(1);
+                    uniforms.tandem_rows = rows;
+                    rows.saturating_sub(1) * gpu.tandem_lines
+                }
+                _ => chunk.instances,
+            };
+            if instances == 0 {
+                continue;
+            }
+            uniforms.batch_count = chunk.batch_count;
+            queue.write_buffer(&chunk.uniforms, 0, bytemuck::bytes_of(&uniforms));
+            let group = chunk.bind_group(device, pipelines, palette_view);
+            pass.set_bind_group(0, group, &[]);
+            pass.draw(0..vertices, 0..instances);
+        }
+    }
+}
+
+impl Default for PlotData {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+fn sync_tandem(
+    device: &wgpu::Device,
+    queue: &wgpu::Queue,
+    encoder: &mut wgpu::CommandEncoder,
+    plot: &Plot,
+    gpu: &mut PlotGpu,
+    stats: &mut SyncStats,
+) {
+    if gpu.chunks.is_empty() {
+        let mut chunk = Chunk::new(device);
+        // The shader layout needs a descriptor table, even if unused.
+        chunk.descs.append(device, queue, encoder, &[0u8; std::mem::size_of::<BatchDesc>()]);
+        gpu.chunks.push(chunk);
+    }
+    let chunk = &mut gpu.chunks[0];
+    if chunk.descs.is_empty() {
+        chunk.descs.append(device, queue, encoder, &[0u8; std::mem::size_of::<BatchDesc>()]);
+    }
+    gpu.tandem_lines = plot.tandem.lines as u32;
+    let rows = &plot.tandem.rows;
+    if rows.len() > gpu.uploaded {
+        let new = bytemuck::cast_slice(&rows[gpu.uploaded..]);
+        chunk.arena.append(device, queue, encoder, new);
+        stats.uploaded_bytes += new.len() as u64;
+        gpu.uploaded = rows.len();
+    }
+    chunk.batch_count = 1;
+}
+
+fn sync_batches(
+    device: &wgpu::Device,
+    queue: &wgpu::Queue,
+    encoder: &mut wgpu::CommandEncoder,
+    plot: &Plot,
+    gpu: &mut PlotGpu,
+    max_binding: u64,
+    stats: &mut SyncStats,
+) {
+    for batch in &plot.batches[gpu.uploaded.min(plot.batches.len())..] {
+        gpu.uploaded += 1;
+        if batch.is_empty() {
+            continue;
+        }
+        let bytes: &[u8] = &batch.tensor.bytes;
+        let too_big = bytes.len() as u64 > max_binding;
+        // Lines join each batch to the next, so they stay in one chunk.
+        let needs_chunk = gpu.chunks.last().is_none_or(|c| {
+            c.arena.len() + bytes.len() as u64 > max_binding && (gpu.kind == PlotKind::Scatter || c.batch_count == 0)
+        });
+        let full_lines = gpu.kind == PlotKind::Lines
+            && gpu.chunks.last().is_some_and(|c| c.arena.len() + bytes.len() as u64 > max_binding);
+        if too_big || (full_lines && !needs_chunk) {
+            gpu.dropped += 1;
+            stats.dropped_batches += 1;
+            log::warn!(
+                "plot {}: a batch of {} MiB does not fit the GPU's {} MiB storage binding; not drawn",
+                plot.name,
+                bytes.len() >> 20,
+                max_binding >> 20
+            );
+            continue;
+        }
+        if needs_chunk {
+            gpu.chunks.push(Chunk::new(device));
+        }
+        let chunk = gpu.chunks.last_mut().expect("a chunk");
+        let Some(desc) = BatchDesc::new(batch, (chunk.arena.len() / 4) as u32, chunk.instances) else {
+            gpu.dropped += 1;
+            stats.dropped_batches += 1;
+            log::warn!("plot {}: a batch with {} dims is beyond the GPU layout; not drawn", plot.name, batch.layout.sizes.len());
+            continue;
+        };
+        chunk.arena.append(device, queue, encoder, bytes);
+        chunk.descs.append(device, queue, encoder, bytemuck::bytes_of(&desc));
+        chunk.batch_count += 1;
+        chunk.instances += desc.instance_count;
+        stats.uploaded_bytes += bytes.len() as u64 + std::mem::size_of::<BatchDesc>() as u64;
+    }
+}

@@ -1,0 +1,284 @@
+//! A batch: one call's tensor, kept as the caller's bytes, plus the few
+//! numbers that say where each point's x, y and colour are in it.
+//!
+//! Nothing here materialises points: [`PointLayout`] maps a point index to
+//! offsets (the renderer's vertex shader does the same arithmetic), and the
+//! bounds pass walks the tensor's contiguous runs once.
+
+use crate::format::{DataCall, Tensor};
+
+/// Axis-aligned bounds of the finite points seen so far.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Bounds {
+    pub min: [f32; 2],
+    pub max: [f32; 2],
+}
+
+impl Bounds {
+    /// Bounds of nothing: `min` above `max`.
+    pub const EMPTY: Bounds = Bounds { min: [f32::INFINITY; 2], max: [f32::NEG_INFINITY; 2] };
+
+    pub fn is_empty(&self) -> bool {
+        !(self.min[0] <= self.max[0] && self.min[1] <= self.max[1])
+    }
+
+    pub fn union(&self, other: &Bounds) -> Bounds {
+        Bounds {
+            min: [self.min[0].min(other.min[0]), self.min[1].min(other.min[1])],
+            max: [self.max[0].max(other.max[0]), self.max[1].max(other.max[1])],
+        }
+    }
+
+    pub fn include(&mut self, x: f32, y: f32) {
+        if x.is_finite() && y.is_finite() {
+            *self = self.union(&Bounds { min: [x, y], max: [x, y] });
+        }
+    }
+
+    fn shifted(&self, dx: f32, dy: f32) -> Bounds {
+        if self.is_empty() {
+            return *self;
+        }
+        Bounds { min: [self.min[0] + dx, self.min[1] + dy], max: [self.max[0] + dx, self.max[1] + dy] }
+    }
+}
+
+/// Where a point's colour value comes from.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum ColorSource {
+    /// Uncoloured: drawn in the default colour.
+    None,
+    /// The point's index along enumeration axis `axis`, scaled to 0..1.
+    Index { axis: usize },
+    /// The third entry along the spatial dim.
+    Value,
+}
+
+/// GridSpec tiling resolved for one call: slice `k` along enumeration axis
+/// `axis` moves by `(k % num_columns * step[0], -(k / num_columns) * step[1])`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct GridTiling {
+    pub axis: usize,
+    pub num_columns: usize,
+    /// Range of x and y over the call's finite data, times the padding factor.
+    pub step: [f32; 2],
+}
+
+impl GridTiling {
+    pub fn offset(&self, k: usize) -> [f32; 2] {
+        let column = (k % self.num_columns) as f32;
+        let row = (k / self.num_columns) as f32;
+        [column * self.step[0], -row * self.step[1]]
+    }
+}
+
+/// How to find point `p`'s values in a tensor, for any shape and spatial dim.
+///
+/// Points enumerate the non-spatial dims in `sizes` order (row-major over
+/// them): for a scatter that is the tensor's order; for lines, the line dims
+/// come first, then the point dims.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PointLayout {
+    /// Sizes of the enumerated (non-spatial) dims, in enumeration order.
+    pub sizes: Vec<usize>,
+    /// Element strides of those dims in the tensor.
+    pub strides: Vec<usize>,
+    /// Element stride of the spatial dim: y is one stride after x.
+    pub spatial_stride: usize,
+    pub color: ColorSource,
+    pub grid: Option<GridTiling>,
+    /// Lines only: the first `line_axes` enumeration axes enumerate lines.
+    pub line_axes: usize,
+}
+
+impl PointLayout {
+    /// Number of points.
+    pub fn len(&self) -> usize {
+        self.sizes.iter().product()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Lines only: the number of lines and of points in each.
+    pub fn lines_shape(&self) -> (usize, usize) {
+        let lines = self.sizes[..self.line_axes].iter().product();
+        let points = self.sizes[self.line_axes..].iter().product();
+        (lines, points)
+    }
+
+    /// Element offset of point `p`'s x value, and its index along each axis.
+    fn locate(&self, mut p: usize, index: &mut [usize]) -> usize {
+        let mut offset = 0;
+        for axis in (0..self.sizes.len()).rev() {
+            let i = p % self.sizes[axis];
+            p /= self.sizes[axis];
+            index[axis] = i;
+            offset += i * self.strides[axis];
+        }
+        offset
+    }
+
+    /// Point `p`'s x, y (tiling applied) and colour value.
+    pub fn point(&self, values: &[f32], p: usize) -> (f32, f32, Option<f32>) {
+        let mut index = [0usize; crate::format::MAX_RANK];
+        let offset = self.locate(p, &mut index);
+        let mut x = values[offset];
+        let mut y = values[offset + self.spatial_stride];
+        if let Some(grid) = &self.grid {
+            let [dx, dy] = grid.offset(index[grid.axis]);
+            x += dx;
+            y += dy;
+        }
+        let color = match self.color {
+            ColorSource::None => None,
+            ColorSource::Value => Some(values[offset + 2 * self.spatial_stride]),
+            ColorSource::Index { axis } => Some(unit_index(index[axis], self.sizes[axis])),
+        };
+        (x, y, color)
+    }
+}
+
+/// `linspace(0, 1, size)[i]`.
+pub fn unit_index(i: usize, size: usize) -> f32 {
+    if size <= 1 { 0.0 } else { i as f32 / (size - 1) as f32 }
+}
+
+/// One call's data.
+#[derive(Clone, Debug)]
+pub struct Batch {
+    /// The caller's bytes, shared with the log's memory map or message.
+    pub tensor: Tensor,
+    pub layout: PointLayout,
+    /// Bounds of this batch's finite points, tiling applied.
+    pub bounds: Bounds,
+}
+
+impl Batch {
+    /// Builds a batch from a checked call (see [`crate::spec::check_data_call`]).
+    pub fn new(call: &DataCall<Tensor>) -> Batch {
+        let shape = &call.data.shape;
+        let rank = shape.len();
+        let d = call.spatial_dim;
+        let mut strides = vec![1usize; rank];
+        for i in (0..rank.saturating_sub(1)).rev() {
+            strides[i] = strides[i + 1] * shape[i + 1];
+        }
+        // Enumeration order: line dims first (lines only), then the other
+        // non-spatial dims in tensor order.
+        let mut axes: Vec<usize> = call.line_dims.clone();
+        axes.extend((0..rank).filter(|&i| i != d && !call.line_dims.contains(&i)));
+        let axis_of = |dim: usize| axes.iter().position(|&a| a == dim).expect("checked dim");
+
+        let color = match &call.color {
+            None => ColorSource::None,
+            Some(c) => c.dim.map_or(ColorSource::Value, |dim| ColorSource::Index { axis: axis_of(dim) }),
+        };
+        let values = call.data.values();
+        let bounds_by_slice = slice_bounds(&values, shape, d, call.grid.as_ref().map(|g| g.dim));
+        let raw = bounds_by_slice.iter().fold(Bounds::EMPTY, |acc, b| acc.union(b));
+        let grid = call.grid.as_ref().map(|g| {
+            let range = |i: usize| if raw.is_empty() { 0.0 } else { raw.max[i] - raw.min[i] };
+            GridTiling {
+                axis: axis_of(g.dim),
+                num_columns: g.num_columns,
+                step: [range(0) * g.padding_factor, range(1) * g.padding_factor],
+            }
+        });
+        let bounds = match &grid {
+            None => raw,
+            Some(grid) => bounds_by_slice.iter().enumerate().fold(Bounds::EMPTY, |acc, (k, b)| {
+                let [dx, dy] = grid.offset(k);
+                acc.union(&b.shifted(dx, dy))
+            }),
+        };
+        let layout = PointLayout {
+            sizes: axes.iter().map(|&a| shape[a]).collect(),
+            strides: axes.iter().map(|&a| strides[a]).collect(),
+            spatial_stride: strides[d],
+            color,
+            grid,
+            line_axes: call.line_dims.len(),
+        };
+        Batch { tensor: call.data.clone(), layout, bounds }
+    }
+
+    pub fn len(&self) -> usize {
+        self.layout.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.layout.is_empty()
+    }
+}
+
+/// Bounds of the finite (x, y) pairs, one per slice along `grid_dim` (a
+/// single entry without one), in one pass over contiguous runs.
+///
+/// Viewing the shape as `[outer, spatial, inner]`, x values of one outer index
+/// are the contiguous run `inner` long, and y values the run after it.
+fn slice_bounds(values: &[f32], shape: &[usize], spatial_dim: usize, grid_dim: Option<usize>) -> Vec<Bounds> {
+    let outer: usize = shape[..spatial_dim].iter().product();
+    let inner: usize = shape[spatial_dim + 1..].iter().product();
+    let run = shape[spatial_dim] * inner;
+    let slices = grid_dim.map_or(1, |g| shape[g]);
+    let mut bounds = vec![Bounds::EMPTY; slices];
+    if inner == 0 || outer == 0 {
+        return bounds;
+    }
+    // Elements of one grid slice form blocks of `block` within a run (grid
+    // dim after the spatial dim), or whole runs (grid dim before it).
+    let (block, per_outer) = match grid_dim {
+        Some(g) if g > spatial_dim => (shape[g + 1..].iter().product::<usize>(), None),
+        Some(g) => (inner, Some(shape[g + 1..spatial_dim].iter().product::<usize>())),
+        None => (inner, None),
+    };
+    for o in 0..outer {
+        let xs = &values[o * run..o * run + inner];
+        let ys = &values[o * run + inner..o * run + 2 * inner];
+        for (b, (xb, yb)) in xs.chunks(block).zip(ys.chunks(block)).enumerate() {
+            let k = match (grid_dim, per_outer) {
+                (None, _) => 0,
+                (Some(g), Some(between)) => (o / between) % shape[g],
+                (Some(g), None) => b % shape[g],
+            };
+            let b = finite_bounds(xb, yb);
+            bounds[k] = bounds[k].union(&b);
+        }
+    }
+    bounds
+}
+
+/// Bounds of the pairs `(xs[i], ys[i])` where both are finite.
+///
+/// Eight independent lanes keep the loop branch-free so it vectorises; the
+/// comparisons are false for NaN, and the `abs` test drops infinities.
+pub fn finite_bounds(xs: &[f32], ys: &[f32]) -> Bounds {
+    const LANES: usize = 8;
+    let mut lo = [[f32::INFINITY; LANES]; 2];
+    let mut hi = [[f32::NEG_INFINITY; LANES]; 2];
+    let mut step = |i: usize, x: f32, y: f32| {
+        let ok = x.abs() < f32::INFINITY && y.abs() < f32::INFINITY;
+        lo[0][i] = if ok && x < lo[0][i] { x } else { lo[0][i] };
+        hi[0][i] = if ok && x > hi[0][i] { x } else { hi[0][i] };
+        lo[1][i] = if ok && y < lo[1][i] { y } else { lo[1][i] };
+        hi[1][i] = if ok && y > hi[1][i] { y } else { hi[1][i] };
+    };
+    let n = xs.len().min(ys.len());
+    let (xc, xr) = xs[..n].split_at(n - n % LANES);
+    let (yc, yr) = ys[..n].split_at(n - n % LANES);
+    for (xk, yk) in xc.chunks_exact(LANES).zip(yc.chunks_exact(LANES)) {
+        for i in 0..LANES {
+            step(i, xk[i], yk[i]);
+        }
+    }
+    for (i, (&x, &y)) in xr.iter().zip(yr).enumerate() {
+        step(i, x, y);
+    }
+    let fold = |v: &[f32; LANES], f: fn(f32, f32) -> f32, init: f32| v.iter().copied().fold(init, f);
+    Bounds {
+        min: [fold(&lo[0], f32::min, f32::INFINITY), fold(&lo[1], f32::min, f32::INFINITY)],
+        max: [fold(&hi[0], f32::max, f32::NEG_INFINITY), fold(&hi[1], f32::max, f32::NEG_INFINITY)],
+    }
+}
