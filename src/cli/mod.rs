@@ -36,6 +36,26 @@ pub struct Args {
     /// Stop following once the file has not grown for this many seconds.
     #[arg(long, value_name = "SECS")]
     pub stop_after_idle: Option<f64>,
+
+    /// Render the plots at the file's current end to a PNG and exit
+    /// (offscreen: no window or display needed).
+    #[arg(long, value_name = "OUT.png")]
+    pub screenshot: Option<PathBuf>,
+
+    /// Size of screenshots and video frames, in pixels.
+    #[arg(long, value_name = "WxH", default_value = "1280x800", value_parser = parse_size)]
+    pub size: (u32, u32),
+}
+
+/// Parses `WxH`.
+pub fn parse_size(text: &str) -> Result<(u32, u32), String> {
+    let (w, h) = text.split_once(['x', 'X']).ok_or_else(|| format!("expected WIDTHxHEIGHT, got {text:?}"))?;
+    let parse = |s: &str| s.trim().parse::<u32>().map_err(|_| format!("expected WIDTHxHEIGHT, got {text:?}"));
+    let (w, h) = (parse(w)?, parse(h)?);
+    if !(16..=16384).contains(&w) || !(16..=16384).contains(&h) {
+        return Err(format!("size {w}x{h} is out of range (16..16384 per side)"));
+    }
+    Ok((w, h))
 }
 
 /// What to read.
@@ -60,6 +80,8 @@ pub enum Output {
     Summary,
     /// Write the resolved plots as JSON.
     Export(PathBuf),
+    /// Render a PNG offscreen.
+    Screenshot { path: PathBuf, size: (u32, u32) },
 }
 
 /// Validated flags.
@@ -81,11 +103,18 @@ impl Args {
             Some(secs) if secs.is_finite() && secs >= 0.0 => Some(Duration::from_secs_f64(secs)),
             Some(secs) => bail!("--stop-after-idle must be a non-negative number of seconds, got {secs}"),
         };
-        if self.no_follow && stop_after_idle.is_some() {
-            bail!("--stop-after-idle applies only when following; drop it or --no-follow");
+        let output = match (self.export, self.screenshot) {
+            (Some(_), Some(_)) => bail!("--export and --screenshot each make one output: pick one"),
+            (Some(path), None) => Output::Export(path),
+            (None, Some(path)) => Output::Screenshot { path, size: self.size },
+            (None, None) => Output::Summary,
+        };
+        // A screenshot shows the file as it is now.
+        let no_follow = self.no_follow || matches!(output, Output::Screenshot { .. });
+        if no_follow && stop_after_idle.is_some() {
+            bail!("--stop-after-idle applies only when following");
         }
-        let follow = if self.no_follow { Follow::No } else { Follow::Yes { stop_after_idle } };
-        let output = self.export.map_or(Output::Summary, Output::Export);
+        let follow = if no_follow { Follow::No } else { Follow::Yes { stop_after_idle } };
         Ok(Config { source: SourceConfig::File(path), follow, output })
     }
 }
@@ -117,9 +146,22 @@ pub fn run(config: Config) -> anyhow::Result<()> {
         }
         std::thread::sleep(POLL_INTERVAL);
     }
-    if let Output::Export(out) = &config.output {
-        write_export(&store, out)?;
+    match &config.output {
+        Output::Export(out) => write_export(&store, out)?,
+        Output::Screenshot { path, size } => write_screenshot(&store, path, *size)?,
+        Output::Summary => {}
     }
+    Ok(())
+}
+
+/// Renders the store offscreen and writes a PNG.
+pub fn write_screenshot(store: &Store, path: &std::path::Path, (width, height): (u32, u32)) -> anyhow::Result<()> {
+    let mut renderer = crate::render::HeadlessRenderer::new().context("starting the renderer")?;
+    let image = renderer
+        .render(store, &Default::default(), width, height, &Default::default())
+        .context("rendering the screenshot")?;
+    image.save_png(path).with_context(|| format!("writing {path:?}"))?;
+    log::info!("wrote {path:?} ({width}x{height}) on {}", renderer.ctx.adapter_summary());
     Ok(())
 }
 
@@ -186,6 +228,16 @@ mod tests {
         assert_eq!(config.follow, Follow::Yes { stop_after_idle: Some(Duration::from_millis(500)) });
         assert!(parse(&["--file", "a.log", "--no-follow", "--stop-after-idle", "1"]).is_err());
         assert!(parse(&["--file", "a.log", "--stop-after-idle", "-1"]).is_err());
+    }
+
+    #[test]
+    fn screenshot_reads_to_the_current_end() {
+        let config = parse(&["--file", "a.log", "--screenshot", "out.png", "--size", "640x480"]).unwrap();
+        assert_eq!(config.follow, Follow::No);
+        assert_eq!(config.output, Output::Screenshot { path: "out.png".into(), size: (640, 480) });
+        assert!(parse(&["--file", "a.log", "--screenshot", "a.png", "--export", "a.json"]).is_err());
+        assert!(parse(&["--file", "a.log", "--screenshot", "a.png", "--size", "640"]).is_err());
+        assert!(parse(&["--file", "a.log", "--screenshot", "a.png", "--size", "0x10"]).is_err());
     }
 
     #[test]

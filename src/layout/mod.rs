@@ -5,10 +5,12 @@
 //! y pointing down; data coordinates have y pointing up.
 
 mod page;
+mod scene;
 mod ticks;
 mod transform;
 
 pub use page::{PageLayout, PlotFrame, Rect, Style};
+pub use scene::{PageScene, PlotScene};
 pub use ticks::{Tick, format_value, nice_ticks};
 pub use transform::{DataRect, ScreenFromData, autoscale};
 

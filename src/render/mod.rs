@@ -16,6 +16,6 @@ pub use buffer::GrowableBuffer;
 pub use capture::{OffscreenTarget, PAGE_FORMAT, RgbaImage};
 pub use context::{GpuContext, RenderError};
 pub use gpu_types::{BatchDesc, PlotUniforms, SolidRect};
-pub use page::{HeadlessRenderer, PageRenderer, RenderOptions};
+pub use page::{HeadlessRenderer, Overlay, PageRenderer, RenderOptions};
 pub use plots::{SyncStats, shader_sources};
 pub use text::{Anchor, Label};

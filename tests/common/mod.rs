@@ -179,3 +179,155 @@ pub fn bin(name: &str) -> PathBuf {
         other => panic!("unknown binary {other}"),
     }
 }
+
+/// Image comparison shared by every test that checks pixels.
+#[cfg(feature = "viewer")]
+pub mod image {
+    use std::path::{Path, PathBuf};
+
+    use streamvis_gpu::render::RgbaImage;
+
+    /// How far an image may stray from its golden: at most `max_mean` mean
+    /// absolute difference per channel, and at most `max_bad_fraction` of
+    /// pixels differing by more than `bad_threshold` in any channel.
+    #[derive(Clone, Copy, Debug)]
+    pub struct Tolerance {
+        pub max_mean: f64,
+        pub bad_threshold: u8,
+        pub max_bad_fraction: f64,
+    }
+
+    /// The one tolerance for golden images: same adapter, same pixels, with
+    /// room for a different LLVM build of the software rasteriser.
+    pub const GOLDEN: Tolerance = Tolerance { max_mean: 0.5, bad_threshold: 48, max_bad_fraction: 0.002 };
+
+    /// Exact equality, for determinism checks.
+    pub const EXACT: Tolerance = Tolerance { max_mean: 0.0, bad_threshold: 0, max_bad_fraction: 0.0 };
+
+    /// Differences between two images, and an image showing them.
+    pub struct Diff {
+        pub mean: f64,
+        pub bad_fraction: f64,
+        pub image: RgbaImage,
+    }
+
+    pub fn diff(expected: &RgbaImage, actual: &RgbaImage, threshold: u8) -> Diff {
+        assert_eq!((expected.width, expected.height), (actual.width, actual.height), "image sizes differ");
+        let mut sum = 0u64;
+        let mut bad = 0usize;
+        let mut pixels = Vec::with_capacity(actual.pixels.len());
+        for (e, a) in expected.pixels.chunks_exact(4).zip(actual.pixels.chunks_exact(4)) {
+            let d = (0..4).map(|i| e[i].abs_diff(a[i])).max().unwrap();
+            sum += (0..4).map(|i| e[i].abs_diff(a[i]) as u64).sum::<u64>();
+            if d > threshold {
+                bad += 1;
+            }
+            // Differences in red on a faded copy of the expected image.
+            let faded = |c: u8| 200 + c / 5;
+            pixels.extend_from_slice(&if d > 0 { [255, 255 - d, 255 - d, 255] } else { [faded(e[0]), faded(e[1]), faded(e[2]), 255] });
+        }
+        let n = (actual.width * actual.height) as usize;
+        Diff {
+            mean: sum as f64 / (n * 4) as f64,
+            bad_fraction: bad as f64 / n as f64,
+            image: RgbaImage { width: actual.width, height: actual.height, pixels },
+        }
+    }
+
+    /// Where failing comparisons leave their actual and diff images.
+    pub fn failure_dir() -> PathBuf {
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join("golden-failures")
+    }
+
+    /// Compares `actual` with the golden PNG `name` in tests/golden. With
+    /// `STREAMVIS_UPDATE_GOLDEN=1` the golden is (re)written instead; a
+    /// missing golden fails.
+    pub fn check_golden(name: &str, actual: &RgbaImage) -> Result<(), String> {
+        let golden = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden").join(format!("{name}.png"));
+        if std::env::var_os("STREAMVIS_UPDATE_GOLDEN").is_some_and(|v| v == "1") {
+            std::fs::create_dir_all(golden.parent().unwrap()).unwrap();
+            actual.save_png(&golden).map_err(|e| e.to_string())?;
+            return Ok(());
+        }
+        let expected = RgbaImage::load_png(&golden)
+            .map_err(|e| format!("no golden image {golden:?} ({e}); run with STREAMVIS_UPDATE_GOLDEN=1 to create it"))?;
+        compare(name, &expected, actual, GOLDEN)
+    }
+
+    /// Compares two images; on failure writes `NAME.actual.png` and
+    /// `NAME.diff.png` to [`failure_dir`].
+    pub fn compare(name: &str, expected: &RgbaImage, actual: &RgbaImage, tolerance: Tolerance) -> Result<(), String> {
+        if (expected.width, expected.height) != (actual.width, actual.height) {
+            return Err(format!(
+                "{name}: size {}x{} differs from the expected {}x{}",
+                actual.width, actual.height, expected.width, expected.height
+            ));
+        }
+        let d = diff(expected, actual, tolerance.bad_threshold);
+        if d.mean <= tolerance.max_mean && d.bad_fraction <= tolerance.max_bad_fraction {
+            return Ok(());
+        }
+        let dir = failure_dir();
+        std::fs::create_dir_all(&dir).unwrap();
+        let actual_path = dir.join(format!("{name}.actual.png"));
+        let diff_path = dir.join(format!("{name}.diff.png"));
+        actual.save_png(&actual_path).unwrap();
+        d.image.save_png(&diff_path).unwrap();
+        Err(format!(
+            "{name}: mean difference {:.3} (max {}), {:.3}% pixels off by more than {} (max {:.3}%); see {actual_path:?} and {diff_path:?}",
+            d.mean,
+            tolerance.max_mean,
+            d.bad_fraction * 100.0,
+            tolerance.bad_threshold,
+            tolerance.max_bad_fraction * 100.0
+        ))
+    }
+}
+
+/// Builds a store by logging through a real DataLogger into a temporary log
+/// and reading it back through the file tail.
+pub fn store_from_log(log: impl FnOnce(&mut DataLogger)) -> streamvis_gpu::store::Store {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("scene.log");
+    let mut logger = DataLogger::new("scene");
+    logger.init_write_log(&path).unwrap();
+    log(&mut logger);
+    drop(logger);
+    let mut tail = streamvis_gpu::source::FileTail::open(&path, false).unwrap();
+    let mut store = streamvis_gpu::store::Store::new();
+    streamvis_gpu::ingest::pump(&mut tail, &mut store, usize::MAX).unwrap();
+    store
+}
+
+/// A test that draws with the shared renderer.
+#[cfg(feature = "viewer")]
+pub type GpuTest = Box<dyn FnOnce(&mut streamvis_gpu::render::HeadlessRenderer) -> Result<(), String> + Send>;
+
+/// Runs GPU tests with one shared headless renderer; where no adapter
+/// exists they are reported as ignored, never as passed.
+#[cfg(feature = "viewer")]
+pub fn run_gpu_tests(tests: Vec<(String, GpuTest)>) -> ! {
+    use std::sync::{Arc, Mutex};
+    let args = libtest_mimic::Arguments::from_args();
+    let renderer = match streamvis_gpu::render::HeadlessRenderer::new() {
+        Ok(r) => Some(Arc::new(Mutex::new(r))),
+        Err(err) => {
+            eprintln!("GPU tests ignored: {err}");
+            None
+        }
+    };
+    let trials = tests
+        .into_iter()
+        .map(|(name, test)| {
+            let renderer = renderer.clone();
+            let ignored = renderer.is_none();
+            libtest_mimic::Trial::test(name, move || {
+                let renderer = renderer.expect("ignored without an adapter");
+                let mut renderer = renderer.lock().unwrap_or_else(|p| p.into_inner());
+                test(&mut renderer).map_err(Into::into)
+            })
+            .with_ignored_flag(ignored)
+        })
+        .collect();
+    libtest_mimic::run(&args, trials).exit()
+}

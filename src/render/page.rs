@@ -1,0 +1,242 @@
+//! A whole page: grid lines, data, frames, ticks and text, in that order,
+//! into the offscreen target.
+
+use std::collections::HashMap;
+
+use super::capture::{OffscreenTarget, RgbaImage};
+use super::context::{GpuContext, RenderError};
+use super::gpu_types::{SolidRect, linear_rgba};
+use super::palette::create_palette_texture;
+use super::plots::{PlotData, PlotPipelines, SyncStats};
+use super::solid::SolidRenderer;
+use super::text::{Anchor, Label, TextLayer};
+use super::capture::PAGE_FORMAT;
+use crate::layout::{DataRect, PageScene, PlotScene, Style};
+use crate::store::Store;
+
+/// Page colours (sRGB).
+const BACKGROUND: [u8; 3] = [255, 255, 255];
+const GRID: [u8; 3] = [0xe6, 0xe6, 0xe6];
+const FRAME: [u8; 3] = [0x9a, 0x9a, 0x9a];
+const TICK: [u8; 3] = [0x66, 0x66, 0x66];
+const TITLE: [u8; 3] = [0x22, 0x22, 0x22];
+const LABEL: [u8; 3] = [0x44, 0x44, 0x44];
+
+/// Extra things the window draws over the page: hover read-outs, help.
+#[derive(Clone, Debug, Default)]
+pub struct Overlay {
+    pub rects: Vec<SolidRect>,
+    pub labels: Vec<Label>,
+}
+
+/// Options for a rendering.
+#[derive(Clone, Debug)]
+pub struct RenderOptions {
+    pub style: Style,
+}
+
+impl Default for RenderOptions {
+    fn default() -> Self {
+        Self { style: Style::default() }
+    }
+}
+
+/// Long-lived renderer state: pipelines, palette texture, text, and every
+/// plot's data on the GPU.
+pub struct PageRenderer {
+    pipelines: PlotPipelines,
+    palette_view: wgpu::TextureView,
+    plot_data: PlotData,
+    solid: SolidRenderer,
+    text: TextLayer,
+}
+
+impl PageRenderer {
+    pub fn new(ctx: &GpuContext) -> Self {
+        Self {
+            pipelines: PlotPipelines::new(&ctx.device),
+            palette_view: create_palette_texture(&ctx.device, &ctx.queue),
+            plot_data: PlotData::new(),
+            solid: SolidRenderer::new(&ctx.device),
+            text: TextLayer::new(&ctx.device, &ctx.queue, PAGE_FORMAT),
+        }
+    }
+
+    /// Bytes the plots hold in GPU buffers.
+    pub fn gpu_bytes(&self) -> u64 {
+        self.plot_data.gpu_bytes()
+    }
+
+    /// Uploads what changed in `store` and draws `scene` into `target`.
+    pub fn render(
+        &mut self,
+        ctx: &GpuContext,
+        store: &Store,
+        scene: &PageScene,
+        overlay: &Overlay,
+        target: &OffscreenTarget,
+    ) -> Result<SyncStats, RenderError> {
+        let (device, queue) = (&ctx.device, &ctx.queue);
+        let size = [target.width, target.height];
+        let mut encoder = device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("PageRenderer::frame") });
+        let stats = self.plot_data.sync(device, queue, &mut encoder, store);
+
+        let (mut rects, mut labels) = (Vec::new(), Vec::new());
+        for plot in &scene.plots {
+            under_data(plot, &mut rects);
+        }
+        let under = rects.len() as u32;
+        for plot in &scene.plots {
+            over_data(plot, &scene.style, &mut rects, &mut labels);
+        }
+        rects.extend_from_slice(&overlay.rects);
+        labels.extend(overlay.labels.iter().cloned());
+        self.solid.prepare(device, queue, size, &rects);
+        self.text
+            .prepare(device, queue, size, &labels)
+            .map_err(|e| RenderError::Gpu(format!("preparing text: {e}")))?;
+
+        {
+            let [r, g, b, a] = linear_rgba(BACKGROUND, 1.0);
+            let mut pass = encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
+                label: Some("PageRenderer::pass"),
+                color_attachments: &[Some(wgpu::RenderPassColorAttachment {
+                    view: &target.view,
+                    depth_slice: None,
+                    resolve_target: None,
+                    ops: wgpu::Operations {
+                        load: wgpu::LoadOp::Clear(wgpu::Color { r: r as f64, g: g as f64, b: b as f64, a: a as f64 }),
+                        store: wgpu::StoreOp::Store,
+                    },
+                })],
+                depth_stencil_attachment: None,
+                timestamp_writes: None,
+                occlusion_query_set: None,
+                multiview_mask: None,
+            });
+            self.solid.draw(&mut pass, 0..under);
+            for plot in &scene.plots {
+                if let Some(data) = store.plot(&plot.frame.name) {
+                    self.plot_data.draw(
+                        device,
+                        queue,
+                        &self.pipelines,
+                        &self.palette_view,
+                        &mut pass,
+                        data,
+                        &plot.view,
+                        &plot.frame.plot_area,
+                        size,
+                        &scene.style,
+                    );
+                }
+            }
+            pass.set_viewport(0.0, 0.0, size[0] as f32, size[1] as f32, 0.0, 1.0);
+            pass.set_scissor_rect(0, 0, size[0], size[1]);
+            self.solid.draw(&mut pass, under..rects.len() as u32);
+            self.text.render(&mut pass).map_err(|e| RenderError::Gpu(format!("drawing text: {e}")))?;
+        }
+        queue.submit([encoder.finish()]);
+        self.text.trim();
+        ctx.take_error()?;
+        Ok(stats)
+    }
+}
+
+/// A rectangle from pixel edges.
+fn rect(x0: f32, y0: f32, x1: f32, y1: f32, color: [u8; 3]) -> SolidRect {
+    SolidRect { min: [x0, y0], max: [x1, y1], color: linear_rgba(color, 1.0) }
+}
+
+/// Grid lines at the ticks, under the data.
+fn under_data(plot: &PlotScene, rects: &mut Vec<SolidRect>) {
+    let area = plot.frame.plot_area;
+    let t = plot.transform();
+    for tick in &plot.x_ticks {
+        let x = t.screen_from_data([tick.value, 0.0])[0].floor();
+        if x >= area.x && x < area.right() {
+            rects.push(rect(x, area.y, x + 1.0, area.bottom(), GRID));
+        }
+    }
+    for tick in &plot.y_ticks {
+        let y = t.screen_from_data([0.0, tick.value])[1].floor();
+        if y >= area.y && y < area.bottom() {
+            rects.push(rect(area.x, y, area.right(), y + 1.0, GRID));
+        }
+    }
+}
+
+/// Frame, tick marks and text, over the data.
+fn over_data(plot: &PlotScene, style: &Style, rects: &mut Vec<SolidRect>, labels: &mut Vec<Label>) {
+    let area = plot.frame.plot_area;
+    let cell = plot.frame.cell;
+    let t = plot.transform();
+    // The frame sits just outside the plot area, so data never covers it.
+    let (x0, y0, x1, y1) = (area.x - 1.0, area.y - 1.0, area.right() + 1.0, area.bottom() + 1.0);
+    rects.push(rect(x0, y0, x1, area.y, FRAME));
+    rects.push(rect(x0, area.bottom(), x1, y1, FRAME));
+    rects.push(rect(x0, area.y, area.x, area.bottom(), FRAME));
+    rects.push(rect(area.right(), area.y, x1, area.bottom(), FRAME));
+    let label = |text: &str, size, anchor, placement, color| Label {
+        text: text.to_owned(),
+        size,
+        anchor,
+        placement,
+        color,
+        clip: cell,
+    };
+    for tick in &plot.x_ticks {
+        let x = t.screen_from_data([tick.value, 0.0])[0].floor();
+        if x >= area.x && x < area.right() {
+            rects.push(rect(x, y1, x + 1.0, y1 + style.tick_length, TICK));
+            labels.push(label(&tick.label, style.font_size, [x + 0.5, y1 + style.tick_length + 2.0], Anchor::TopCenter, LABEL));
+        }
+    }
+    for tick in &plot.y_ticks {
+        let y = t.screen_from_data([0.0, tick.value])[1].floor();
+        if y >= area.y && y < area.bottom() {
+            rects.push(rect(x0 - style.tick_length, y, x0, y + 1.0, TICK));
+            labels.push(label(&tick.label, style.font_size, [x0 - style.tick_length - 3.0, y + 0.5], Anchor::RightMiddle, LABEL));
+        }
+    }
+    let title_y = cell.y + (style.title_height - style.title_font_size * 1.25).max(0.0) / 2.0;
+    labels.push(label(&plot.frame.name, style.title_font_size, [area.x, title_y], Anchor::TopLeft, TITLE));
+}
+
+/// Renders pages offscreen: `--screenshot`, video frames, golden tests.
+pub struct HeadlessRenderer {
+    pub ctx: GpuContext,
+    page: PageRenderer,
+    target: Option<OffscreenTarget>,
+}
+
+impl HeadlessRenderer {
+    pub fn new() -> Result<Self, RenderError> {
+        let ctx = GpuContext::headless()?;
+        let page = PageRenderer::new(&ctx);
+        Ok(Self { ctx, page, target: None })
+    }
+
+    pub fn page(&self) -> &PageRenderer {
+        &self.page
+    }
+
+    /// Draws the store at `width` x `height` and reads the pixels back.
+    pub fn render(
+        &mut self,
+        store: &Store,
+        views: &HashMap<String, DataRect>,
+        width: u32,
+        height: u32,
+        options: &RenderOptions,
+    ) -> Result<RgbaImage, RenderError> {
+        let scene = PageScene::build(store, views, width, height, &options.style);
+        if self.target.as_ref().is_none_or(|t| (t.width, t.height) != (width, height)) {
+            self.target = Some(OffscreenTarget::new(&self.ctx.device, width, height));
+        }
+        let target = self.target.as_ref().expect("just made");
+        self.page.render(&self.ctx, store, &scene, &Overlay::default(), target)?;
+        target.read(&self.ctx.device, &self.ctx.queue)
+    }
+}
+

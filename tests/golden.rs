@@ -1,0 +1,228 @@
+//! Golden images: each scene is logged through the DataLogger, read back
+//! through the file tail, rendered offscreen at a fixed size and compared
+//! with `tests/golden/NAME.png`. Regenerate with `STREAMVIS_UPDATE_GOLDEN=1`.
+//!
+//! The tests need a GPU adapter (lavapipe will do); where there is none they
+//! are reported as ignored.
+
+mod common;
+
+use streamvis_gpu::demo::SeedDemo;
+use streamvis_gpu::store::Store;
+use streamvis_gpu::{ColorSpec, DataLogger, GridCell, GridSpec, TensorView};
+
+const WIDTH: u32 = 640;
+const HEIGHT: u32 = 400;
+
+fn one_plot(logger: &mut DataLogger, name: &str) {
+    logger.set_layout([(name, GridCell::new(0, 0, 1, 1))]).unwrap();
+}
+
+/// `n` points of a noisy spiral, shape `[n, 2]`.
+fn spiral(n: usize, seed: u64) -> Vec<f32> {
+    let mut rng = fastrand::Rng::with_seed(seed);
+    (0..n)
+        .flat_map(|i| {
+            let t = i as f32 / n as f32 * 12.0;
+            [t.cos() * t + rng.f32() - 0.5, t.sin() * t + rng.f32() - 0.5]
+        })
+        .collect()
+}
+
+fn scenes() -> Vec<(&'static str, fn() -> Store)> {
+    vec![
+        ("seed_demo", || {
+            common::store_from_log(|logger| {
+                let mut demo = SeedDemo::new(7);
+                demo.start(logger).unwrap();
+                for step in 0..25 {
+                    demo.step(logger, step).unwrap();
+                }
+            })
+        }),
+        ("scatter_plain", || {
+            common::store_from_log(|logger| {
+                one_plot(logger, "spiral");
+                let data = spiral(400, 1);
+                logger.scatter("spiral", TensorView::new(&[400, 2], &data), 1, false, None, None).unwrap();
+            })
+        }),
+        ("scatter_color_by_dim", || {
+            // Shape [2, 6, 50]: spatial dim first, colour along the 6 groups.
+            common::store_from_log(|logger| {
+                one_plot(logger, "groups");
+                let mut rng = fastrand::Rng::with_seed(2);
+                let mut data = vec![0.0f32; 2 * 6 * 50];
+                for g in 0..6 {
+                    for i in 0..50 {
+                        data[g * 50 + i] = g as f32 + rng.f32() * 0.8;
+                        data[300 + g * 50 + i] = (g as f32 * 0.7).sin() + rng.f32() * 0.5;
+                    }
+                }
+                let color = ColorSpec::by_dim("Viridis256", 1);
+                logger.scatter("groups", TensorView::new(&[2, 6, 50], &data), 0, false, Some(color), None).unwrap();
+            })
+        }),
+        ("scatter_color_by_value", || {
+            common::store_from_log(|logger| {
+                one_plot(logger, "by_value");
+                let xy = spiral(300, 3);
+                let data: Vec<f32> =
+                    xy.chunks(2).enumerate().flat_map(|(i, p)| [p[0], p[1], i as f32 / 299.0]).collect();
+                let color = ColorSpec::by_value("Magma256");
+                logger.scatter("by_value", TensorView::new(&[300, 3], &data), 1, false, Some(color), None).unwrap();
+            })
+        }),
+        ("categorical_palettes", || {
+            common::store_from_log(|logger| {
+                logger.set_layout([("clusters", GridCell::new(0, 0, 1, 1)), ("twenty", GridCell::new(0, 1, 1, 1))]).unwrap();
+                let mut rng = fastrand::Rng::with_seed(4);
+                let data: Vec<f32> = (0..10)
+                    .flat_map(|c| {
+                        let (cx, cy) = ((c as f32).cos() * 5.0, (c as f32).sin() * 5.0);
+                        (0..30).flat_map(|_| [cx + rng.f32(), cy + rng.f32()]).collect::<Vec<_>>()
+                    })
+                    .collect();
+                let color = ColorSpec::by_dim("Category10_10", 0);
+                logger.scatter("clusters", TensorView::new(&[10, 30, 2], &data), 2, false, Some(color), None).unwrap();
+                for step in 0..40 {
+                    let ys: Vec<f32> = (0..20).map(|k| k as f32 + (step as f32 / 6.0 + k as f32).sin() * 0.4).collect();
+                    logger.tandem_lines("twenty", step as f64, &ys, Some("Category20_20")).unwrap();
+                }
+            })
+        }),
+        ("multi_lines", || {
+            // Four lines (colour by line) appended in three pieces.
+            common::store_from_log(|logger| {
+                one_plot(logger, "trajectories");
+                for piece in 0..3 {
+                    let data: Vec<f32> = (0..4)
+                        .flat_map(|l| {
+                            (0..20).flat_map(move |i| {
+                                let t = (piece * 20 + i) as f32 / 10.0;
+                                [t, (t + l as f32).sin() * (1.0 + l as f32 * 0.5)]
+                            })
+                        })
+                        .collect();
+                    let color = ColorSpec::by_dim("Plasma256", 0);
+                    logger
+                        .multi_lines("trajectories", TensorView::new(&[4, 20, 2], &data), &[0], 2, true, Some(color), None)
+                        .unwrap();
+                }
+            })
+        }),
+        ("tandem_lines", || {
+            common::store_from_log(|logger| {
+                logger.set_layout([("loss", GridCell::new(0, 0, 1, 1)), ("turbo", GridCell::new(0, 1, 1, 1))]).unwrap();
+                for step in 0..100 {
+                    let s = step as f32;
+                    logger.tandem_lines("loss", s as f64, &[2.0 / (1.0 + s / 10.0), 1.5 / (1.0 + s / 20.0)], None).unwrap();
+                    let ys: Vec<f32> = (0..5).map(|k| (s / 15.0 + k as f32).sin() + k as f32).collect();
+                    logger.tandem_lines("turbo", s as f64 * 100.0, &ys, Some("Turbo256")).unwrap();
+                }
+            })
+        }),
+        ("grid_tiling", || {
+            common::store_from_log(|logger| {
+                one_plot(logger, "tiles");
+                let mut rng = fastrand::Rng::with_seed(5);
+                let data: Vec<f32> = (0..7 * 40 * 2).map(|i| (rng.f32() - 0.5) * (1.0 + (i / 80) as f32)).collect();
+                let grid = GridSpec::new(0, 3).with_padding_factor(1.3);
+                let color = ColorSpec::by_dim("Inferno256", 0);
+                logger.scatter("tiles", TensorView::new(&[7, 40, 2], &data), 2, false, Some(color), Some(grid)).unwrap();
+            })
+        }),
+        ("span_across_cells", || {
+            common::store_from_log(|logger| {
+                logger
+                    .set_layout([
+                        ("wide", GridCell::new(0, 0, 1, 2)),
+                        ("tall", GridCell::new(0, 2, 2, 1)),
+                        ("small_a", GridCell::new(1, 0, 1, 1)),
+                        ("small_b", GridCell::new(1, 1, 1, 1)),
+                    ])
+                    .unwrap();
+                let data = spiral(200, 6);
+                for plot in ["wide", "tall", "small_a", "small_b"] {
+                    logger.scatter(plot, TensorView::new(&[200, 2], &data), 1, false, None, None).unwrap();
+                }
+            })
+        }),
+        ("empty_plots", || {
+            common::store_from_log(|logger| {
+                logger
+                    .set_layout([("no_data", GridCell::new(0, 0, 1, 1)), ("also_empty", GridCell::new(0, 1, 1, 1)), ("one", GridCell::new(1, 0, 1, 2))])
+                    .unwrap();
+                logger.tandem_lines("one", 0.0, &[1.0], None).unwrap();
+                logger.scatter("also_empty", TensorView::new(&[0, 2], &[]), 1, false, None, None).unwrap();
+            })
+        }),
+        ("single_point", || {
+            common::store_from_log(|logger| {
+                one_plot(logger, "lonely");
+                logger.scatter("lonely", TensorView::new(&[1, 2], &[3.0, -2.0]), 1, false, None, None).unwrap();
+            })
+        }),
+        ("million_points", || {
+            common::store_from_log(|logger| {
+                one_plot(logger, "cloud");
+                let n = 1_000_000;
+                let mut rng = fastrand::Rng::with_seed(8);
+                let data: Vec<f32> = (0..n)
+                    .flat_map(|_| {
+                        let (r, a) = (rng.f32().sqrt(), rng.f32() * std::f32::consts::TAU);
+                        [r * a.cos(), r * a.sin() * 0.6, r]
+                    })
+                    .collect();
+                let color = ColorSpec::by_value("Viridis256");
+                logger.scatter("cloud", TensorView::new(&[n, 3], &data), 1, false, Some(color), None).unwrap();
+            })
+        }),
+        ("nan_and_infinity", || {
+            common::store_from_log(|logger| {
+                logger.set_layout([("points", GridCell::new(0, 0, 1, 1)), ("lines", GridCell::new(0, 1, 1, 1))]).unwrap();
+                let mut data = spiral(100, 9);
+                for i in (0..data.len()).step_by(7) {
+                    data[i] = [f32::NAN, f32::INFINITY, f32::NEG_INFINITY][i % 3];
+                }
+                logger.scatter("points", TensorView::new(&[100, 2], &data), 1, false, None, None).unwrap();
+                for step in 0..60 {
+                    let y = if (20..25).contains(&step) { f32::NAN } else { (step as f32 / 8.0).sin() };
+                    let z = if step == 40 { f32::INFINITY } else { (step as f32 / 8.0).cos() };
+                    logger.tandem_lines("lines", step as f64, &[y, z], Some("Viridis256")).unwrap();
+                }
+            })
+        }),
+        ("sequential_palettes", || {
+            common::store_from_log(|logger| {
+                let names = ["Greys256", "Cividis256", "Turbo256", "Viridis11"];
+                let cells: Vec<_> =
+                    names.iter().enumerate().map(|(i, n)| (*n, GridCell::new(i as u32 / 2, i as u32 % 2, 1, 1))).collect();
+                logger.set_layout(cells).unwrap();
+                // A ramp of colour values along x.
+                let data: Vec<f32> =
+                    (0..200).flat_map(|i| [i as f32, ((i * 37) % 23) as f32, i as f32 / 199.0]).collect();
+                for name in names {
+                    let color = ColorSpec::by_value(name);
+                    logger.scatter(name, TensorView::new(&[200, 3], &data), 1, false, Some(color), None).unwrap();
+                }
+            })
+        }),
+    ]
+}
+
+fn main() {
+    let tests = scenes()
+        .into_iter()
+        .map(|(name, scene)| {
+            let test: common::GpuTest = Box::new(move |renderer| {
+                let image = renderer
+                    .render(&scene(), &Default::default(), WIDTH, HEIGHT, &Default::default())
+                    .map_err(|e| format!("rendering: {e:#}"))?;
+                common::image::check_golden(name, &image)
+            });
+            (name.to_owned(), test)
+        })
+        .collect();
+    common::run_gpu_tests(tests)
+}
