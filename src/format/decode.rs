@@ -5,7 +5,7 @@ use bytes::Bytes;
 
 use super::errors::BodyError;
 use super::record::{
-    ColorSpec, DataCall, GridCell, GridSpec, Record, RecordBody, RecordKind, RecordMeta,
+    ColorSpec, DataCall, Fragment, GridCell, GridSpec, Record, RecordBody, RecordKind, RecordMeta,
     TandemCall, Tensor,
 };
 use super::MAX_RANK;
@@ -53,6 +53,17 @@ pub fn decode_body(kind: RecordKind, body: Bytes) -> Result<Record, BodyError> {
         RecordKind::Step => {
             r.pad8();
             RecordBody::Step(r.u64("step")?)
+        }
+        RecordKind::Fragment => {
+            r.pad8();
+            let index = r.u32("fragment index")?;
+            let count = r.u32("fragment count")?;
+            let total_len = r.u64("fragment total length")?;
+            let offset = r.u64("fragment offset")?;
+            let len = usize::try_from(r.u64("fragment length")?).unwrap_or(usize::MAX);
+            let start = r.pos;
+            r.take("fragment bytes", len)?;
+            RecordBody::Fragment(Fragment { index, count, total_len, offset, bytes: body.slice(start..start + len) })
         }
     };
     Ok(Record { meta, body })

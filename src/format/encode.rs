@@ -63,6 +63,15 @@ pub fn encode_record<T: TensorData>(
             w.pad8();
             w.u64(*step);
         }
+        RecordBody::Fragment(fragment) => {
+            w.pad8();
+            w.u32(fragment.index);
+            w.u32(fragment.count);
+            w.u64(fragment.total_len);
+            w.u64(fragment.offset);
+            w.u64(fragment.bytes.len() as u64);
+            w.out.extend_from_slice(&fragment.bytes);
+        }
     }
     w.pad8();
 

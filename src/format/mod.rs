@@ -72,6 +72,17 @@
 //! * **TandemLines** (5): str plot name, u32 has-palette (0 or 1), str palette
 //!   if 1, pad8, f64 x, tensor ys (rank 1).
 //! * **Step** (6): pad8, u64 step number.
+//! * **Fragment** (7): pad8, u32 index, u32 count, u64 total length of the
+//!   fragmented frame, u64 offset of this piece in it, u64 piece length, the
+//!   piece's bytes, pad8. The prefix carries the fragmented record's session
+//!   and sequence number.
+//!
+//! # Messages
+//!
+//! A Pub/Sub message holds whole frames, at most [`MESSAGE_MAX_BYTES`] in
+//! all. A frame larger than that travels as Fragment records, one per
+//! message, which the receiver joins back into the original frame before
+//! decoding it; files never hold fragments.
 //!
 //! A tensor is: pad8, u32 dtype (1 = f32), u32 rank (at most [`MAX_RANK`]),
 //! u64 per dimension, u64 byte length (product of the dims times 4), the
@@ -112,7 +123,7 @@ pub use decode::decode_body;
 pub use encode::{encode_file_header, encode_record};
 pub use errors::{BodyError, FrameError, HeaderError};
 pub use record::{
-    ColorSpec, DataCall, GridCell, GridSpec, Record, RecordBody, RecordKind, RecordMeta,
+    ColorSpec, DataCall, Fragment, GridCell, GridSpec, Record, RecordBody, RecordKind, RecordMeta,
     TandemCall, Tensor, TensorData, TensorView,
 };
 pub use scan::{FrameScanner, PushDecoder, Scan, StreamEvent};
@@ -133,6 +144,9 @@ pub const FRAME_HEADER_LEN: usize = 24;
 pub const ALIGN: usize = 8;
 /// The largest body a reader accepts (64 GiB).
 pub const MAX_BODY_BYTES: u64 = 1 << 36;
+/// The most bytes of frames one Pub/Sub message carries (the service
+/// refuses requests over 10 MB).
+pub const MESSAGE_MAX_BYTES: usize = 9 << 20;
 /// The largest tensor rank a reader accepts.
 pub const MAX_RANK: usize = 16;
 

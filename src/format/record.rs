@@ -14,6 +14,7 @@ pub enum RecordKind {
     MultiLines = 4,
     TandemLines = 5,
     Step = 6,
+    Fragment = 7,
 }
 
 impl RecordKind {
@@ -25,6 +26,7 @@ impl RecordKind {
             4 => Self::MultiLines,
             5 => Self::TandemLines,
             6 => Self::Step,
+            7 => Self::Fragment,
             _ => return None,
         })
     }
@@ -220,6 +222,8 @@ pub enum RecordBody<T = Tensor> {
     TandemLines(TandemCall<T>),
     /// Marks the end of a training step.
     Step(u64),
+    /// A piece of a frame too large for one Pub/Sub message.
+    Fragment(Fragment),
 }
 
 impl<T> RecordBody<T> {
@@ -231,6 +235,7 @@ impl<T> RecordBody<T> {
             Self::MultiLines(_) => RecordKind::MultiLines,
             Self::TandemLines(_) => RecordKind::TandemLines,
             Self::Step(_) => RecordKind::Step,
+            Self::Fragment(_) => RecordKind::Fragment,
         }
     }
 
@@ -242,6 +247,18 @@ impl<T> RecordBody<T> {
             _ => None,
         }
     }
+}
+
+/// Bytes `offset..offset + bytes.len()` of an encoded frame of `total_len`
+/// bytes, the `index`-th of `count` pieces. Only Pub/Sub messages carry
+/// fragments; the receiver joins them back into the frame.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Fragment {
+    pub index: u32,
+    pub count: u32,
+    pub total_len: u64,
+    pub offset: u64,
+    pub bytes: Bytes,
 }
 
 /// A decoded record.

@@ -37,6 +37,7 @@ fn sample_bodies() -> Vec<RecordBody<Tensor>> {
         }),
         RecordBody::TandemLines(TandemCall { plot: "ab".into(), palette: None, x: -1.0, ys: Tensor::from_values(vec![1], &[0.0]) }),
         RecordBody::Step(7),
+        RecordBody::Fragment(Fragment { index: 1, count: 3, total_len: 100, offset: 40, bytes: Bytes::from_static(b"0123456789abc") }),
         RecordBody::Clear,
         RecordBody::Scatter(DataCall {
             plot: "empty".into(),

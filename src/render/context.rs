@@ -26,6 +26,24 @@ pub enum RenderError {
     Gpu(String),
 }
 
+/// Points `XDG_RUNTIME_DIR` at a private directory when it is unset, which
+/// silences two harmless errors the Vulkan and X11 libraries print.
+///
+/// Call it at the start of `main`, before any thread is started.
+pub fn ensure_runtime_dir() {
+    if std::env::var_os("XDG_RUNTIME_DIR").is_some() {
+        return;
+    }
+    use std::os::unix::fs::{DirBuilderExt, MetadataExt};
+    let uid = std::fs::metadata("/proc/self").map(|m| m.uid()).unwrap_or(0);
+    let dir = std::env::temp_dir().join(format!("streamvis-gpu-runtime-{uid}"));
+    let _ = std::fs::DirBuilder::new().mode(0o700).create(&dir);
+    if std::fs::metadata(&dir).is_ok_and(|m| m.is_dir() && m.uid() == uid) {
+        // SAFETY: called at start-up, before other threads exist.
+        unsafe { std::env::set_var("XDG_RUNTIME_DIR", &dir) };
+    }
+}
+
 /// Everything needed to talk to one GPU.
 pub struct GpuContext {
     pub instance: wgpu::Instance,

@@ -14,7 +14,7 @@ mod text;
 
 pub use buffer::GrowableBuffer;
 pub use capture::{OffscreenTarget, PAGE_FORMAT, RgbaImage};
-pub use context::{GpuContext, RenderError};
+pub use context::{GpuContext, RenderError, ensure_runtime_dir};
 pub use gpu_types::{BatchDesc, PlotUniforms, SolidRect};
 pub use page::{HeadlessRenderer, Overlay, PageRenderer, RenderOptions};
 pub use plots::{SyncStats, shader_sources};

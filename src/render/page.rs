@@ -208,17 +208,23 @@ pub struct HeadlessRenderer {
     pub ctx: GpuContext,
     page: PageRenderer,
     target: Option<OffscreenTarget>,
+    last_sync: SyncStats,
 }
 
 impl HeadlessRenderer {
     pub fn new() -> Result<Self, RenderError> {
         let ctx = GpuContext::headless()?;
         let page = PageRenderer::new(&ctx);
-        Ok(Self { ctx, page, target: None })
+        Ok(Self { ctx, page, target: None, last_sync: SyncStats::default() })
     }
 
     pub fn page(&self) -> &PageRenderer {
         &self.page
+    }
+
+    /// What the last render uploaded.
+    pub fn last_sync(&self) -> SyncStats {
+        self.last_sync
     }
 
     /// Draws the store at `width` x `height` and reads the pixels back.
@@ -235,7 +241,7 @@ impl HeadlessRenderer {
             self.target = Some(OffscreenTarget::new(&self.ctx.device, width, height));
         }
         let target = self.target.as_ref().expect("just made");
-        self.page.render(&self.ctx, store, &scene, &Overlay::default(), target)?;
+        self.last_sync = self.page.render(&self.ctx, store, &scene, &Overlay::default(), target)?;
         target.read(&self.ctx.device, &self.ctx.queue)
     }
 }

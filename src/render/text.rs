@@ -67,12 +67,6 @@ impl TextLayer {
         Self { font_system, swash_cache: SwashCache::new(), viewport, atlas, renderer, shaped: HashMap::new() }
     }
 
-    /// Width and height of `text` at `size` pixels.
-    pub fn measure(&mut self, text: &str, size: f32) -> [f32; 2] {
-        let shaped = self.shape(text, size);
-        [shaped.width, shaped.height]
-    }
-
     fn shape(&mut self, text: &str, size: f32) -> &mut Shaped {
         let key = (text.to_owned(), size.to_bits());
         let font_system = &mut self.font_system;

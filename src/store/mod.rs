@@ -184,6 +184,8 @@ impl Store {
             RecordBody::MultiLines(call) => self.apply_data(DataCallKind::MultiLines, call)?,
             RecordBody::TandemLines(call) => self.apply_tandem(call)?,
             RecordBody::Step(_) => self.steps += 1,
+            // Joined into their frame by the Pub/Sub source; nothing to show.
+            RecordBody::Fragment(_) => return Ok(()),
         }
         self.revision += 1;
         Ok(())

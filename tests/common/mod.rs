@@ -308,6 +308,7 @@ pub type GpuTest = Box<dyn FnOnce(&mut streamvis_gpu::render::HeadlessRenderer) 
 #[cfg(feature = "viewer")]
 pub fn run_gpu_tests(tests: Vec<(String, GpuTest)>) -> ! {
     use std::sync::{Arc, Mutex};
+    streamvis_gpu::render::ensure_runtime_dir();
     let args = libtest_mimic::Arguments::from_args();
     let renderer = match streamvis_gpu::render::HeadlessRenderer::new() {
         Ok(r) => Some(Arc::new(Mutex::new(r))),

@@ -1,0 +1,149 @@
+//! Renderer behaviour checked on pixels and upload counts.
+
+mod common;
+
+use std::collections::HashMap;
+
+use streamvis_gpu::layout::{DataRect, PageScene, Style};
+use streamvis_gpu::render::HeadlessRenderer;
+use streamvis_gpu::store::Store;
+use streamvis_gpu::{ColorSpec, DataLogger, GridCell, TensorView};
+
+const W: u32 = 480;
+const H: u32 = 320;
+
+fn render(r: &mut HeadlessRenderer, store: &Store, views: &HashMap<String, DataRect>) -> Result<streamvis_gpu::render::RgbaImage, String> {
+    r.render(store, views, W, H, &Default::default()).map_err(|e| e.to_string())
+}
+
+fn one_plot(logger: &mut DataLogger) {
+    logger.set_layout([("p", GridCell::new(0, 0, 1, 1))]).unwrap();
+}
+
+fn near(a: [u8; 4], b: [u8; 3], tol: u8) -> bool {
+    (0..3).all(|i| a[i].abs_diff(b[i]) <= tol)
+}
+
+fn same_image_twice(r: &mut HeadlessRenderer) -> Result<(), String> {
+    let store = common::store_from_log(|logger| {
+        let mut demo = streamvis_gpu::demo::SeedDemo::new(3);
+        demo.start(logger).unwrap();
+        for step in 0..5 {
+            demo.step(logger, step).unwrap();
+        }
+    });
+    let first = render(r, &store, &HashMap::new())?;
+    // A fresh store from the same log must give the same pixels too.
+    let again = render(r, &store, &HashMap::new())?;
+    common::image::compare("determinism", &first, &again, common::image::EXACT)
+}
+
+fn points_take_their_colours(r: &mut HeadlessRenderer) -> Result<(), String> {
+    // One uncoloured point in the middle of its plot; one point with colour
+    // value 0 and one with 1 through Viridis256.
+    let store = common::store_from_log(|logger| {
+        logger.set_layout([("plain", GridCell::new(0, 0, 1, 1)), ("viridis", GridCell::new(0, 1, 1, 1))]).unwrap();
+        logger.scatter("plain", TensorView::new(&[1, 2], &[0.0, 0.0]), 1, false, None, None).unwrap();
+        let data = [0.0, 0.0, 0.0, 1.0, 1.0, 1.0];
+        logger.scatter("viridis", TensorView::new(&[2, 3], &data), 1, false, Some(ColorSpec::by_value("Viridis256")), None).unwrap();
+    });
+    let image = render(r, &store, &HashMap::new())?;
+    let scene = PageScene::build(&store, &HashMap::new(), W, H, &Style::default());
+    let at = |plot: usize, p: [f64; 2]| {
+        let [x, y] = scene.plots[plot].transform().screen_from_data(p);
+        image.pixel(x as u32, y as u32)
+    };
+    let checks = [
+        (at(0, [0.0, 0.0]), [0x1f, 0x77, 0xb4], "default blue"),
+        (at(1, [0.0, 0.0]), [0x44, 0x01, 0x54], "viridis at 0"),
+        (at(1, [1.0, 1.0]), [0xfd, 0xe7, 0x25], "viridis at 1"),
+    ];
+    for (got, want, what) in checks {
+        if !near(got, want, 3) {
+            return Err(format!("{what}: got {got:?}, want {want:?}"));
+        }
+    }
+    Ok(())
+}
+
+fn nothing_is_drawn_outside_its_plot_area(r: &mut HeadlessRenderer) -> Result<(), String> {
+    // A dense cloud, zoomed so that points lie all around the view.
+    let store = common::store_from_log(|logger| {
+        logger.set_layout([("a", GridCell::new(0, 0, 1, 1)), ("b", GridCell::new(0, 1, 1, 1))]).unwrap();
+        let mut rng = fastrand::Rng::with_seed(1);
+        let data: Vec<f32> = (0..40_000).map(|_| rng.f32() * 10.0).collect();
+        for plot in ["a", "b"] {
+            logger.scatter(plot, TensorView::new(&[20_000, 2], &data), 1, false, None, None).unwrap();
+        }
+    });
+    let views: HashMap<String, DataRect> = ["a", "b"].iter().map(|p| (p.to_string(), DataRect { min: [4.0, 4.0], max: [6.0, 6.0] })).collect();
+    let image = render(r, &store, &views)?;
+    let scene = PageScene::build(&store, &views, W, H, &Style::default());
+    let mut data_pixels = 0;
+    for plot in &scene.plots {
+        let area = plot.frame.plot_area;
+        // The stripe right of the frame holds no text or ticks: it must be
+        // page background.
+        for y in area.y as u32..area.bottom() as u32 {
+            for x in (area.right() as u32 + 1)..(plot.frame.cell.right() as u32) {
+                let p = image.pixel(x, y);
+                if p != [255, 255, 255, 255] {
+                    return Err(format!("plot {}: pixel ({x}, {y}) outside the plot area is {p:?}", plot.frame.name));
+                }
+            }
+        }
+        for y in area.y as u32..area.bottom() as u32 {
+            for x in area.x as u32..area.right() as u32 {
+                data_pixels += near(image.pixel(x, y), [0x1f, 0x77, 0xb4], 40) as usize;
+            }
+        }
+    }
+    if data_pixels < 1000 {
+        return Err(format!("only {data_pixels} data pixels inside the plot areas"));
+    }
+    Ok(())
+}
+
+fn appends_upload_only_the_new_tail(r: &mut HeadlessRenderer) -> Result<(), String> {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("append.log");
+    let mut logger = DataLogger::new("append");
+    logger.init_write_log(&path).unwrap();
+    one_plot(&mut logger);
+    let big: Vec<f32> = (0..200_000).map(|i| (i % 1000) as f32).collect();
+    logger.scatter("p", TensorView::new(&[100_000, 2], &big), 1, true, None, None).unwrap();
+    logger.flush().unwrap();
+    let mut tail = streamvis_gpu::source::FileTail::open(&path, false).unwrap();
+    let mut store = Store::new();
+    streamvis_gpu::ingest::pump(&mut tail, &mut store, usize::MAX).unwrap();
+    render(r, &store, &HashMap::new())?;
+    let first = r.last_sync().uploaded_bytes;
+    if first < 800_000 {
+        return Err(format!("the first upload sent {first} bytes, expected the whole 800000"));
+    }
+    let small: Vec<f32> = vec![1.0; 20_000];
+    logger.scatter("p", TensorView::new(&[10_000, 2], &small), 1, true, None, None).unwrap();
+    logger.flush().unwrap();
+    streamvis_gpu::ingest::pump(&mut tail, &mut store, usize::MAX).unwrap();
+    render(r, &store, &HashMap::new())?;
+    let second = r.last_sync().uploaded_bytes;
+    // The new batch's 80000 bytes and its small descriptor, nothing more.
+    if !(80_000..81_000).contains(&second) {
+        return Err(format!("appending 10000 points uploaded {second} bytes"));
+    }
+    render(r, &store, &HashMap::new())?;
+    if r.last_sync().uploaded_bytes != 0 {
+        return Err("an unchanged store uploaded data".into());
+    }
+    Ok(())
+}
+
+fn main() {
+    let tests: Vec<(&str, fn(&mut HeadlessRenderer) -> Result<(), String>)> = vec![
+        ("same_image_twice", same_image_twice),
+        ("points_take_their_colours", points_take_their_colours),
+        ("nothing_is_drawn_outside_its_plot_area", nothing_is_drawn_outside_its_plot_area),
+        ("appends_upload_only_the_new_tail", appends_upload_only_the_new_tail),
+    ];
+    common::run_gpu_tests(tests.into_iter().map(|(n, t)| (n.to_owned(), Box::new(t) as common::GpuTest)).collect())
+}
