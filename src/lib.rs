@@ -33,6 +33,7 @@
 //! # Ok::<(), streamvis_gpu::logger::LoggerError>(())
 //! ```
 
+#[cfg(feature = "viewer")]
 pub mod cli;
 pub mod demo;
 pub mod format;
