@@ -30,7 +30,9 @@ fn write_log(dir: &std::path::Path) -> std::path::PathBuf {
     logger.set_layout([("cloud", GridCell::new(0, 0, 1, 1))]).unwrap();
     let data = points(1);
     for _ in 0..RECORDS {
-        logger.scatter("cloud", TensorView::new(&[POINTS, 2], &data), 1, false, None, None).unwrap();
+        logger
+            .scatter("cloud", TensorView::new(&[POINTS, 2], &data), 1, false, None, None)
+            .unwrap();
     }
     logger.flush().unwrap();
     path
@@ -92,7 +94,9 @@ fn logger_write(c: &mut Criterion) {
             logger.flush().unwrap();
             let start = Instant::now();
             for _ in 0..iters {
-                logger.scatter("cloud", TensorView::new(&[POINTS, 2], &data), 1, false, None, None).unwrap();
+                logger
+                    .scatter("cloud", TensorView::new(&[POINTS, 2], &data), 1, false, None, None)
+                    .unwrap();
                 logger.flush().unwrap();
             }
             let elapsed = start.elapsed();

@@ -82,38 +82,50 @@ fn find_batch(instance: u32) -> u32 {
     return lo;
 }
 
-// Point `p` of batch `b` (row-major over the enumeration axes).
+// Point `p` of batch `b` (row-major over the enumeration axes). Fields are
+// read one by one: copying the whole descriptor costs every vertex dozens
+// of loads on software rasterisers.
 fn gather(b: u32, p: u32) -> Gathered {
-    let desc = batches[b];
     var rest = p;
-    var offset = desc.data_offset;
+    var offset = batches[b].data_offset;
     var color_index = 0u;
     var grid_index = 0u;
-    for (var i = i32(desc.axis_count) - 1; i >= 0; i = i - 1) {
-        let size = desc.sizes[i];
-        let index = rest % size;
-        rest = rest / size;
-        offset = offset + index * desc.strides[i];
-        if (u32(i) == desc.color_axis) {
+    let color_axis = batches[b].color_axis;
+    let grid_axis = batches[b].grid_axis;
+    for (var i = i32(batches[b].axis_count) - 1; i >= 0; i = i - 1) {
+        // The outermost axis takes what is left: one integer division fewer
+        // (a vectorised division is a loop of scalar ones on a CPU).
+        var index = rest;
+        if (i > 0) {
+            let size = batches[b].sizes[i];
+            index = rest % size;
+            rest = rest / size;
+        }
+        offset = offset + index * batches[b].strides[i];
+        if (u32(i) == color_axis) {
             color_index = index;
         }
-        if (u32(i) == desc.grid_axis) {
+        if (u32(i) == grid_axis) {
             grid_index = index;
         }
     }
+    let spatial_stride = batches[b].spatial_stride;
     var out: Gathered;
-    out.xy = vec2<f32>(data[offset], data[offset + desc.spatial_stride]);
-    if (desc.grid_axis != 0xffffffffu) {
-        let column = f32(grid_index % desc.grid_columns);
-        let row = f32(grid_index / desc.grid_columns);
-        out.xy = out.xy + vec2<f32>(column * desc.grid_step.x, -row * desc.grid_step.y);
+    out.xy = vec2<f32>(data[offset], data[offset + spatial_stride]);
+    if (grid_axis != 0xffffffffu) {
+        let columns = batches[b].grid_columns;
+        let step = batches[b].grid_step;
+        let column = f32(grid_index % columns);
+        let row = f32(grid_index / columns);
+        out.xy = out.xy + vec2<f32>(column * step.x, -row * step.y);
     }
-    out.has_color = desc.color_mode != 0u;
-    if (desc.color_mode == 1u) {
-        let size = desc.sizes[desc.color_axis];
+    let color_mode = batches[b].color_mode;
+    out.has_color = color_mode != 0u;
+    if (color_mode == 1u) {
+        let size = batches[b].sizes[color_axis];
         out.color_value = select(0.0, f32(color_index) / f32(max(size, 2u) - 1u), size > 1u);
-    } else if (desc.color_mode == 2u) {
-        out.color_value = data[offset + 2u * desc.spatial_stride];
+    } else if (color_mode == 2u) {
+        out.color_value = data[offset + 2u * spatial_stride];
     }
     return out;
 }

@@ -24,17 +24,16 @@ struct Segment {
 fn batch_segment(instance: u32) -> Segment {
     var seg: Segment;
     let b = find_batch(instance);
-    let desc = batches[b];
-    let s = instance - desc.first_instance;
-    let line = s / desc.points_per_line;
-    let j = s % desc.points_per_line;
+    let points_per_line = batches[b].points_per_line;
+    let s = instance - batches[b].first_instance;
+    let line = s / points_per_line;
+    let j = s % points_per_line;
     let pa = gather(b, s);
     var pb: Gathered;
-    if (j + 1u < desc.points_per_line) {
+    if (j + 1u < points_per_line) {
         pb = gather(b, s + 1u);
     } else if (b + 1u < plot.batch_count) {
-        let next = batches[b + 1u];
-        pb = gather(b + 1u, line * next.points_per_line);
+        pb = gather(b + 1u, line * batches[b + 1u].points_per_line);
     } else {
         seg.ok = false;
         return seg;

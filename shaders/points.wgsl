@@ -8,8 +8,19 @@ struct PointOut {
     @location(1) color: vec4<f32>,
 };
 
+// Unit vectors to the corners of an equilateral triangle.
+const TRIANGLE = array<vec2<f32>, 3>(
+    vec2<f32>(0.0, 1.0),
+    vec2<f32>(-0.8660254, -0.5),
+    vec2<f32>(0.8660254, -0.5),
+);
+
 @vertex
-fn vs_main(@builtin(vertex_index) vertex: u32, @builtin(instance_index) instance: u32) -> PointOut {
+fn vs_main(@builtin(vertex_index) index: u32) -> PointOut {
+    // Three vertices per point, not instanced: software rasterisers shade
+    // vertices in SIMD batches, which tiny instances would leave mostly idle.
+    let instance = index / 3u;
+    let vertex = index % 3u;
     var out: PointOut;
     let b = find_batch(instance);
     let point = gather(b, instance - batches[b].first_instance);
@@ -18,10 +29,9 @@ fn vs_main(@builtin(vertex_index) vertex: u32, @builtin(instance_index) instance
         return out;
     }
     // An equilateral triangle around a circle of radius r has its corners
-    // at distance 2r; one more pixel leaves room for the antialiased edge.
-    let r = plot.point_radius + 1.0;
-    let angle = 1.5707964 + f32(vertex) * 2.0943952;
-    let local = vec2<f32>(cos(angle), sin(angle)) * (2.0 * r);
+    // at distance 2r; half a pixel more leaves room for the antialiased edge.
+    let r = plot.point_radius + 0.5;
+    let local = TRIANGLE[vertex] * (2.0 * r);
     let center = clip_from_data(point.xy);
     out.position = vec4<f32>(center + local * 2.0 / plot.viewport_size, 0.0, 1.0);
     // Clip space has y up, pixels y down; coverage is symmetric, so the

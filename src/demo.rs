@@ -44,7 +44,11 @@ impl SeedDemo {
     /// Logs one step's four calls and marks the step's end.
     pub fn step(&mut self, logger: &mut DataLogger, step: u64) -> Result<(), LoggerError> {
         let s = step as f32;
-        let top_data = [(1.0 + s / 10.0).sin(), 0.5 * (1.5 + s / 20.0).sin(), 1.5 * (2.0 + s / 15.0).sin()];
+        let top_data = [
+            (1.0 + s / 10.0).sin(),
+            0.5 * (1.5 + s / 20.0).sin(),
+            1.5 * (2.0 + s / 15.0).sin(),
+        ];
         for v in &mut self.left_data {
             *v += randn(&mut self.rng) * 0.1;
         }
@@ -58,12 +62,33 @@ impl SeedDemo {
 
         logger.tandem_lines("top_left", step as f64, &top_data, Some("Viridis256"))?;
         // Distribute the L dimension along grid cells.
-        logger.scatter("top_right", rank3, 2, false, None, Some(GridSpec::new(0, 5).with_padding_factor(1.2)))?;
+        logger.scatter(
+            "top_right",
+            rank3,
+            2,
+            false,
+            None,
+            Some(GridSpec::new(0, 5).with_padding_factor(1.2)),
+        )?;
         // Colourise the L dimension.
-        logger.scatter("bottom_left", rank3, 2, false, Some(ColorSpec::by_dim("Viridis256", 0)), None)?;
+        logger.scatter(
+            "bottom_left",
+            rank3,
+            2,
+            false,
+            Some(ColorSpec::by_dim("Viridis256", 0)),
+            None,
+        )?;
         // Colour within the spatial dim: (x, y, colour value) per point.
         let data4: Vec<f32> = (0..N * 3).map(|_| self.rng.f32()).collect();
-        logger.scatter("bottom_right", TensorView::new(&[N, 3], &data4), 1, false, Some(ColorSpec::by_value("Viridis256")), None)?;
+        logger.scatter(
+            "bottom_right",
+            TensorView::new(&[N, 3], &data4),
+            1,
+            false,
+            Some(ColorSpec::by_value("Viridis256")),
+            None,
+        )?;
         logger.end_step()?;
         Ok(())
     }

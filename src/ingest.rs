@@ -44,7 +44,10 @@ pub fn pump_with(
                 Err(err) => log::warn!("{:?}: record at byte offset {offset} not shown: {err}", tail.path()),
             },
             Some(TailEvent::Corrupt { offset, error }) => {
-                log::warn!("{:?}: skipping corrupt record at byte offset {offset}: {error}", tail.path());
+                log::warn!(
+                    "{:?}: skipping corrupt record at byte offset {offset}: {error}",
+                    tail.path()
+                );
             }
             Some(TailEvent::Restarted { reason }) => {
                 log::warn!("{reason}; reading it again from the start");

@@ -45,6 +45,8 @@ pub mod render;
 pub mod source;
 pub mod spec;
 pub mod store;
+#[cfg(feature = "viewer")]
+pub mod video;
 
 pub use format::{ColorSpec, GridCell, GridSpec, TensorView};
 pub use logger::DataLogger;

@@ -16,7 +16,15 @@ fn two_processes_append_to_one_file() {
     let log = dir.path().join("shared.log");
     let spawn = |run: &str| {
         Command::new(common::bin("streamvis-test-app"))
-            .args(["file", run, log.to_str().unwrap(), "--steps", "2000", "--interval-ms", "0"])
+            .args([
+                "file",
+                run,
+                log.to_str().unwrap(),
+                "--steps",
+                "2000",
+                "--interval-ms",
+                "0",
+            ])
             .stderr(Stdio::inherit())
             .spawn()
             .unwrap()
@@ -32,7 +40,10 @@ fn two_processes_append_to_one_file() {
     while let Some(event) = scanner.next_event(&bytes, 0).unwrap() {
         match event {
             StreamEvent::Record { record, .. } => {
-                per_session.entry(record.meta.session_id).or_default().push(record.meta.seq);
+                per_session
+                    .entry(record.meta.session_id)
+                    .or_default()
+                    .push(record.meta.seq);
                 total += 1;
             }
             StreamEvent::Corrupt { offset, error } => panic!("corrupt record at {offset}: {error}"),
@@ -58,18 +69,39 @@ fn follower_export_equals_export_of_the_finished_file() {
     let finished = dir.path().join("finished.json");
     // The follower starts first: the file does not exist yet.
     let mut follower = Command::new(common::bin("streamvis-gpu"))
-        .args(["--file", log.to_str().unwrap(), "--export", followed.to_str().unwrap(), "--stop-after-idle", "2"])
+        .args([
+            "--file",
+            log.to_str().unwrap(),
+            "--export",
+            followed.to_str().unwrap(),
+            "--stop-after-idle",
+            "2",
+        ])
         .spawn()
         .unwrap();
     std::thread::sleep(Duration::from_millis(200));
     let status = Command::new(common::bin("streamvis-test-app"))
-        .args(["file", "e2e", log.to_str().unwrap(), "--steps", "30", "--interval-ms", "20"])
+        .args([
+            "file",
+            "e2e",
+            log.to_str().unwrap(),
+            "--steps",
+            "30",
+            "--interval-ms",
+            "20",
+        ])
         .status()
         .unwrap();
     assert!(status.success());
     assert!(follower.wait().unwrap().success());
     let status = Command::new(common::bin("streamvis-gpu"))
-        .args(["--file", log.to_str().unwrap(), "--no-follow", "--export", finished.to_str().unwrap()])
+        .args([
+            "--file",
+            log.to_str().unwrap(),
+            "--no-follow",
+            "--export",
+            finished.to_str().unwrap(),
+        ])
         .status()
         .unwrap();
     assert!(status.success());
@@ -90,7 +122,15 @@ fn damaged_logs_export_what_is_intact() {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("run.log");
     let status = Command::new(common::bin("streamvis-test-app"))
-        .args(["file", "dmg", log.to_str().unwrap(), "--steps", "5", "--interval-ms", "0"])
+        .args([
+            "file",
+            "dmg",
+            log.to_str().unwrap(),
+            "--steps",
+            "5",
+            "--interval-ms",
+            "0",
+        ])
         .status()
         .unwrap();
     assert!(status.success());
@@ -135,13 +175,26 @@ fn damaged_logs_export_what_is_intact() {
         std::fs::write(&path, &damaged).unwrap();
         let out = dir.path().join(format!("damaged{trial}.json"));
         let output = Command::new(common::bin("streamvis-gpu"))
-            .args(["--file", path.to_str().unwrap(), "--no-follow", "--export", out.to_str().unwrap()])
+            .args([
+                "--file",
+                path.to_str().unwrap(),
+                "--no-follow",
+                "--export",
+                out.to_str().unwrap(),
+            ])
             .output()
             .unwrap();
-        assert!(output.status.success(), "trial {trial}: {}", String::from_utf8_lossy(&output.stderr));
+        assert!(
+            output.status.success(),
+            "trial {trial}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
         let stderr = String::from_utf8_lossy(&output.stderr);
         if trial % 2 == 1 {
-            assert!(stderr.contains("byte offset"), "trial {trial}: a warning names the offset: {stderr}");
+            assert!(
+                stderr.contains("byte offset"),
+                "trial {trial}: a warning names the offset: {stderr}"
+            );
         }
         assert!(out.exists());
     }

@@ -29,7 +29,10 @@ fn spiral(n: usize, seed: u64) -> Vec<f32> {
         .collect()
 }
 
-fn scenes() -> Vec<(&'static str, fn() -> Store)> {
+/// A named scene: how to build the store it shows.
+type Scene = (&'static str, fn() -> Store);
+
+fn scenes() -> Vec<Scene> {
     vec![
         ("seed_demo", || {
             common::store_from_log(|logger| {
@@ -44,7 +47,9 @@ fn scenes() -> Vec<(&'static str, fn() -> Store)> {
             common::store_from_log(|logger| {
                 one_plot(logger, "spiral");
                 let data = spiral(400, 1);
-                logger.scatter("spiral", TensorView::new(&[400, 2], &data), 1, false, None, None).unwrap();
+                logger
+                    .scatter("spiral", TensorView::new(&[400, 2], &data), 1, false, None, None)
+                    .unwrap();
             })
         }),
         ("scatter_color_by_dim", || {
@@ -60,34 +65,75 @@ fn scenes() -> Vec<(&'static str, fn() -> Store)> {
                     }
                 }
                 let color = ColorSpec::by_dim("Viridis256", 1);
-                logger.scatter("groups", TensorView::new(&[2, 6, 50], &data), 0, false, Some(color), None).unwrap();
+                logger
+                    .scatter(
+                        "groups",
+                        TensorView::new(&[2, 6, 50], &data),
+                        0,
+                        false,
+                        Some(color),
+                        None,
+                    )
+                    .unwrap();
             })
         }),
         ("scatter_color_by_value", || {
             common::store_from_log(|logger| {
                 one_plot(logger, "by_value");
                 let xy = spiral(300, 3);
-                let data: Vec<f32> =
-                    xy.chunks(2).enumerate().flat_map(|(i, p)| [p[0], p[1], i as f32 / 299.0]).collect();
+                let data: Vec<f32> = xy
+                    .chunks(2)
+                    .enumerate()
+                    .flat_map(|(i, p)| [p[0], p[1], i as f32 / 299.0])
+                    .collect();
                 let color = ColorSpec::by_value("Magma256");
-                logger.scatter("by_value", TensorView::new(&[300, 3], &data), 1, false, Some(color), None).unwrap();
+                logger
+                    .scatter(
+                        "by_value",
+                        TensorView::new(&[300, 3], &data),
+                        1,
+                        false,
+                        Some(color),
+                        None,
+                    )
+                    .unwrap();
             })
         }),
         ("categorical_palettes", || {
             common::store_from_log(|logger| {
-                logger.set_layout([("clusters", GridCell::new(0, 0, 1, 1)), ("twenty", GridCell::new(0, 1, 1, 1))]).unwrap();
+                logger
+                    .set_layout([
+                        ("clusters", GridCell::new(0, 0, 1, 1)),
+                        ("twenty", GridCell::new(0, 1, 1, 1)),
+                    ])
+                    .unwrap();
                 let mut rng = fastrand::Rng::with_seed(4);
                 let data: Vec<f32> = (0..10)
                     .flat_map(|c| {
                         let (cx, cy) = ((c as f32).cos() * 5.0, (c as f32).sin() * 5.0);
-                        (0..30).flat_map(|_| [cx + rng.f32(), cy + rng.f32()]).collect::<Vec<_>>()
+                        (0..30)
+                            .flat_map(|_| [cx + rng.f32(), cy + rng.f32()])
+                            .collect::<Vec<_>>()
                     })
                     .collect();
                 let color = ColorSpec::by_dim("Category10_10", 0);
-                logger.scatter("clusters", TensorView::new(&[10, 30, 2], &data), 2, false, Some(color), None).unwrap();
+                logger
+                    .scatter(
+                        "clusters",
+                        TensorView::new(&[10, 30, 2], &data),
+                        2,
+                        false,
+                        Some(color),
+                        None,
+                    )
+                    .unwrap();
                 for step in 0..40 {
-                    let ys: Vec<f32> = (0..20).map(|k| k as f32 + (step as f32 / 6.0 + k as f32).sin() * 0.4).collect();
-                    logger.tandem_lines("twenty", step as f64, &ys, Some("Category20_20")).unwrap();
+                    let ys: Vec<f32> = (0..20)
+                        .map(|k| k as f32 + (step as f32 / 6.0 + k as f32).sin() * 0.4)
+                        .collect();
+                    logger
+                        .tandem_lines("twenty", step as f64, &ys, Some("Category20_20"))
+                        .unwrap();
                 }
             })
         }),
@@ -106,19 +152,41 @@ fn scenes() -> Vec<(&'static str, fn() -> Store)> {
                         .collect();
                     let color = ColorSpec::by_dim("Plasma256", 0);
                     logger
-                        .multi_lines("trajectories", TensorView::new(&[4, 20, 2], &data), &[0], 2, true, Some(color), None)
+                        .multi_lines(
+                            "trajectories",
+                            TensorView::new(&[4, 20, 2], &data),
+                            &[0],
+                            2,
+                            true,
+                            Some(color),
+                            None,
+                        )
                         .unwrap();
                 }
             })
         }),
         ("tandem_lines", || {
             common::store_from_log(|logger| {
-                logger.set_layout([("loss", GridCell::new(0, 0, 1, 1)), ("turbo", GridCell::new(0, 1, 1, 1))]).unwrap();
+                logger
+                    .set_layout([
+                        ("loss", GridCell::new(0, 0, 1, 1)),
+                        ("turbo", GridCell::new(0, 1, 1, 1)),
+                    ])
+                    .unwrap();
                 for step in 0..100 {
                     let s = step as f32;
-                    logger.tandem_lines("loss", s as f64, &[2.0 / (1.0 + s / 10.0), 1.5 / (1.0 + s / 20.0)], None).unwrap();
+                    logger
+                        .tandem_lines(
+                            "loss",
+                            s as f64,
+                            &[2.0 / (1.0 + s / 10.0), 1.5 / (1.0 + s / 20.0)],
+                            None,
+                        )
+                        .unwrap();
                     let ys: Vec<f32> = (0..5).map(|k| (s / 15.0 + k as f32).sin() + k as f32).collect();
-                    logger.tandem_lines("turbo", s as f64 * 100.0, &ys, Some("Turbo256")).unwrap();
+                    logger
+                        .tandem_lines("turbo", s as f64 * 100.0, &ys, Some("Turbo256"))
+                        .unwrap();
                 }
             })
         }),
@@ -126,10 +194,21 @@ fn scenes() -> Vec<(&'static str, fn() -> Store)> {
             common::store_from_log(|logger| {
                 one_plot(logger, "tiles");
                 let mut rng = fastrand::Rng::with_seed(5);
-                let data: Vec<f32> = (0..7 * 40 * 2).map(|i| (rng.f32() - 0.5) * (1.0 + (i / 80) as f32)).collect();
+                let data: Vec<f32> = (0..7 * 40 * 2)
+                    .map(|i| (rng.f32() - 0.5) * (1.0 + (i / 80) as f32))
+                    .collect();
                 let grid = GridSpec::new(0, 3).with_padding_factor(1.3);
                 let color = ColorSpec::by_dim("Inferno256", 0);
-                logger.scatter("tiles", TensorView::new(&[7, 40, 2], &data), 2, false, Some(color), Some(grid)).unwrap();
+                logger
+                    .scatter(
+                        "tiles",
+                        TensorView::new(&[7, 40, 2], &data),
+                        2,
+                        false,
+                        Some(color),
+                        Some(grid),
+                    )
+                    .unwrap();
             })
         }),
         ("span_across_cells", || {
@@ -144,23 +223,33 @@ fn scenes() -> Vec<(&'static str, fn() -> Store)> {
                     .unwrap();
                 let data = spiral(200, 6);
                 for plot in ["wide", "tall", "small_a", "small_b"] {
-                    logger.scatter(plot, TensorView::new(&[200, 2], &data), 1, false, None, None).unwrap();
+                    logger
+                        .scatter(plot, TensorView::new(&[200, 2], &data), 1, false, None, None)
+                        .unwrap();
                 }
             })
         }),
         ("empty_plots", || {
             common::store_from_log(|logger| {
                 logger
-                    .set_layout([("no_data", GridCell::new(0, 0, 1, 1)), ("also_empty", GridCell::new(0, 1, 1, 1)), ("one", GridCell::new(1, 0, 1, 2))])
+                    .set_layout([
+                        ("no_data", GridCell::new(0, 0, 1, 1)),
+                        ("also_empty", GridCell::new(0, 1, 1, 1)),
+                        ("one", GridCell::new(1, 0, 1, 2)),
+                    ])
                     .unwrap();
                 logger.tandem_lines("one", 0.0, &[1.0], None).unwrap();
-                logger.scatter("also_empty", TensorView::new(&[0, 2], &[]), 1, false, None, None).unwrap();
+                logger
+                    .scatter("also_empty", TensorView::new(&[0, 2], &[]), 1, false, None, None)
+                    .unwrap();
             })
         }),
         ("single_point", || {
             common::store_from_log(|logger| {
                 one_plot(logger, "lonely");
-                logger.scatter("lonely", TensorView::new(&[1, 2], &[3.0, -2.0]), 1, false, None, None).unwrap();
+                logger
+                    .scatter("lonely", TensorView::new(&[1, 2], &[3.0, -2.0]), 1, false, None, None)
+                    .unwrap();
             })
         }),
         ("million_points", || {
@@ -175,36 +264,61 @@ fn scenes() -> Vec<(&'static str, fn() -> Store)> {
                     })
                     .collect();
                 let color = ColorSpec::by_value("Viridis256");
-                logger.scatter("cloud", TensorView::new(&[n, 3], &data), 1, false, Some(color), None).unwrap();
+                logger
+                    .scatter("cloud", TensorView::new(&[n, 3], &data), 1, false, Some(color), None)
+                    .unwrap();
             })
         }),
         ("nan_and_infinity", || {
             common::store_from_log(|logger| {
-                logger.set_layout([("points", GridCell::new(0, 0, 1, 1)), ("lines", GridCell::new(0, 1, 1, 1))]).unwrap();
+                logger
+                    .set_layout([
+                        ("points", GridCell::new(0, 0, 1, 1)),
+                        ("lines", GridCell::new(0, 1, 1, 1)),
+                    ])
+                    .unwrap();
                 let mut data = spiral(100, 9);
                 for i in (0..data.len()).step_by(7) {
                     data[i] = [f32::NAN, f32::INFINITY, f32::NEG_INFINITY][i % 3];
                 }
-                logger.scatter("points", TensorView::new(&[100, 2], &data), 1, false, None, None).unwrap();
+                logger
+                    .scatter("points", TensorView::new(&[100, 2], &data), 1, false, None, None)
+                    .unwrap();
                 for step in 0..60 {
-                    let y = if (20..25).contains(&step) { f32::NAN } else { (step as f32 / 8.0).sin() };
-                    let z = if step == 40 { f32::INFINITY } else { (step as f32 / 8.0).cos() };
-                    logger.tandem_lines("lines", step as f64, &[y, z], Some("Viridis256")).unwrap();
+                    let y = if (20..25).contains(&step) {
+                        f32::NAN
+                    } else {
+                        (step as f32 / 8.0).sin()
+                    };
+                    let z = if step == 40 {
+                        f32::INFINITY
+                    } else {
+                        (step as f32 / 8.0).cos()
+                    };
+                    logger
+                        .tandem_lines("lines", step as f64, &[y, z], Some("Viridis256"))
+                        .unwrap();
                 }
             })
         }),
         ("sequential_palettes", || {
             common::store_from_log(|logger| {
                 let names = ["Greys256", "Cividis256", "Turbo256", "Viridis11"];
-                let cells: Vec<_> =
-                    names.iter().enumerate().map(|(i, n)| (*n, GridCell::new(i as u32 / 2, i as u32 % 2, 1, 1))).collect();
+                let cells: Vec<_> = names
+                    .iter()
+                    .enumerate()
+                    .map(|(i, n)| (*n, GridCell::new(i as u32 / 2, i as u32 % 2, 1, 1)))
+                    .collect();
                 logger.set_layout(cells).unwrap();
                 // A ramp of colour values along x.
-                let data: Vec<f32> =
-                    (0..200).flat_map(|i| [i as f32, ((i * 37) % 23) as f32, i as f32 / 199.0]).collect();
+                let data: Vec<f32> = (0..200)
+                    .flat_map(|i| [i as f32, ((i * 37) % 23) as f32, i as f32 / 199.0])
+                    .collect();
                 for name in names {
                     let color = ColorSpec::by_value(name);
-                    logger.scatter(name, TensorView::new(&[200, 3], &data), 1, false, Some(color), None).unwrap();
+                    logger
+                        .scatter(name, TensorView::new(&[200, 3], &data), 1, false, Some(color), None)
+                        .unwrap();
                 }
             })
         }),

@@ -39,7 +39,11 @@ fn replay(scenario: &Value, dir: &std::path::Path) -> (Value, usize) {
     let mut store = Store::new();
     let pumped = ingest::pump(&mut tail, &mut store, usize::MAX).unwrap();
     assert!(pumped.at_end);
-    assert_eq!(tail.position(), std::fs::metadata(&log).unwrap().len(), "every byte decoded");
+    assert_eq!(
+        tail.position(),
+        std::fs::metadata(&log).unwrap().len(),
+        "every byte decoded"
+    );
     (serde_json::to_value(store::export(&store)).unwrap(), pumped.applied)
 }
 
@@ -55,7 +59,10 @@ fn every_parity_scenario_matches_the_original() {
         assert_eq!(applied, landed, "{path:?}: every landed call is one record");
         let errors = common::compare_exports(&scenario["expected"], &export);
         if !errors.is_empty() {
-            failures.push(format!("{path:?}:\n  {}", errors.iter().take(10).cloned().collect::<Vec<_>>().join("\n  ")));
+            failures.push(format!(
+                "{path:?}:\n  {}",
+                errors.iter().take(10).cloned().collect::<Vec<_>>().join("\n  ")
+            ));
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));

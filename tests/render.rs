@@ -12,8 +12,13 @@ use streamvis_gpu::{ColorSpec, DataLogger, GridCell, TensorView};
 const W: u32 = 480;
 const H: u32 = 320;
 
-fn render(r: &mut HeadlessRenderer, store: &Store, views: &HashMap<String, DataRect>) -> Result<streamvis_gpu::render::RgbaImage, String> {
-    r.render(store, views, W, H, &Default::default()).map_err(|e| e.to_string())
+fn render(
+    r: &mut HeadlessRenderer,
+    store: &Store,
+    views: &HashMap<String, DataRect>,
+) -> Result<streamvis_gpu::render::RgbaImage, String> {
+    r.render(store, views, W, H, &Default::default())
+        .map_err(|e| e.to_string())
 }
 
 fn one_plot(logger: &mut DataLogger) {
@@ -42,10 +47,26 @@ fn points_take_their_colours(r: &mut HeadlessRenderer) -> Result<(), String> {
     // One uncoloured point in the middle of its plot; one point with colour
     // value 0 and one with 1 through Viridis256.
     let store = common::store_from_log(|logger| {
-        logger.set_layout([("plain", GridCell::new(0, 0, 1, 1)), ("viridis", GridCell::new(0, 1, 1, 1))]).unwrap();
-        logger.scatter("plain", TensorView::new(&[1, 2], &[0.0, 0.0]), 1, false, None, None).unwrap();
+        logger
+            .set_layout([
+                ("plain", GridCell::new(0, 0, 1, 1)),
+                ("viridis", GridCell::new(0, 1, 1, 1)),
+            ])
+            .unwrap();
+        logger
+            .scatter("plain", TensorView::new(&[1, 2], &[0.0, 0.0]), 1, false, None, None)
+            .unwrap();
         let data = [0.0, 0.0, 0.0, 1.0, 1.0, 1.0];
-        logger.scatter("viridis", TensorView::new(&[2, 3], &data), 1, false, Some(ColorSpec::by_value("Viridis256")), None).unwrap();
+        logger
+            .scatter(
+                "viridis",
+                TensorView::new(&[2, 3], &data),
+                1,
+                false,
+                Some(ColorSpec::by_value("Viridis256")),
+                None,
+            )
+            .unwrap();
     });
     let image = render(r, &store, &HashMap::new())?;
     let scene = PageScene::build(&store, &HashMap::new(), W, H, &Style::default());
@@ -69,14 +90,29 @@ fn points_take_their_colours(r: &mut HeadlessRenderer) -> Result<(), String> {
 fn nothing_is_drawn_outside_its_plot_area(r: &mut HeadlessRenderer) -> Result<(), String> {
     // A dense cloud, zoomed so that points lie all around the view.
     let store = common::store_from_log(|logger| {
-        logger.set_layout([("a", GridCell::new(0, 0, 1, 1)), ("b", GridCell::new(0, 1, 1, 1))]).unwrap();
+        logger
+            .set_layout([("a", GridCell::new(0, 0, 1, 1)), ("b", GridCell::new(0, 1, 1, 1))])
+            .unwrap();
         let mut rng = fastrand::Rng::with_seed(1);
         let data: Vec<f32> = (0..40_000).map(|_| rng.f32() * 10.0).collect();
         for plot in ["a", "b"] {
-            logger.scatter(plot, TensorView::new(&[20_000, 2], &data), 1, false, None, None).unwrap();
+            logger
+                .scatter(plot, TensorView::new(&[20_000, 2], &data), 1, false, None, None)
+                .unwrap();
         }
     });
-    let views: HashMap<String, DataRect> = ["a", "b"].iter().map(|p| (p.to_string(), DataRect { min: [4.0, 4.0], max: [6.0, 6.0] })).collect();
+    let views: HashMap<String, DataRect> = ["a", "b"]
+        .iter()
+        .map(|p| {
+            (
+                p.to_string(),
+                DataRect {
+                    min: [4.0, 4.0],
+                    max: [6.0, 6.0],
+                },
+            )
+        })
+        .collect();
     let image = render(r, &store, &views)?;
     let scene = PageScene::build(&store, &views, W, H, &Style::default());
     let mut data_pixels = 0;
@@ -88,7 +124,10 @@ fn nothing_is_drawn_outside_its_plot_area(r: &mut HeadlessRenderer) -> Result<()
             for x in (area.right() as u32 + 1)..(plot.frame.cell.right() as u32) {
                 let p = image.pixel(x, y);
                 if p != [255, 255, 255, 255] {
-                    return Err(format!("plot {}: pixel ({x}, {y}) outside the plot area is {p:?}", plot.frame.name));
+                    return Err(format!(
+                        "plot {}: pixel ({x}, {y}) outside the plot area is {p:?}",
+                        plot.frame.name
+                    ));
                 }
             }
         }
@@ -111,7 +150,9 @@ fn appends_upload_only_the_new_tail(r: &mut HeadlessRenderer) -> Result<(), Stri
     logger.init_write_log(&path).unwrap();
     one_plot(&mut logger);
     let big: Vec<f32> = (0..200_000).map(|i| (i % 1000) as f32).collect();
-    logger.scatter("p", TensorView::new(&[100_000, 2], &big), 1, true, None, None).unwrap();
+    logger
+        .scatter("p", TensorView::new(&[100_000, 2], &big), 1, true, None, None)
+        .unwrap();
     logger.flush().unwrap();
     let mut tail = streamvis_gpu::source::FileTail::open(&path, false).unwrap();
     let mut store = Store::new();
@@ -119,10 +160,14 @@ fn appends_upload_only_the_new_tail(r: &mut HeadlessRenderer) -> Result<(), Stri
     render(r, &store, &HashMap::new())?;
     let first = r.last_sync().uploaded_bytes;
     if first < 800_000 {
-        return Err(format!("the first upload sent {first} bytes, expected the whole 800000"));
+        return Err(format!(
+            "the first upload sent {first} bytes, expected the whole 800000"
+        ));
     }
     let small: Vec<f32> = vec![1.0; 20_000];
-    logger.scatter("p", TensorView::new(&[10_000, 2], &small), 1, true, None, None).unwrap();
+    logger
+        .scatter("p", TensorView::new(&[10_000, 2], &small), 1, true, None, None)
+        .unwrap();
     logger.flush().unwrap();
     streamvis_gpu::ingest::pump(&mut tail, &mut store, usize::MAX).unwrap();
     render(r, &store, &HashMap::new())?;
@@ -138,12 +183,53 @@ fn appends_upload_only_the_new_tail(r: &mut HeadlessRenderer) -> Result<(), Stri
     Ok(())
 }
 
+fn a_new_store_is_not_mistaken_for_an_old_one(r: &mut HeadlessRenderer) -> Result<(), String> {
+    // Two stores whose plot has the same name: the renderer must not keep
+    // the first one's data for the second.
+    let store_at = |x: f32| {
+        common::store_from_log(|logger| {
+            logger.set_layout([("same", GridCell::new(0, 0, 1, 1))]).unwrap();
+            let data = [x, 0.0, x + 1.0, 1.0];
+            logger
+                .scatter("same", TensorView::new(&[2, 2], &data), 1, false, None, None)
+                .unwrap();
+        })
+    };
+    let first = render(r, &store_at(0.0), &HashMap::new())?;
+    let views: HashMap<String, DataRect> = [(
+        "same".to_owned(),
+        DataRect {
+            min: [-1.0, -1.0],
+            max: [12.0, 2.0],
+        },
+    )]
+    .into();
+    let second = render(r, &store_at(10.0), &views)?;
+    let fresh = {
+        let mut other = HeadlessRenderer::new().map_err(|e| e.to_string())?;
+        other
+            .render(&store_at(10.0), &views, W, H, &Default::default())
+            .map_err(|e| e.to_string())?
+    };
+    common::image::compare("fresh_store", &fresh, &second, common::image::EXACT)?;
+    if first == second {
+        return Err("the second store drew the same image".into());
+    }
+    Ok(())
+}
+
 fn main() {
-    let tests: Vec<(&str, fn(&mut HeadlessRenderer) -> Result<(), String>)> = vec![
+    common::run_gpu_fns(vec![
         ("same_image_twice", same_image_twice),
         ("points_take_their_colours", points_take_their_colours),
-        ("nothing_is_drawn_outside_its_plot_area", nothing_is_drawn_outside_its_plot_area),
+        (
+            "nothing_is_drawn_outside_its_plot_area",
+            nothing_is_drawn_outside_its_plot_area,
+        ),
         ("appends_upload_only_the_new_tail", appends_upload_only_the_new_tail),
-    ];
-    common::run_gpu_tests(tests.into_iter().map(|(n, t)| (n.to_owned(), Box::new(t) as common::GpuTest)).collect())
+        (
+            "a_new_store_is_not_mistaken_for_an_old_one",
+            a_new_store_is_not_mistaken_for_an_old_one,
+        ),
+    ])
 }

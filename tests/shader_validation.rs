@@ -3,12 +3,16 @@
 use naga::valid::{Capabilities, ValidationFlags, Validator};
 
 fn validate(name: &str, source: &str) {
-    let module = naga::front::wgsl::parse_str(source).unwrap_or_else(|e| panic!("{name}: {}", e.emit_to_string(source)));
+    let module =
+        naga::front::wgsl::parse_str(source).unwrap_or_else(|e| panic!("{name}: {}", e.emit_to_string(source)));
     Validator::new(ValidationFlags::all(), Capabilities::default())
         .validate(&module)
         .unwrap_or_else(|e| panic!("{name}: {}", e.emit_to_string(source)));
     assert!(
-        module.entry_points.iter().any(|e| e.stage == naga::ShaderStage::Fragment),
+        module
+            .entry_points
+            .iter()
+            .any(|e| e.stage == naga::ShaderStage::Fragment),
         "{name} has a fragment stage"
     );
 }
@@ -38,6 +42,11 @@ fn every_shader_validates() {
 
 #[test]
 fn a_broken_shader_fails() {
-    let result = std::panic::catch_unwind(|| validate("broken", "@vertex fn vs_main() -> @builtin(position) vec4<f32> { return 1.0; }"));
+    let result = std::panic::catch_unwind(|| {
+        validate(
+            "broken",
+            "@vertex fn vs_main() -> @builtin(position) vec4<f32> { return 1.0; }",
+        )
+    });
     assert!(result.is_err());
 }

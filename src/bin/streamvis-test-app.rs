@@ -11,7 +11,11 @@ use streamvis_gpu::DataLogger;
 use streamvis_gpu::demo::SeedDemo;
 
 #[derive(Debug, Parser)]
-#[command(name = "streamvis-test-app", version, about = "The example application: logs four plots every step")]
+#[command(
+    name = "streamvis-test-app",
+    version,
+    about = "The example application: logs four plots every step"
+)]
 struct Args {
     #[command(subcommand)]
     mode: Mode,
@@ -49,7 +53,9 @@ fn main() -> ExitCode {
 fn run(args: Args) -> anyhow::Result<()> {
     let Mode::File { run_name, log_file } = &args.mode;
     let mut logger = DataLogger::new(run_name.as_str());
-    logger.init_write_log(log_file).with_context(|| format!("logging to {log_file:?}"))?;
+    logger
+        .init_write_log(log_file)
+        .with_context(|| format!("logging to {log_file:?}"))?;
     let mut demo = SeedDemo::new(args.seed);
     demo.start(&mut logger)?;
     let interval = Duration::from_millis(args.interval_ms);

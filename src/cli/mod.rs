@@ -49,8 +49,14 @@ pub struct Args {
 
 /// Parses `WxH`.
 pub fn parse_size(text: &str) -> Result<(u32, u32), String> {
-    let (w, h) = text.split_once(['x', 'X']).ok_or_else(|| format!("expected WIDTHxHEIGHT, got {text:?}"))?;
-    let parse = |s: &str| s.trim().parse::<u32>().map_err(|_| format!("expected WIDTHxHEIGHT, got {text:?}"));
+    let (w, h) = text
+        .split_once(['x', 'X'])
+        .ok_or_else(|| format!("expected WIDTHxHEIGHT, got {text:?}"))?;
+    let parse = |s: &str| {
+        s.trim()
+            .parse::<u32>()
+            .map_err(|_| format!("expected WIDTHxHEIGHT, got {text:?}"))
+    };
     let (w, h) = (parse(w)?, parse(h)?);
     if !(16..=16384).contains(&w) || !(16..=16384).contains(&h) {
         return Err(format!("size {w}x{h} is out of range (16..16384 per side)"));
@@ -101,7 +107,9 @@ impl Args {
         let stop_after_idle = match self.stop_after_idle {
             None => None,
             Some(secs) if secs.is_finite() && secs >= 0.0 => Some(Duration::from_secs_f64(secs)),
-            Some(secs) => bail!("--stop-after-idle must be a non-negative number of seconds, got {secs}"),
+            Some(secs) => {
+                bail!("--stop-after-idle must be a non-negative number of seconds, got {secs}")
+            }
         };
         let output = match (self.export, self.screenshot) {
             (Some(_), Some(_)) => bail!("--export and --screenshot each make one output: pick one"),
@@ -114,8 +122,16 @@ impl Args {
         if no_follow && stop_after_idle.is_some() {
             bail!("--stop-after-idle applies only when following");
         }
-        let follow = if no_follow { Follow::No } else { Follow::Yes { stop_after_idle } };
-        Ok(Config { source: SourceConfig::File(path), follow, output })
+        let follow = if no_follow {
+            Follow::No
+        } else {
+            Follow::Yes { stop_after_idle }
+        };
+        Ok(Config {
+            source: SourceConfig::File(path),
+            follow,
+            output,
+        })
     }
 }
 
@@ -161,7 +177,10 @@ pub fn write_screenshot(store: &Store, path: &std::path::Path, (width, height): 
         .render(store, &Default::default(), width, height, &Default::default())
         .context("rendering the screenshot")?;
     image.save_png(path).with_context(|| format!("writing {path:?}"))?;
-    log::info!("wrote {path:?} ({width}x{height}) on {}", renderer.ctx.adapter_summary());
+    log::info!(
+        "wrote {path:?} ({width}x{height}) on {}",
+        renderer.ctx.adapter_summary()
+    );
     Ok(())
 }
 
@@ -225,7 +244,12 @@ mod tests {
     #[test]
     fn idle_stop_needs_follow() {
         let config = parse(&["--file", "a.log", "--stop-after-idle", "0.5"]).unwrap();
-        assert_eq!(config.follow, Follow::Yes { stop_after_idle: Some(Duration::from_millis(500)) });
+        assert_eq!(
+            config.follow,
+            Follow::Yes {
+                stop_after_idle: Some(Duration::from_millis(500))
+            }
+        );
         assert!(parse(&["--file", "a.log", "--no-follow", "--stop-after-idle", "1"]).is_err());
         assert!(parse(&["--file", "a.log", "--stop-after-idle", "-1"]).is_err());
     }
@@ -234,7 +258,13 @@ mod tests {
     fn screenshot_reads_to_the_current_end() {
         let config = parse(&["--file", "a.log", "--screenshot", "out.png", "--size", "640x480"]).unwrap();
         assert_eq!(config.follow, Follow::No);
-        assert_eq!(config.output, Output::Screenshot { path: "out.png".into(), size: (640, 480) });
+        assert_eq!(
+            config.output,
+            Output::Screenshot {
+                path: "out.png".into(),
+                size: (640, 480)
+            }
+        );
         assert!(parse(&["--file", "a.log", "--screenshot", "a.png", "--export", "a.json"]).is_err());
         assert!(parse(&["--file", "a.log", "--screenshot", "a.png", "--size", "640"]).is_err());
         assert!(parse(&["--file", "a.log", "--screenshot", "a.png", "--size", "0x10"]).is_err());

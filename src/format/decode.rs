@@ -3,12 +3,11 @@
 
 use bytes::Bytes;
 
+use super::MAX_RANK;
 use super::errors::BodyError;
 use super::record::{
-    ColorSpec, DataCall, Fragment, GridCell, GridSpec, Record, RecordBody, RecordKind, RecordMeta,
-    TandemCall, Tensor,
+    ColorSpec, DataCall, Fragment, GridCell, GridSpec, Record, RecordBody, RecordKind, RecordMeta, TandemCall, Tensor,
 };
-use super::MAX_RANK;
 
 /// Decodes a body whose frame checksums have been verified.
 pub fn decode_body(kind: RecordKind, body: Bytes) -> Result<Record, BodyError> {
@@ -43,7 +42,12 @@ pub fn decode_body(kind: RecordKind, body: Bytes) -> Result<Record, BodyError> {
             let palette = match r.u32("palette tag")? {
                 0 => None,
                 1 => Some(r.str("palette")?),
-                tag => return Err(BodyError::BadTag { field: "palette tag", tag }),
+                tag => {
+                    return Err(BodyError::BadTag {
+                        field: "palette tag",
+                        tag,
+                    });
+                }
             };
             r.pad8();
             let x = f64::from_bits(r.u64("x")?);
@@ -63,7 +67,13 @@ pub fn decode_body(kind: RecordKind, body: Bytes) -> Result<Record, BodyError> {
             let len = usize::try_from(r.u64("fragment length")?).unwrap_or(usize::MAX);
             let start = r.pos;
             r.take("fragment bytes", len)?;
-            RecordBody::Fragment(Fragment { index, count, total_len, offset, bytes: body.slice(start..start + len) })
+            RecordBody::Fragment(Fragment {
+                index,
+                count,
+                total_len,
+                offset,
+                bytes: body.slice(start..start + len),
+            })
         }
     };
     Ok(Record { meta, body })
@@ -76,9 +86,16 @@ struct BodyReader<'a> {
 
 impl BodyReader<'_> {
     fn take(&mut self, field: &'static str, n: usize) -> Result<&[u8], BodyError> {
-        let end = self.pos.checked_add(n).filter(|&end| end <= self.body.len()).ok_or(
-            BodyError::Truncated { field, at: self.pos, need: n, len: self.body.len() },
-        )?;
+        let end = self
+            .pos
+            .checked_add(n)
+            .filter(|&end| end <= self.body.len())
+            .ok_or(BodyError::Truncated {
+                field,
+                at: self.pos,
+                need: n,
+                len: self.body.len(),
+            })?;
         let bytes = &self.body[self.pos..end];
         self.pos = end;
         Ok(bytes)
@@ -113,7 +130,9 @@ impl BodyReader<'_> {
     fn str(&mut self, field: &'static str) -> Result<String, BodyError> {
         let len = self.u32(field)? as usize;
         let bytes = self.take(field, len)?;
-        let s = std::str::from_utf8(bytes).map_err(|_| BodyError::BadUtf8 { field })?.to_owned();
+        let s = std::str::from_utf8(bytes)
+            .map_err(|_| BodyError::BadUtf8 { field })?
+            .to_owned();
         self.pad_to(4);
         Ok(s)
     }
@@ -138,8 +157,10 @@ impl BodyReader<'_> {
         let (Some(shape), Some(true)) = (shape, expected.map(|e| e == len_bytes)) else {
             return Err(BodyError::ShapeMismatch { shape: dims, len_bytes });
         };
-        let len = usize::try_from(len_bytes)
-            .map_err(|_| BodyError::ShapeMismatch { shape: dims.clone(), len_bytes })?;
+        let len = usize::try_from(len_bytes).map_err(|_| BodyError::ShapeMismatch {
+            shape: dims.clone(),
+            len_bytes,
+        })?;
         let start = self.pos;
         self.take("tensor bytes", len)?;
         let bytes = self.body.slice(start..start + len);
@@ -150,12 +171,23 @@ impl BodyReader<'_> {
     fn color(&mut self) -> Result<Option<ColorSpec>, BodyError> {
         Ok(match self.u32("colour tag")? {
             0 => None,
-            1 => Some(ColorSpec { palette: self.str("palette")?, dim: None }),
+            1 => Some(ColorSpec {
+                palette: self.str("palette")?,
+                dim: None,
+            }),
             2 => {
                 let palette = self.str("palette")?;
-                Some(ColorSpec { palette, dim: Some(self.dim("colour dim")?) })
+                Some(ColorSpec {
+                    palette,
+                    dim: Some(self.dim("colour dim")?),
+                })
             }
-            tag => return Err(BodyError::BadTag { field: "colour tag", tag }),
+            tag => {
+                return Err(BodyError::BadTag {
+                    field: "colour tag",
+                    tag,
+                });
+            }
         })
     }
 
@@ -167,7 +199,9 @@ impl BodyReader<'_> {
                 num_columns: self.dim("grid columns")?,
                 padding_factor: self.f32("grid padding factor")?,
             }),
-            tag => return Err(BodyError::BadTag { field: "grid tag", tag }),
+            tag => {
+                return Err(BodyError::BadTag { field: "grid tag", tag });
+            }
         })
     }
 
@@ -177,19 +211,32 @@ impl BodyReader<'_> {
         let append = match self.u32("append")? {
             0 => false,
             1 => true,
-            tag => return Err(BodyError::BadTag { field: "append", tag }),
+            tag => {
+                return Err(BodyError::BadTag { field: "append", tag });
+            }
         };
         let color = self.color()?;
         let grid = self.grid()?;
         let count = self.u32("line dim count")? as usize;
         if count > MAX_RANK {
-            return Err(BodyError::RankTooLarge { rank: count, max: MAX_RANK });
+            return Err(BodyError::RankTooLarge {
+                rank: count,
+                max: MAX_RANK,
+            });
         }
         let mut line_dims = Vec::with_capacity(count);
         for _ in 0..count {
             line_dims.push(self.dim("line dim")?);
         }
         let data = self.tensor()?;
-        Ok(DataCall { plot, spatial_dim, append, color, grid, line_dims, data })
+        Ok(DataCall {
+            plot,
+            spatial_dim,
+            append,
+            color,
+            grid,
+            line_dims,
+            data,
+        })
     }
 }

@@ -1,10 +1,7 @@
 //! Writing frames.
 
 use super::record::{ColorSpec, DataCall, GridSpec, RecordBody, RecordMeta, TensorData};
-use super::{
-    FILE_HEADER_LEN, FILE_MAGIC, FORMAT_MAJOR, FORMAT_MINOR, FRAME_HEADER_LEN, FRAME_MARKER,
-    align_up,
-};
+use super::{FILE_HEADER_LEN, FILE_MAGIC, FORMAT_MAJOR, FORMAT_MINOR, FRAME_HEADER_LEN, FRAME_MARKER, align_up};
 
 /// Appends the 16-byte file header.
 pub fn encode_file_header(out: &mut Vec<u8>) {
@@ -18,11 +15,7 @@ pub fn encode_file_header(out: &mut Vec<u8>) {
 /// Appends one frame (header and body) to `out`, which must hold a whole
 /// number of frames (its length a multiple of 8) so alignment is kept.
 /// Returns the frame's length in bytes.
-pub fn encode_record<T: TensorData>(
-    meta: &RecordMeta,
-    body: &RecordBody<T>,
-    out: &mut Vec<u8>,
-) -> usize {
+pub fn encode_record<T: TensorData>(meta: &RecordMeta, body: &RecordBody<T>, out: &mut Vec<u8>) -> usize {
     debug_assert_eq!(out.len() % 8, 0, "frames must start 8-aligned");
     let frame_start = out.len();
     out.resize(frame_start + FRAME_HEADER_LEN, 0);
@@ -155,7 +148,10 @@ impl BodyWriter<'_> {
                 self.u32(1);
                 self.str(palette);
             }
-            Some(ColorSpec { palette, dim: Some(dim) }) => {
+            Some(ColorSpec {
+                palette,
+                dim: Some(dim),
+            }) => {
                 self.u32(2);
                 self.str(palette);
                 self.dim(*dim);

@@ -39,7 +39,12 @@ pub enum HeaderError {
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum BodyError {
     #[error("{field} needs {need} bytes at body offset {at}, body has {len}")]
-    Truncated { field: &'static str, at: usize, need: usize, len: usize },
+    Truncated {
+        field: &'static str,
+        at: usize,
+        need: usize,
+        len: usize,
+    },
 
     #[error("{field} is not valid UTF-8")]
     BadUtf8 { field: &'static str },

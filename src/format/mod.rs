@@ -123,8 +123,8 @@ pub use decode::decode_body;
 pub use encode::{encode_file_header, encode_record};
 pub use errors::{BodyError, FrameError, HeaderError};
 pub use record::{
-    ColorSpec, DataCall, Fragment, GridCell, GridSpec, Record, RecordBody, RecordKind, RecordMeta,
-    TandemCall, Tensor, TensorData, TensorView,
+    ColorSpec, DataCall, Fragment, GridCell, GridSpec, Record, RecordBody, RecordKind, RecordMeta, TandemCall, Tensor,
+    TensorData, TensorView,
 };
 pub use scan::{FrameScanner, PushDecoder, Scan, StreamEvent};
 

@@ -55,7 +55,12 @@ pub struct GridCell {
 
 impl GridCell {
     pub fn new(top: u32, left: u32, height: u32, width: u32) -> Self {
-        Self { top, left, height, width }
+        Self {
+            top,
+            left,
+            height,
+            width,
+        }
     }
 }
 
@@ -73,12 +78,18 @@ pub struct ColorSpec {
 impl ColorSpec {
     /// Colour by value: the spatial dimension holds x, y and the colour value.
     pub fn by_value(palette: impl Into<String>) -> Self {
-        Self { palette: palette.into(), dim: None }
+        Self {
+            palette: palette.into(),
+            dim: None,
+        }
     }
 
     /// Colour by the index along `dim`.
     pub fn by_dim(palette: impl Into<String>, dim: usize) -> Self {
-        Self { palette: palette.into(), dim: Some(dim) }
+        Self {
+            palette: palette.into(),
+            dim: Some(dim),
+        }
     }
 }
 
@@ -96,7 +107,11 @@ impl GridSpec {
     pub const DEFAULT_PADDING_FACTOR: f32 = 1.2;
 
     pub fn new(dim: usize, num_columns: usize) -> Self {
-        Self { dim, num_columns, padding_factor: Self::DEFAULT_PADDING_FACTOR }
+        Self {
+            dim,
+            num_columns,
+            padding_factor: Self::DEFAULT_PADDING_FACTOR,
+        }
     }
 
     pub fn with_padding_factor(mut self, padding_factor: f32) -> Self {
@@ -145,7 +160,10 @@ impl Tensor {
         for v in values {
             bytes.extend_from_slice(&v.to_le_bytes());
         }
-        Self { shape, bytes: Bytes::from(bytes) }
+        Self {
+            shape,
+            bytes: Bytes::from(bytes),
+        }
     }
 
     /// Number of elements.
@@ -161,10 +179,10 @@ impl Tensor {
     /// (always, for a memory-mapped log on a little-endian machine), copied
     /// otherwise.
     pub fn values(&self) -> Cow<'_, [f32]> {
-        if cfg!(target_endian = "little") {
-            if let Ok(values) = bytemuck::try_cast_slice::<u8, f32>(&self.bytes) {
-                return Cow::Borrowed(values);
-            }
+        if cfg!(target_endian = "little")
+            && let Ok(values) = bytemuck::try_cast_slice::<u8, f32>(&self.bytes)
+        {
+            return Cow::Borrowed(values);
         }
         Cow::Owned(
             self.bytes

@@ -5,10 +5,7 @@ use bytes::{Buf, Bytes, BytesMut};
 use super::decode::decode_body;
 use super::errors::{FrameError, HeaderError};
 use super::record::{Record, RecordKind};
-use super::{
-    ALIGN, FILE_HEADER_LEN, FILE_MAGIC, FORMAT_MAJOR, FRAME_HEADER_LEN, FRAME_MARKER,
-    MAX_BODY_BYTES,
-};
+use super::{ALIGN, FILE_HEADER_LEN, FILE_MAGIC, FORMAT_MAJOR, FRAME_HEADER_LEN, FRAME_MARKER, MAX_BODY_BYTES};
 
 /// What [`FrameScanner::poll`] found at the scanner's position.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -16,7 +13,11 @@ pub enum Scan {
     /// Nothing more can be decided until more bytes arrive.
     NeedMore,
     /// A whole frame with valid checksums starts at `offset`.
-    Frame { offset: u64, kind: RecordKind, body_len: usize },
+    Frame {
+        offset: u64,
+        kind: RecordKind,
+        body_len: usize,
+    },
     /// The frame at `offset` is damaged; the scanner has moved on and will
     /// resume at the next valid frame.
     Corrupt { offset: u64, error: FrameError },
@@ -50,7 +51,10 @@ fn parse_header(bytes: &[u8]) -> Result<FrameHeader, FrameError> {
     }
     let body_len = u64::from_le_bytes(bytes[8..16].try_into().expect("8 bytes"));
     if body_len % ALIGN as u64 != 0 || body_len > MAX_BODY_BYTES {
-        return Err(FrameError::ImpossibleLength { len_bytes: body_len, max_bytes: MAX_BODY_BYTES });
+        return Err(FrameError::ImpossibleLength {
+            len_bytes: body_len,
+            max_bytes: MAX_BODY_BYTES,
+        });
     }
     Ok(FrameHeader {
         kind: u16::from_le_bytes([bytes[4], bytes[5]]),
@@ -63,7 +67,9 @@ fn parse_header(bytes: &[u8]) -> Result<FrameHeader, FrameError> {
 fn check_file_header(bytes: &[u8]) -> Result<bool, HeaderError> {
     let n = bytes.len().min(FILE_MAGIC.len());
     if bytes[..n] != FILE_MAGIC[..n] {
-        return Err(HeaderError::NotALog { found: bytes[..n].to_vec() });
+        return Err(HeaderError::NotALog {
+            found: bytes[..n].to_vec(),
+        });
     }
     if bytes.len() < FILE_HEADER_LEN {
         return Ok(false);
@@ -71,7 +77,11 @@ fn check_file_header(bytes: &[u8]) -> Result<bool, HeaderError> {
     let major = u16::from_le_bytes([bytes[8], bytes[9]]);
     let minor = u16::from_le_bytes([bytes[10], bytes[11]]);
     if major != FORMAT_MAJOR {
-        return Err(HeaderError::UnsupportedVersion { major, minor, supported: FORMAT_MAJOR });
+        return Err(HeaderError::UnsupportedVersion {
+            major,
+            minor,
+            supported: FORMAT_MAJOR,
+        });
     }
     Ok(true)
 }
@@ -99,12 +109,22 @@ pub struct FrameScanner {
 impl FrameScanner {
     /// A scanner for a log file, which starts with a file header.
     pub fn for_file() -> Self {
-        Self { pos: 0, expect_file_header: true, resyncing: false, pending_searched_to: 0 }
+        Self {
+            pos: 0,
+            expect_file_header: true,
+            resyncing: false,
+            pending_searched_to: 0,
+        }
     }
 
     /// A scanner for a message: frames from offset 0, no file header.
     pub fn for_message() -> Self {
-        Self { pos: 0, expect_file_header: false, resyncing: false, pending_searched_to: 0 }
+        Self {
+            pos: 0,
+            expect_file_header: false,
+            resyncing: false,
+            pending_searched_to: 0,
+        }
     }
 
     /// Stream offset where the next frame is expected; everything before it
@@ -175,13 +195,23 @@ impl FrameScanner {
         let body = &data[at(body_start)..at(frame_end)];
         let got = crc32c::crc32c(body);
         if got != header.body_crc {
-            let error = FrameError::BodyCrcMismatch { expected: header.body_crc, got };
+            let error = FrameError::BodyCrcMismatch {
+                expected: header.body_crc,
+                got,
+            };
             return Ok(self.damaged(offset, error));
         }
         self.pos = frame_end;
         match RecordKind::from_u16(header.kind) {
-            Some(kind) => Ok(Scan::Frame { offset, kind, body_len: header.body_len as usize }),
-            None => Ok(Scan::Corrupt { offset, error: FrameError::UnknownKind { kind: header.kind } }),
+            Some(kind) => Ok(Scan::Frame {
+                offset,
+                kind,
+                body_len: header.body_len as usize,
+            }),
+            None => Ok(Scan::Corrupt {
+                offset,
+                error: FrameError::UnknownKind { kind: header.kind },
+            }),
         }
     }
 
@@ -211,7 +241,10 @@ impl FrameScanner {
 fn decode_frame(offset: u64, kind: RecordKind, body: Bytes) -> StreamEvent {
     match decode_body(kind, body) {
         Ok(record) => StreamEvent::Record { offset, record },
-        Err(error) => StreamEvent::Corrupt { offset, error: error.into() },
+        Err(error) => StreamEvent::Corrupt {
+            offset,
+            error: error.into(),
+        },
     }
 }
 
@@ -227,11 +260,19 @@ pub struct PushDecoder {
 
 impl PushDecoder {
     pub fn for_file() -> Self {
-        Self { scanner: FrameScanner::for_file(), buf: BytesMut::new(), base: 0 }
+        Self {
+            scanner: FrameScanner::for_file(),
+            buf: BytesMut::new(),
+            base: 0,
+        }
     }
 
     pub fn for_message() -> Self {
-        Self { scanner: FrameScanner::for_message(), buf: BytesMut::new(), base: 0 }
+        Self {
+            scanner: FrameScanner::for_message(),
+            buf: BytesMut::new(),
+            base: 0,
+        }
     }
 
     pub fn push(&mut self, bytes: &[u8]) {

@@ -3,14 +3,22 @@ use bytes::Bytes;
 use super::*;
 
 fn meta(seq: u64) -> RecordMeta {
-    RecordMeta { session_id: 0xfeed_beef, seq, wall_time_ns: 1_700_000_000_000_000_000 + seq as i64, run_name: "run".into() }
+    RecordMeta {
+        session_id: 0xfeed_beef,
+        seq,
+        wall_time_ns: 1_700_000_000_000_000_000 + seq as i64,
+        run_name: "run".into(),
+    }
 }
 
 /// One record of every kind, with odd-length strings so padding matters.
 fn sample_bodies() -> Vec<RecordBody<Tensor>> {
     let cloud = Tensor::from_values(vec![3, 2], &[1.0, 2.0, 3.0, 4.0, 5.0, f32::NAN]);
     vec![
-        RecordBody::Layout(vec![("a".into(), GridCell::new(0, 0, 1, 2)), ("bee".into(), GridCell::new(1, 0, 1, 1))]),
+        RecordBody::Layout(vec![
+            ("a".into(), GridCell::new(0, 0, 1, 2)),
+            ("bee".into(), GridCell::new(1, 0, 1, 1)),
+        ]),
         RecordBody::Scatter(DataCall {
             plot: "a".into(),
             spatial_dim: 1,
@@ -35,9 +43,20 @@ fn sample_bodies() -> Vec<RecordBody<Tensor>> {
             x: 12345.5,
             ys: Tensor::from_values(vec![3], &[1.0, -2.0, 3.5]),
         }),
-        RecordBody::TandemLines(TandemCall { plot: "ab".into(), palette: None, x: -1.0, ys: Tensor::from_values(vec![1], &[0.0]) }),
+        RecordBody::TandemLines(TandemCall {
+            plot: "ab".into(),
+            palette: None,
+            x: -1.0,
+            ys: Tensor::from_values(vec![1], &[0.0]),
+        }),
         RecordBody::Step(7),
-        RecordBody::Fragment(Fragment { index: 1, count: 3, total_len: 100, offset: 40, bytes: Bytes::from_static(b"0123456789abc") }),
+        RecordBody::Fragment(Fragment {
+            index: 1,
+            count: 3,
+            total_len: 100,
+            offset: 40,
+            bytes: Bytes::from_static(b"0123456789abc"),
+        }),
         RecordBody::Clear,
         RecordBody::Scatter(DataCall {
             plot: "empty".into(),
@@ -52,7 +71,14 @@ fn sample_bodies() -> Vec<RecordBody<Tensor>> {
 }
 
 fn sample_records() -> Vec<Record> {
-    sample_bodies().into_iter().enumerate().map(|(i, body)| Record { meta: meta(i as u64), body }).collect()
+    sample_bodies()
+        .into_iter()
+        .enumerate()
+        .map(|(i, body)| Record {
+            meta: meta(i as u64),
+            body,
+        })
+        .collect()
 }
 
 /// A file: header plus every sample record; also returns each frame's range.
@@ -70,9 +96,16 @@ fn sample_file() -> (Vec<u8>, Vec<std::ops::Range<usize>>) {
 
 /// Decodes everything currently decodable, with a bound on iterations so a
 /// scanner that loops fails the test instead of hanging it.
-fn decode_all(data: &[u8], file: bool) -> (Vec<(u64, Record)>, Vec<(u64, FrameError)>) {
+/// Records and warnings, each with its stream offset.
+type Decoded = (Vec<(u64, Record)>, Vec<(u64, FrameError)>);
+
+fn decode_all(data: &[u8], file: bool) -> Decoded {
     let bytes = Bytes::copy_from_slice(data);
-    let mut scanner = if file { FrameScanner::for_file() } else { FrameScanner::for_message() };
+    let mut scanner = if file {
+        FrameScanner::for_file()
+    } else {
+        FrameScanner::for_message()
+    };
     let (mut records, mut corrupt) = (Vec::new(), Vec::new());
     for _ in 0..=data.len() + 1 {
         match scanner.next_event(&bytes, 0).expect("header") {
@@ -107,7 +140,9 @@ fn frames_and_tensors_are_aligned() {
     let bytes = Bytes::from(file);
     let mut scanner = FrameScanner::for_file();
     while let Some(event) = scanner.next_event(&bytes, 0).unwrap() {
-        let StreamEvent::Record { record, .. } = event else { panic!("{event:?}") };
+        let StreamEvent::Record { record, .. } = event else {
+            panic!("{event:?}")
+        };
         let tensor = match &record.body {
             RecordBody::Scatter(c) | RecordBody::MultiLines(c) => &c.data,
             RecordBody::TandemLines(c) => &c.ys,
@@ -122,7 +157,10 @@ fn frames_and_tensors_are_aligned() {
 #[test]
 fn tensor_values_are_the_callers_bytes() {
     let values = [1.5f32, -0.0, f32::INFINITY, 3.25, 1e-30, 7.0];
-    let view = TensorView { shape: &[2, 3], values: &values };
+    let view = TensorView {
+        shape: &[2, 3],
+        values: &values,
+    };
     let body = RecordBody::Scatter(DataCall {
         plot: "p".into(),
         spatial_dim: 0,
@@ -135,7 +173,9 @@ fn tensor_values_are_the_callers_bytes() {
     let mut out = Vec::new();
     encode_record(&meta(0), &body, &mut out);
     let (records, _) = decode_all(&out, false);
-    let RecordBody::Scatter(call) = &records[0].1.body else { panic!() };
+    let RecordBody::Scatter(call) = &records[0].1.body else {
+        panic!()
+    };
     assert_eq!(call.data.shape, vec![2, 3]);
     assert_eq!(call.data.bytes.as_ref(), bytemuck::cast_slice::<f32, u8>(&values));
 }
@@ -168,7 +208,10 @@ fn push_decoder_one_byte_whole_and_irregular() {
     let expected = format!("{:?}", sample_records());
     assert_eq!(format!("{:?}", push_in_pieces(&file, &[1])), expected);
     assert_eq!(format!("{:?}", push_in_pieces(&file, &[file.len()])), expected);
-    assert_eq!(format!("{:?}", push_in_pieces(&file, &[3, 17, 1, 64, 5, 250, 2])), expected);
+    assert_eq!(
+        format!("{:?}", push_in_pieces(&file, &[3, 17, 1, 64, 5, 250, 2])),
+        expected
+    );
 }
 
 #[test]
@@ -224,7 +267,10 @@ fn a_record_cut_short_by_a_crash_is_skipped_when_writes_follow() {
     let seqs: Vec<u64> = records.iter().map(|(_, r)| r.meta.seq).collect();
     assert_eq!(seqs, (0..ranges.len() as u64).filter(|&s| s != 1).collect::<Vec<_>>());
     assert_eq!(corrupt.len(), 1);
-    assert!(matches!(corrupt[0].1, FrameError::CutShort { .. } | FrameError::BodyCrcMismatch { .. }));
+    assert!(matches!(
+        corrupt[0].1,
+        FrameError::CutShort { .. } | FrameError::BodyCrcMismatch { .. }
+    ));
     assert_eq!(corrupt[0].0, torn.start as u64);
 }
 
@@ -258,7 +304,10 @@ fn a_body_that_does_not_parse_is_skipped() {
     out[20..24].copy_from_slice(&hcrc.to_le_bytes());
     let (records, corrupt) = decode_all(&out, false);
     assert!(records.is_empty());
-    assert!(matches!(corrupt[..], [(0, FrameError::Body(BodyError::Truncated { .. }))]), "{corrupt:?}");
+    assert!(
+        matches!(corrupt[..], [(0, FrameError::Body(BodyError::Truncated { .. }))]),
+        "{corrupt:?}"
+    );
 }
 
 #[test]
@@ -271,7 +320,14 @@ fn file_header_is_checked() {
     encode_file_header(&mut header);
     header[8..10].copy_from_slice(&2u16.to_le_bytes());
     let err = FrameScanner::for_file().poll(&header, 0).unwrap_err();
-    assert_eq!(err, HeaderError::UnsupportedVersion { major: 2, minor: 0, supported: 1 });
+    assert_eq!(
+        err,
+        HeaderError::UnsupportedVersion {
+            major: 2,
+            minor: 0,
+            supported: 1
+        }
+    );
     // A newer minor version is read.
     header[8..10].copy_from_slice(&1u16.to_le_bytes());
     header[10..12].copy_from_slice(&9u16.to_le_bytes());
@@ -293,6 +349,9 @@ fn a_pending_body_is_waited_for() {
     assert_eq!(scanner.position(), last.start as u64);
     // The rest arrives: the same scanner picks the record up.
     let bytes = Bytes::copy_from_slice(&file);
-    assert!(matches!(scanner.next_event(&bytes, 0).unwrap(), Some(StreamEvent::Record { .. })));
+    assert!(matches!(
+        scanner.next_event(&bytes, 0).unwrap(),
+        Some(StreamEvent::Record { .. })
+    ));
     assert!(scanner.next_event(&bytes, 0).unwrap().is_none());
 }

@@ -13,7 +13,12 @@ pub struct Rect {
 
 impl Rect {
     pub fn new(x: f32, y: f32, width: f32, height: f32) -> Self {
-        Self { x, y, width: width.max(0.0), height: height.max(0.0) }
+        Self {
+            x,
+            y,
+            width: width.max(0.0),
+            height: height.max(0.0),
+        }
     }
 
     pub fn right(&self) -> f32 {
@@ -30,7 +35,12 @@ impl Rect {
 
     /// The rectangle with `left`, `top`, `right`, `bottom` taken off.
     pub fn inset(&self, left: f32, top: f32, right: f32, bottom: f32) -> Rect {
-        Rect::new(self.x + left, self.y + top, self.width - left - right, self.height - top - bottom)
+        Rect::new(
+            self.x + left,
+            self.y + top,
+            self.width - left - right,
+            self.height - top - bottom,
+        )
     }
 
     /// Rounded to whole pixels and clamped to a `width` x `height` target, as
@@ -141,9 +151,19 @@ impl PageLayout {
                 let cell = Rect::new(x0, y0, x1 - x0, y1 - y0).inset(m, m, m, m);
                 let title = Rect::new(cell.x, cell.y, cell.width, style.title_height.min(cell.height));
                 let plot_area = cell
-                    .inset(style.y_axis_width, style.title_height, style.right_pad, style.x_axis_height)
+                    .inset(
+                        style.y_axis_width,
+                        style.title_height,
+                        style.right_pad,
+                        style.x_axis_height,
+                    )
                     .snapped();
-                PlotFrame { name: name.clone(), cell, title, plot_area }
+                PlotFrame {
+                    name: name.clone(),
+                    cell,
+                    title,
+                    plot_area,
+                }
             })
             .collect();
         PageLayout { frames }

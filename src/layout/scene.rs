@@ -38,7 +38,13 @@ pub struct PageScene {
 impl PageScene {
     /// Lays out the store's plots on a `width` x `height` page. Plots in
     /// `views` show that data rectangle; the others fit their data.
-    pub fn build(store: &Store, views: &HashMap<String, DataRect>, width: u32, height: u32, style: &Style) -> PageScene {
+    pub fn build(
+        store: &Store,
+        views: &HashMap<String, DataRect>,
+        width: u32,
+        height: u32,
+        style: &Style,
+    ) -> PageScene {
         let page = PageLayout::new(store.layout(), width as f32, height as f32, style);
         let plots = page
             .frames
@@ -46,7 +52,12 @@ impl PageScene {
             .map(|frame| {
                 let (view, zoomed) = match views.get(&frame.name) {
                     Some(view) => (*view, true),
-                    None => (store.plot(&frame.name).map_or_else(|| autoscale(&crate::store::Bounds::EMPTY), |p| autoscale(&p.bounds)), false),
+                    None => (
+                        store
+                            .plot(&frame.name)
+                            .map_or_else(|| autoscale(&crate::store::Bounds::EMPTY), |p| autoscale(&p.bounds)),
+                        false,
+                    ),
                 };
                 let area = frame.plot_area;
                 // About one label per 90 px across and 45 px up.
@@ -61,7 +72,12 @@ impl PageScene {
                 }
             })
             .collect();
-        PageScene { width, height, style: *style, plots }
+        PageScene {
+            width,
+            height,
+            style: *style,
+            plots,
+        }
     }
 
     /// The plot whose cell holds a screen point.

@@ -12,7 +12,7 @@ pub struct Tick {
 /// neighbours apart.
 pub fn nice_ticks(min: f64, max: f64, target: usize) -> Vec<Tick> {
     let span = max - min;
-    if !(span > 0.0) || !span.is_finite() || target == 0 {
+    if span.is_nan() || span <= 0.0 || !span.is_finite() || target == 0 {
         return Vec::new();
     }
     let raw = span / target as f64;
@@ -29,7 +29,13 @@ pub fn nice_ticks(min: f64, max: f64, target: usize) -> Vec<Tick> {
     // i * step, computed so that e.g. 3 * 0.1 comes out as 0.3: dividing
     // exact integers by a power of ten rounds once.
     let inverse = (1.0 / magnitude).round();
-    let value_of = |i: i64| if magnitude < 1.0 { i as f64 * multiple / inverse } else { i as f64 * step };
+    let value_of = |i: i64| {
+        if magnitude < 1.0 {
+            i as f64 * multiple / inverse
+        } else {
+            i as f64 * step
+        }
+    };
     let first = (min / step).ceil() as i64;
     let last = (max / step).floor() as i64;
     let decimals = (-step.log10().floor()).max(0.0) as usize;
@@ -39,7 +45,14 @@ pub fn nice_ticks(min: f64, max: f64, target: usize) -> Vec<Tick> {
         .map(|i| {
             let value = value_of(i);
             let value = if value.abs() < step * 1e-9 { 0.0 } else { value };
-            Tick { value, label: if scientific { format_scientific(value, step) } else { format!("{value:.decimals$}") } }
+            Tick {
+                value,
+                label: if scientific {
+                    format_scientific(value, step)
+                } else {
+                    format!("{value:.decimals$}")
+                },
+            }
         })
         .collect()
 }
@@ -63,7 +76,15 @@ pub fn format_value(value: f64) -> String {
     if magnitude != 0.0 && !(1e-4..1e6).contains(&magnitude) {
         return format!("{value:.4e}");
     }
-    let decimals = if magnitude == 0.0 { 0 } else { (5 - magnitude.log10().floor() as i32).clamp(0, 9) as usize };
+    let decimals = if magnitude == 0.0 {
+        0
+    } else {
+        (5 - magnitude.log10().floor() as i32).clamp(0, 9) as usize
+    };
     let text = format!("{value:.decimals$}");
-    if text.contains('.') { text.trim_end_matches('0').trim_end_matches('.').to_owned() } else { text }
+    if text.contains('.') {
+        text.trim_end_matches('0').trim_end_matches('.').to_owned()
+    } else {
+        text
+    }
 }

@@ -43,7 +43,11 @@ impl DataRect {
 
     /// The rectangle spanned by two corners, in any order.
     pub fn from_corners(a: [f64; 2], b: [f64; 2]) -> DataRect {
-        DataRect { min: [a[0].min(b[0]), a[1].min(b[1])], max: [a[0].max(b[0]), a[1].max(b[1])] }.guarded()
+        DataRect {
+            min: [a[0].min(b[0]), a[1].min(b[1])],
+            max: [a[0].max(b[0]), a[1].max(b[1])],
+        }
+        .guarded()
     }
 
     /// Keeps ranges non-empty and within what f32 rendering resolves.
@@ -51,7 +55,8 @@ impl DataRect {
         for i in 0..2 {
             let center = (self.min[i] + self.max[i]) / 2.0;
             let min_span = center.abs().max(1e-30) * 1e-6;
-            if !(self.max[i] - self.min[i] >= min_span) {
+            let span = self.max[i] - self.min[i];
+            if span.is_nan() || span < min_span {
                 self.min[i] = center - min_span / 2.0;
                 self.max[i] = center + min_span / 2.0;
             }
@@ -64,13 +69,23 @@ impl DataRect {
 /// like Bokeh's default range padding), or a unit view around a lone value.
 pub fn autoscale(bounds: &Bounds) -> DataRect {
     if bounds.is_empty() {
-        return DataRect { min: [-1.0, -1.0], max: [1.0, 1.0] };
+        return DataRect {
+            min: [-1.0, -1.0],
+            max: [1.0, 1.0],
+        };
     }
-    let mut rect = DataRect { min: [0.0; 2], max: [0.0; 2] };
+    let mut rect = DataRect {
+        min: [0.0; 2],
+        max: [0.0; 2],
+    };
     for i in 0..2 {
         let (lo, hi) = (bounds.min[i] as f64, bounds.max[i] as f64);
         let span = hi - lo;
-        let pad = if span > 0.0 { span * 0.05 } else { lo.abs().max(1.0) * 0.5 };
+        let pad = if span > 0.0 {
+            span * 0.05
+        } else {
+            lo.abs().max(1.0) * 0.5
+        };
         rect.min[i] = lo - pad;
         rect.max[i] = hi + pad;
     }
@@ -91,7 +106,10 @@ impl ScreenFromData {
 
     /// Screen pixels per data unit along x and y (both positive).
     pub fn scale(&self) -> [f64; 2] {
-        [self.screen.width as f64 / self.data.width(), self.screen.height as f64 / self.data.height()]
+        [
+            self.screen.width as f64 / self.data.width(),
+            self.screen.height as f64 / self.data.height(),
+        ]
     }
 
     pub fn screen_from_data(&self, p: [f64; 2]) -> [f32; 2] {

@@ -24,9 +24,23 @@ impl FileSink {
     /// Opens `path` for appending, creating it with a file header if it is
     /// empty or missing, and checking the header if not.
     pub fn open(path: &Path) -> Result<Self, LoggerError> {
-        let io = |action| move |source| LoggerError::Io { action, path: path.to_owned(), source };
-        let file = OpenOptions::new().create(true).append(true).read(true).open(path).map_err(io("opening"))?;
-        let sink = Self { file, path: path.to_owned() };
+        let io = |action| {
+            move |source| LoggerError::Io {
+                action,
+                path: path.to_owned(),
+                source,
+            }
+        };
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .read(true)
+            .open(path)
+            .map_err(io("opening"))?;
+        let sink = Self {
+            file,
+            path: path.to_owned(),
+        };
         sink.with_lock(|mut file, len| {
             if len == 0 {
                 let mut header = Vec::with_capacity(FILE_HEADER_LEN);
@@ -37,10 +51,15 @@ impl FileSink {
             let mut head = [0u8; FILE_HEADER_LEN];
             let n = read_prefix(file, &mut head).map_err(io("reading"))?;
             match FrameScanner::for_file().poll(&head[..n], 0) {
-                Err(source) => Err(LoggerError::NotALog { path: path.to_owned(), source }),
+                Err(source) => Err(LoggerError::NotALog {
+                    path: path.to_owned(),
+                    source,
+                }),
                 Ok(Scan::NeedMore) if n < FILE_HEADER_LEN => Err(LoggerError::NotALog {
                     path: path.to_owned(),
-                    source: HeaderError::NotALog { found: head[..n].to_vec() },
+                    source: HeaderError::NotALog {
+                        found: head[..n].to_vec(),
+                    },
                 }),
                 Ok(_) => Ok(()),
             }
@@ -54,9 +73,19 @@ impl FileSink {
 
     /// Runs `f` with the file's exclusive lock held and its current length.
     fn with_lock<T>(&self, f: impl FnOnce(&File, u64) -> Result<T, LoggerError>) -> Result<T, LoggerError> {
-        let io = |action| move |source| LoggerError::Io { action, path: self.path.clone(), source };
+        let io = |action| {
+            move |source| LoggerError::Io {
+                action,
+                path: self.path.clone(),
+                source,
+            }
+        };
         self.file.lock().map_err(io("locking"))?;
-        let result = self.file.metadata().map_err(io("reading the length of")).and_then(|m| f(&self.file, m.len()));
+        let result = self
+            .file
+            .metadata()
+            .map_err(io("reading the length of"))
+            .and_then(|m| f(&self.file, m.len()));
         // Closing the file would release the lock too; unlock errors are moot.
         let _ = self.file.unlock();
         result
@@ -66,7 +95,13 @@ impl FileSink {
 impl Sink for FileSink {
     fn write_frames(&mut self, frames: &[u8]) -> Result<(), LoggerError> {
         let path = &self.path;
-        let io = |action| move |source| LoggerError::Io { action, path: path.clone(), source };
+        let io = |action| {
+            move |source| LoggerError::Io {
+                action,
+                path: path.clone(),
+                source,
+            }
+        };
         self.with_lock(|mut file, len| {
             let misalignment = (len % ALIGN as u64) as usize;
             if misalignment != 0 {
@@ -74,7 +109,8 @@ impl Sink for FileSink {
                     "{path:?} ends with {len} bytes, not a multiple of 8: a record was cut short; \
                      padding so new records stay aligned"
                 );
-                file.write_all(&[0u8; ALIGN][..ALIGN - misalignment]).map_err(io("padding"))?;
+                file.write_all(&[0u8; ALIGN][..ALIGN - misalignment])
+                    .map_err(io("padding"))?;
             }
             file.write_all(frames).map_err(io("appending to"))
         })

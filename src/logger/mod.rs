@@ -15,8 +15,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 pub use file::FileSink;
 
 use crate::format::{
-    ColorSpec, DataCall, GridCell, GridSpec, HeaderError, RecordBody, RecordMeta, TandemCall,
-    TensorView, encode_record,
+    ColorSpec, DataCall, GridCell, GridSpec, HeaderError, RecordBody, RecordMeta, TandemCall, TensorView, encode_record,
 };
 use crate::spec::{self, CallError, DataCallKind};
 
@@ -66,7 +65,10 @@ pub struct LoggerOptions {
 
 impl Default for LoggerOptions {
     fn default() -> Self {
-        Self { flush_interval: Duration::from_millis(50), flush_threshold_bytes: 4 << 20 }
+        Self {
+            flush_interval: Duration::from_millis(50),
+            flush_threshold_bytes: 4 << 20,
+        }
     }
 }
 
@@ -132,7 +134,12 @@ impl DataLogger {
     }
 
     pub fn with_options(run_name: impl Into<String>, options: LoggerOptions) -> Self {
-        let shared = Shared { pending: Vec::new(), sinks: Vec::new(), deferred_error: None, stopping: false };
+        let shared = Shared {
+            pending: Vec::new(),
+            sinks: Vec::new(),
+            deferred_error: None,
+            stopping: false,
+        };
         Self {
             run_name: run_name.into(),
             session_id: new_session_id(),
@@ -183,8 +190,10 @@ impl DataLogger {
         S: Into<String>,
         C: Into<GridCell>,
     {
-        let cells: Vec<(String, GridCell)> =
-            grid_map.into_iter().map(|(name, cell)| (name.into(), cell.into())).collect();
+        let cells: Vec<(String, GridCell)> = grid_map
+            .into_iter()
+            .map(|(name, cell)| (name.into(), cell.into()))
+            .collect();
         spec::check_layout(&cells)?;
         self.write(&RecordBody::<TensorView>::Layout(cells.clone()))?;
         self.layout = cells;
@@ -210,7 +219,15 @@ impl DataLogger {
         color: Option<ColorSpec>,
         grid: Option<GridSpec>,
     ) -> Result<(), LoggerError> {
-        let call = DataCall { plot: plot.to_owned(), spatial_dim, append, color, grid, line_dims: Vec::new(), data };
+        let call = DataCall {
+            plot: plot.to_owned(),
+            spatial_dim,
+            append,
+            color,
+            grid,
+            line_dims: Vec::new(),
+            data,
+        };
         self.check_plot(plot)?;
         spec::check_data_call(DataCallKind::Scatter, &call)?;
         self.write(&RecordBody::Scatter(call))
@@ -353,7 +370,9 @@ fn spawn_flusher(shared: Weak<(Mutex<Shared>, Condvar)>, interval: Duration) -> 
 }
 
 fn now_ns() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos() as i64)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as i64)
 }
 
 fn new_session_id() -> u64 {
@@ -365,7 +384,12 @@ fn new_session_id() -> u64 {
 
 impl From<(u32, u32, u32, u32)> for GridCell {
     fn from((top, left, height, width): (u32, u32, u32, u32)) -> Self {
-        GridCell { top, left, height, width }
+        GridCell {
+            top,
+            left,
+            height,
+            width,
+        }
     }
 }
 

@@ -28,14 +28,26 @@ fn refused_calls_write_nothing_and_keep_the_sequence() {
     logger.init_write_log(&path).unwrap();
     logger.set_layout(layout()).unwrap();
     let v = [0.0f32; 6];
-    let err = logger.scatter("zz", TensorView::new(&[3, 2], &v), 1, false, None, None).unwrap_err();
+    let err = logger
+        .scatter("zz", TensorView::new(&[3, 2], &v), 1, false, None, None)
+        .unwrap_err();
     assert!(matches!(err, LoggerError::Call(CallError::NotInLayout { .. })), "{err}");
-    let err = logger.scatter("a", TensorView::new(&[2, 3], &v), 1, false, None, None).unwrap_err();
-    assert!(matches!(err, LoggerError::Call(CallError::WrongSpatialSize { .. })), "{err}");
-    logger.scatter("a", TensorView::new(&[3, 2], &v), 1, false, None, None).unwrap();
+    let err = logger
+        .scatter("a", TensorView::new(&[2, 3], &v), 1, false, None, None)
+        .unwrap_err();
+    assert!(
+        matches!(err, LoggerError::Call(CallError::WrongSpatialSize { .. })),
+        "{err}"
+    );
+    logger
+        .scatter("a", TensorView::new(&[3, 2], &v), 1, false, None, None)
+        .unwrap();
     logger.clear().unwrap();
     let err = logger.tandem_lines("a", 0.0, &[1.0], None).unwrap_err();
-    assert!(matches!(err, LoggerError::Call(CallError::NotInLayout { .. })), "clear drops the layout: {err}");
+    assert!(
+        matches!(err, LoggerError::Call(CallError::NotInLayout { .. })),
+        "clear drops the layout: {err}"
+    );
     logger.flush().unwrap();
 
     let (records, corrupt) = read_log(&path);
@@ -45,7 +57,11 @@ fn refused_calls_write_nothing_and_keep_the_sequence() {
     assert_eq!(kinds, vec![Layout, Scatter, Clear]);
     let seqs: Vec<u64> = records.iter().map(|r| r.meta.seq).collect();
     assert_eq!(seqs, vec![0, 1, 2]);
-    assert!(records.iter().all(|r| r.meta.session_id == logger.session_id() && r.meta.run_name == "run"));
+    assert!(
+        records
+            .iter()
+            .all(|r| r.meta.session_id == logger.session_id() && r.meta.run_name == "run")
+    );
 }
 
 #[test]
@@ -61,7 +77,11 @@ fn a_file_that_is_not_a_log_is_refused() {
     std::fs::write(&path, "hello, this is not a log").unwrap();
     let err = DataLogger::new("run").init_write_log(&path).unwrap_err();
     assert!(matches!(err, LoggerError::NotALog { .. }), "{err}");
-    assert_eq!(std::fs::read_to_string(&path).unwrap(), "hello, this is not a log", "left untouched");
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap(),
+        "hello, this is not a log",
+        "left untouched"
+    );
 }
 
 #[test]
@@ -113,7 +133,10 @@ fn appending_after_a_torn_record_keeps_alignment() {
 fn the_background_flusher_writes_without_an_explicit_flush() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("run.log");
-    let options = LoggerOptions { flush_interval: Duration::from_millis(10), ..LoggerOptions::default() };
+    let options = LoggerOptions {
+        flush_interval: Duration::from_millis(10),
+        ..LoggerOptions::default()
+    };
     let mut logger = DataLogger::with_options("run", options);
     logger.init_write_log(&path).unwrap();
     logger.set_layout(layout()).unwrap();
@@ -129,12 +152,17 @@ fn the_background_flusher_writes_without_an_explicit_flush() {
 fn a_large_batch_is_flushed_at_the_threshold() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("run.log");
-    let options = LoggerOptions { flush_interval: Duration::from_secs(3600), flush_threshold_bytes: 1024 };
+    let options = LoggerOptions {
+        flush_interval: Duration::from_secs(3600),
+        flush_threshold_bytes: 1024,
+    };
     let mut logger = DataLogger::with_options("run", options);
     logger.init_write_log(&path).unwrap();
     logger.set_layout(layout()).unwrap();
     let v = vec![1.0f32; 512];
-    logger.scatter("a", TensorView::new(&[256, 2], &v), 1, false, None, None).unwrap();
+    logger
+        .scatter("a", TensorView::new(&[256, 2], &v), 1, false, None, None)
+        .unwrap();
     assert_eq!(read_log(&path).0.len(), 2, "written without flush or timer");
 }
 

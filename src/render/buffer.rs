@@ -19,7 +19,13 @@ impl GrowableBuffer {
     pub fn new(device: &wgpu::Device, label: &'static str, usage: wgpu::BufferUsages) -> Self {
         let usage = usage | wgpu::BufferUsages::COPY_DST | wgpu::BufferUsages::COPY_SRC;
         let buffer = create(device, label, usage, MIN_CAPACITY);
-        Self { label, usage, buffer, len: 0, version: 0 }
+        Self {
+            label,
+            usage,
+            buffer,
+            len: 0,
+            version: 0,
+        }
     }
 
     pub fn buffer(&self) -> &wgpu::Buffer {
@@ -51,7 +57,13 @@ impl GrowableBuffer {
     /// Appends `data` (a multiple of 4 bytes) and returns the offset it was
     /// written at. Only `data` crosses the bus, plus, when the buffer must
     /// grow, one GPU-side copy of the old contents.
-    pub fn append(&mut self, device: &wgpu::Device, queue: &wgpu::Queue, encoder: &mut wgpu::CommandEncoder, data: &[u8]) -> u64 {
+    pub fn append(
+        &mut self,
+        device: &wgpu::Device,
+        queue: &wgpu::Queue,
+        encoder: &mut wgpu::CommandEncoder,
+        data: &[u8],
+    ) -> u64 {
         debug_assert_eq!(data.len() % 4, 0);
         let offset = self.len;
         let needed = offset + data.len() as u64;
@@ -76,11 +88,20 @@ impl GrowableBuffer {
     }
 
     /// Replaces the contents with `data`.
-    pub fn replace(&mut self, device: &wgpu::Device, queue: &wgpu::Queue, encoder: &mut wgpu::CommandEncoder, data: &[u8]) {
+    pub fn replace(
+        &mut self,
+        device: &wgpu::Device,
+        queue: &wgpu::Queue,
+        encoder: &mut wgpu::CommandEncoder,
+        data: &[u8],
+    ) {
         self.len = 0;
         if data.len() as u64 > self.capacity() {
             // No need to copy contents that are being replaced.
-            let capacity = (data.len() as u64).next_power_of_two().min(device.limits().max_buffer_size).max(data.len() as u64);
+            let capacity = (data.len() as u64)
+                .next_power_of_two()
+                .min(device.limits().max_buffer_size)
+                .max(data.len() as u64);
             self.buffer = create(device, self.label, self.usage, capacity);
             self.version += 1;
         }
@@ -98,5 +119,10 @@ fn create(device: &wgpu::Device, label: &'static str, usage: wgpu::BufferUsages,
     // Sizes stay multiples of 4 (copy alignment), and storage bindings of
     // an empty buffer are not allowed.
     let size = size.max(MIN_CAPACITY).div_ceil(4) * 4;
-    device.create_buffer(&wgpu::BufferDescriptor { label: Some(label), size, usage, mapped_at_creation: false })
+    device.create_buffer(&wgpu::BufferDescriptor {
+        label: Some(label),
+        size,
+        usage,
+        mapped_at_creation: false,
+    })
 }

@@ -40,14 +40,28 @@ impl RgbaImage {
     pub fn load_png(path: &Path) -> std::io::Result<RgbaImage> {
         let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(path)?));
         let mut reader = decoder.read_info().map_err(std::io::Error::other)?;
-        let mut buf = vec![0; reader.output_buffer_size().ok_or_else(|| std::io::Error::other("image too large"))?];
+        let mut buf = vec![
+            0;
+            reader
+                .output_buffer_size()
+                .ok_or_else(|| std::io::Error::other("image too large"))?
+        ];
         let info = reader.next_frame(&mut buf).map_err(std::io::Error::other)?;
         let pixels = match info.color_type {
             png::ColorType::Rgba => buf[..info.buffer_size()].to_vec(),
-            png::ColorType::Rgb => buf[..info.buffer_size()].chunks_exact(3).flat_map(|c| [c[0], c[1], c[2], 255]).collect(),
-            other => return Err(std::io::Error::other(format!("unsupported PNG colour type {other:?}"))),
+            png::ColorType::Rgb => buf[..info.buffer_size()]
+                .chunks_exact(3)
+                .flat_map(|c| [c[0], c[1], c[2], 255])
+                .collect(),
+            other => {
+                return Err(std::io::Error::other(format!("unsupported PNG colour type {other:?}")));
+            }
         };
-        Ok(RgbaImage { width: info.width, height: info.height, pixels })
+        Ok(RgbaImage {
+            width: info.width,
+            height: info.height,
+            pixels,
+        })
     }
 }
 
@@ -63,7 +77,11 @@ impl OffscreenTarget {
     pub fn new(device: &wgpu::Device, width: u32, height: u32) -> Self {
         let texture = device.create_texture(&wgpu::TextureDescriptor {
             label: Some("OffscreenTarget::page"),
-            size: wgpu::Extent3d { width: width.max(1), height: height.max(1), depth_or_array_layers: 1 },
+            size: wgpu::Extent3d {
+                width: width.max(1),
+                height: height.max(1),
+                depth_or_array_layers: 1,
+            },
             mip_level_count: 1,
             sample_count: 1,
             dimension: wgpu::TextureDimension::D2,
@@ -74,7 +92,12 @@ impl OffscreenTarget {
             view_formats: &[],
         });
         let view = texture.create_view(&wgpu::TextureViewDescriptor::default());
-        Self { texture, view, width: width.max(1), height: height.max(1) }
+        Self {
+            texture,
+            view,
+            width: width.max(1),
+            height: height.max(1),
+        }
     }
 
     /// Copies the texture to the CPU, waiting for the GPU.
@@ -87,7 +110,9 @@ impl OffscreenTarget {
             usage: wgpu::BufferUsages::COPY_DST | wgpu::BufferUsages::MAP_READ,
             mapped_at_creation: false,
         });
-        let mut encoder = device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("readback") });
+        let mut encoder = device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
+            label: Some("readback"),
+        });
         encoder.copy_texture_to_buffer(
             self.texture.as_image_copy(),
             wgpu::TexelCopyBufferInfo {
@@ -98,7 +123,11 @@ impl OffscreenTarget {
                     rows_per_image: Some(self.height),
                 },
             },
-            wgpu::Extent3d { width: self.width, height: self.height, depth_or_array_layers: 1 },
+            wgpu::Extent3d {
+                width: self.width,
+                height: self.height,
+                depth_or_array_layers: 1,
+            },
         );
         queue.submit([encoder.finish()]);
         let slice = buffer.slice(..);
@@ -113,13 +142,19 @@ impl OffscreenTarget {
             .recv()
             .map_err(|e| RenderError::Readback(e.to_string()))?
             .map_err(|e| RenderError::Readback(e.to_string()))?;
-        let mapped = slice.get_mapped_range().map_err(|e| RenderError::Readback(e.to_string()))?;
+        let mapped = slice
+            .get_mapped_range()
+            .map_err(|e| RenderError::Readback(e.to_string()))?;
         let mut pixels = Vec::with_capacity((unpadded * self.height) as usize);
         for row in mapped.chunks_exact(padded as usize) {
             pixels.extend_from_slice(&row[..unpadded as usize]);
         }
         drop(mapped);
         buffer.unmap();
-        Ok(RgbaImage { width: self.width, height: self.height, pixels })
+        Ok(RgbaImage {
+            width: self.width,
+            height: self.height,
+            pixels,
+        })
     }
 }

@@ -71,7 +71,12 @@ impl GpuContext {
     pub fn with_instance(instance: wgpu::Instance, surface: Option<&wgpu::Surface<'_>>) -> Result<Self, RenderError> {
         let adapter = pick_adapter(&instance, surface)?;
         let info = adapter.get_info();
-        log::info!("GPU adapter: {} ({:?}, {:?})", info.name, info.backend, info.device_type);
+        log::info!(
+            "GPU adapter: {} ({:?}, {:?})",
+            info.name,
+            info.backend,
+            info.device_type
+        );
         let limits = adapter.limits();
         let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
             label: Some("streamvis-gpu"),
@@ -81,7 +86,10 @@ impl GpuContext {
             memory_hints: wgpu::MemoryHints::Performance,
             trace: wgpu::Trace::Off,
         }))
-        .map_err(|source| RenderError::Device { adapter: info.name.clone(), source })?;
+        .map_err(|source| RenderError::Device {
+            adapter: info.name.clone(),
+            source,
+        })?;
         let last_error = Arc::new(std::sync::Mutex::new(None));
         let sink = last_error.clone();
         // The default handler panics; report instead, and let the caller ask.
@@ -91,7 +99,13 @@ impl GpuContext {
                 slot.get_or_insert(error.to_string());
             }
         }));
-        Ok(Self { instance, adapter, device, queue, last_error })
+        Ok(Self {
+            instance,
+            adapter,
+            device,
+            queue,
+            last_error,
+        })
     }
 
     /// "name (backend, device type)" of the adapter.
@@ -144,5 +158,7 @@ fn pick_adapter(instance: &wgpu::Instance, surface: Option<&wgpu::Surface<'_>>) 
         let wanted = wanted.to_lowercase();
         adapters.retain(|a| a.get_info().name.to_lowercase().contains(&wanted));
     }
-    adapters.into_iter().next().ok_or_else(|| RenderError::NoAdapter { backends: format!("{backends:?}") })
+    adapters.into_iter().next().ok_or_else(|| RenderError::NoAdapter {
+        backends: format!("{backends:?}"),
+    })
 }

@@ -113,7 +113,11 @@ const _: () = assert!(std::mem::size_of::<SolidRect>() == 32);
 pub fn linear_rgba(srgb: [u8; 3], alpha: f32) -> [f32; 4] {
     let lin = |c: u8| {
         let c = c as f32 / 255.0;
-        if c <= 0.04045 { c / 12.92 } else { ((c + 0.055) / 1.055).powf(2.4) }
+        if c <= 0.04045 {
+            c / 12.92
+        } else {
+            ((c + 0.055) / 1.055).powf(2.4)
+        }
     };
     [lin(srgb[0]), lin(srgb[1]), lin(srgb[2]), alpha]
 }

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 
+use super::capture::PAGE_FORMAT;
 use super::capture::{OffscreenTarget, RgbaImage};
 use super::context::{GpuContext, RenderError};
 use super::gpu_types::{SolidRect, linear_rgba};
@@ -10,7 +11,6 @@ use super::palette::create_palette_texture;
 use super::plots::{PlotData, PlotPipelines, SyncStats};
 use super::solid::SolidRenderer;
 use super::text::{Anchor, Label, TextLayer};
-use super::capture::PAGE_FORMAT;
 use crate::layout::{DataRect, PageScene, PlotScene, Style};
 use crate::store::Store;
 
@@ -30,15 +30,9 @@ pub struct Overlay {
 }
 
 /// Options for a rendering.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct RenderOptions {
     pub style: Style,
-}
-
-impl Default for RenderOptions {
-    fn default() -> Self {
-        Self { style: Style::default() }
-    }
 }
 
 /// Long-lived renderer state: pipelines, palette texture, text, and every
@@ -67,6 +61,17 @@ impl PageRenderer {
         self.plot_data.gpu_bytes()
     }
 
+    /// Uploads what changed in `store`, without drawing.
+    pub fn sync(&mut self, ctx: &GpuContext, store: &Store) -> Result<SyncStats, RenderError> {
+        let mut encoder = ctx.device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
+            label: Some("PageRenderer::sync"),
+        });
+        let stats = self.plot_data.sync(&ctx.device, &ctx.queue, &mut encoder, store);
+        ctx.queue.submit([encoder.finish()]);
+        ctx.take_error()?;
+        Ok(stats)
+    }
+
     /// Uploads what changed in `store` and draws `scene` into `target`.
     pub fn render(
         &mut self,
@@ -78,7 +83,9 @@ impl PageRenderer {
     ) -> Result<SyncStats, RenderError> {
         let (device, queue) = (&ctx.device, &ctx.queue);
         let size = [target.width, target.height];
-        let mut encoder = device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("PageRenderer::frame") });
+        let mut encoder = device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
+            label: Some("PageRenderer::frame"),
+        });
         let stats = self.plot_data.sync(device, queue, &mut encoder, store);
 
         let (mut rects, mut labels) = (Vec::new(), Vec::new());
@@ -105,7 +112,12 @@ impl PageRenderer {
                     depth_slice: None,
                     resolve_target: None,
                     ops: wgpu::Operations {
-                        load: wgpu::LoadOp::Clear(wgpu::Color { r: r as f64, g: g as f64, b: b as f64, a: a as f64 }),
+                        load: wgpu::LoadOp::Clear(wgpu::Color {
+                            r: r as f64,
+                            g: g as f64,
+                            b: b as f64,
+                            a: a as f64,
+                        }),
                         store: wgpu::StoreOp::Store,
                     },
                 })],
@@ -134,7 +146,9 @@ impl PageRenderer {
             pass.set_viewport(0.0, 0.0, size[0] as f32, size[1] as f32, 0.0, 1.0);
             pass.set_scissor_rect(0, 0, size[0], size[1]);
             self.solid.draw(&mut pass, under..rects.len() as u32);
-            self.text.render(&mut pass).map_err(|e| RenderError::Gpu(format!("drawing text: {e}")))?;
+            self.text
+                .render(&mut pass)
+                .map_err(|e| RenderError::Gpu(format!("drawing text: {e}")))?;
         }
         queue.submit([encoder.finish()]);
         self.text.trim();
@@ -145,7 +159,11 @@ impl PageRenderer {
 
 /// A rectangle from pixel edges.
 fn rect(x0: f32, y0: f32, x1: f32, y1: f32, color: [u8; 3]) -> SolidRect {
-    SolidRect { min: [x0, y0], max: [x1, y1], color: linear_rgba(color, 1.0) }
+    SolidRect {
+        min: [x0, y0],
+        max: [x1, y1],
+        color: linear_rgba(color, 1.0),
+    }
 }
 
 /// Grid lines at the ticks, under the data.
@@ -189,18 +207,36 @@ fn over_data(plot: &PlotScene, style: &Style, rects: &mut Vec<SolidRect>, labels
         let x = t.screen_from_data([tick.value, 0.0])[0].floor();
         if x >= area.x && x < area.right() {
             rects.push(rect(x, y1, x + 1.0, y1 + style.tick_length, TICK));
-            labels.push(label(&tick.label, style.font_size, [x + 0.5, y1 + style.tick_length + 2.0], Anchor::TopCenter, LABEL));
+            labels.push(label(
+                &tick.label,
+                style.font_size,
+                [x + 0.5, y1 + style.tick_length + 2.0],
+                Anchor::TopCenter,
+                LABEL,
+            ));
         }
     }
     for tick in &plot.y_ticks {
         let y = t.screen_from_data([0.0, tick.value])[1].floor();
         if y >= area.y && y < area.bottom() {
             rects.push(rect(x0 - style.tick_length, y, x0, y + 1.0, TICK));
-            labels.push(label(&tick.label, style.font_size, [x0 - style.tick_length - 3.0, y + 0.5], Anchor::RightMiddle, LABEL));
+            labels.push(label(
+                &tick.label,
+                style.font_size,
+                [x0 - style.tick_length - 3.0, y + 0.5],
+                Anchor::RightMiddle,
+                LABEL,
+            ));
         }
     }
     let title_y = cell.y + (style.title_height - style.title_font_size * 1.25).max(0.0) / 2.0;
-    labels.push(label(&plot.frame.name, style.title_font_size, [area.x, title_y], Anchor::TopLeft, TITLE));
+    labels.push(label(
+        &plot.frame.name,
+        style.title_font_size,
+        [area.x, title_y],
+        Anchor::TopLeft,
+        TITLE,
+    ));
 }
 
 /// Renders pages offscreen: `--screenshot`, video frames, golden tests.
@@ -215,7 +251,12 @@ impl HeadlessRenderer {
     pub fn new() -> Result<Self, RenderError> {
         let ctx = GpuContext::headless()?;
         let page = PageRenderer::new(&ctx);
-        Ok(Self { ctx, page, target: None, last_sync: SyncStats::default() })
+        Ok(Self {
+            ctx,
+            page,
+            target: None,
+            last_sync: SyncStats::default(),
+        })
     }
 
     pub fn page(&self) -> &PageRenderer {
@@ -236,13 +277,50 @@ impl HeadlessRenderer {
         height: u32,
         options: &RenderOptions,
     ) -> Result<RgbaImage, RenderError> {
+        self.draw(store, views, width, height, options)?;
+        let target = self.target.as_ref().expect("drawn");
+        target.read(&self.ctx.device, &self.ctx.queue)
+    }
+
+    /// Draws the store at `width` x `height` and waits for the GPU to finish,
+    /// without reading the pixels back.
+    pub fn draw(
+        &mut self,
+        store: &Store,
+        views: &HashMap<String, DataRect>,
+        width: u32,
+        height: u32,
+        options: &RenderOptions,
+    ) -> Result<SyncStats, RenderError> {
         let scene = PageScene::build(store, views, width, height, &options.style);
-        if self.target.as_ref().is_none_or(|t| (t.width, t.height) != (width, height)) {
+        if self
+            .target
+            .as_ref()
+            .is_none_or(|t| (t.width, t.height) != (width, height))
+        {
             self.target = Some(OffscreenTarget::new(&self.ctx.device, width, height));
         }
         let target = self.target.as_ref().expect("just made");
-        self.last_sync = self.page.render(&self.ctx, store, &scene, &Overlay::default(), target)?;
-        target.read(&self.ctx.device, &self.ctx.queue)
+        self.last_sync = self
+            .page
+            .render(&self.ctx, store, &scene, &Overlay::default(), target)?;
+        self.wait()?;
+        Ok(self.last_sync)
+    }
+
+    /// Uploads what changed in `store` and waits for it, without drawing.
+    pub fn sync(&mut self, store: &Store) -> Result<SyncStats, RenderError> {
+        self.last_sync = self.page.sync(&self.ctx, store)?;
+        self.wait()?;
+        Ok(self.last_sync)
+    }
+
+    /// Waits until the GPU has finished all submitted work.
+    pub fn wait(&self) -> Result<(), RenderError> {
+        self.ctx
+            .device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map_err(|e| RenderError::Gpu(e.to_string()))?;
+        Ok(())
     }
 }
-

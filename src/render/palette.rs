@@ -29,14 +29,23 @@ pub fn all_palettes() -> Vec<Palette> {
     for family in SEQUENTIAL {
         all.extend(SEQUENTIAL_SIZES.iter().map(|&size| Palette { family, size }));
     }
-    all.extend((3..=10).map(|size| Palette { family: PaletteFamily::Category10, size }));
-    all.extend((3..=20).map(|size| Palette { family: PaletteFamily::Category20, size }));
+    all.extend((3..=10).map(|size| Palette {
+        family: PaletteFamily::Category10,
+        size,
+    }));
+    all.extend((3..=20).map(|size| Palette {
+        family: PaletteFamily::Category20,
+        size,
+    }));
     all
 }
 
 /// The texture row of a palette.
 pub fn palette_row(palette: &Palette) -> u32 {
-    all_palettes().iter().position(|p| p == palette).expect("every parsed palette has a row") as u32
+    all_palettes()
+        .iter()
+        .position(|p| p == palette)
+        .expect("every parsed palette has a row") as u32
 }
 
 /// The palette's colours as sRGB bytes, in Bokeh's order.
@@ -96,7 +105,11 @@ pub fn palette_texels() -> (Vec<u8>, u32) {
 /// The palette texture (sRGB texels, so samples come out linear).
 pub fn create_palette_texture(device: &wgpu::Device, queue: &wgpu::Queue) -> wgpu::TextureView {
     let (texels, rows) = palette_texels();
-    let size = wgpu::Extent3d { width: PALETTE_WIDTH, height: rows, depth_or_array_layers: 1 };
+    let size = wgpu::Extent3d {
+        width: PALETTE_WIDTH,
+        height: rows,
+        depth_or_array_layers: 1,
+    };
     let texture = device.create_texture(&wgpu::TextureDescriptor {
         label: Some("PaletteTexture"),
         size,
@@ -115,7 +128,11 @@ pub fn create_palette_texture(device: &wgpu::Device, queue: &wgpu::Queue) -> wgp
             aspect: wgpu::TextureAspect::All,
         },
         &texels,
-        wgpu::TexelCopyBufferLayout { offset: 0, bytes_per_row: Some(PALETTE_WIDTH * 4), rows_per_image: Some(rows) },
+        wgpu::TexelCopyBufferLayout {
+            offset: 0,
+            bytes_per_row: Some(PALETTE_WIDTH * 4),
+            rows_per_image: Some(rows),
+        },
         size,
     );
     texture.create_view(&wgpu::TextureViewDescriptor::default())
@@ -134,16 +151,26 @@ mod tests {
         let colors = |name| palette_colors(&Palette::parse(name).unwrap());
         let viridis = colors("Viridis256");
         assert_eq!(viridis.len(), 256);
-        assert_eq!((hex(viridis[0]), hex(viridis[255])), ("#440154".into(), "#fde725".into()));
+        assert_eq!(
+            (hex(viridis[0]), hex(viridis[255])),
+            ("#440154".into(), "#fde725".into())
+        );
         let magma = colors("Magma256");
         assert_eq!((hex(magma[0]), hex(magma[255])), ("#000004".into(), "#fcfdbf".into()));
         let greys = colors("Greys256");
         assert_eq!((hex(greys[0]), hex(greys[255])), ("#000000".into(), "#ffffff".into()));
         let c20 = colors("Category20_20");
-        assert_eq!(c20.iter().take(4).map(|&c| hex(c)).collect::<Vec<_>>(), ["#1f77b4", "#aec7e8", "#ff7f0e", "#ffbb78"]);
+        assert_eq!(
+            c20.iter().take(4).map(|&c| hex(c)).collect::<Vec<_>>(),
+            ["#1f77b4", "#aec7e8", "#ff7f0e", "#ffbb78"]
+        );
         assert_eq!(hex(colors("Category10_10")[9]), "#17becf");
         let v3 = colors("Viridis3");
-        assert_eq!(v3, vec![viridis[0], viridis[127], viridis[255]], "linear_palette of Viridis256");
+        assert_eq!(
+            v3,
+            vec![viridis[0], viridis[127], viridis[255]],
+            "linear_palette of Viridis256"
+        );
     }
 
     #[test]

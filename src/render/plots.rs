@@ -30,7 +30,10 @@ const LINES_SHADER: &str = include_str!("../../shaders/lines.wgsl");
 
 /// The shader sources as compiled: the shared data code, then the renderer's.
 pub fn shader_sources() -> [(&'static str, String); 2] {
-    [("points", format!("{DATA_SHADER}\n{POINTS_SHADER}")), ("lines", format!("{DATA_SHADER}\n{LINES_SHADER}"))]
+    [
+        ("points", format!("{DATA_SHADER}\n{POINTS_SHADER}")),
+        ("lines", format!("{DATA_SHADER}\n{LINES_SHADER}")),
+    ]
 }
 
 /// Colour of uncoloured data: Bokeh's default blue.
@@ -103,8 +106,16 @@ impl PlotPipelines {
             device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
                 label: Some(label),
                 layout: Some(&pipeline_layout),
-                vertex: wgpu::VertexState { module, entry_point: Some(vs), compilation_options: Default::default(), buffers: &[] },
-                primitive: wgpu::PrimitiveState { topology, ..Default::default() },
+                vertex: wgpu::VertexState {
+                    module,
+                    entry_point: Some(vs),
+                    compilation_options: Default::default(),
+                    buffers: &[],
+                },
+                primitive: wgpu::PrimitiveState {
+                    topology,
+                    ..Default::default()
+                },
                 depth_stencil: None,
                 multisample: wgpu::MultisampleState::default(),
                 fragment: Some(wgpu::FragmentState {
@@ -161,17 +172,34 @@ impl Chunk {
         }
     }
 
-    fn bind_group(&mut self, device: &wgpu::Device, pipelines: &PlotPipelines, palette: &wgpu::TextureView) -> &wgpu::BindGroup {
+    fn bind_group(
+        &mut self,
+        device: &wgpu::Device,
+        pipelines: &PlotPipelines,
+        palette: &wgpu::TextureView,
+    ) -> &wgpu::BindGroup {
         let versions = (self.arena.version(), self.descs.version());
         if self.bind_group.as_ref().is_none_or(|(a, d, _)| (*a, *d) != versions) {
             let group = device.create_bind_group(&wgpu::BindGroupDescriptor {
                 label: Some("PlotGpu::bind_group"),
                 layout: &pipelines.layout,
                 entries: &[
-                    wgpu::BindGroupEntry { binding: 0, resource: self.uniforms.as_entire_binding() },
-                    wgpu::BindGroupEntry { binding: 1, resource: self.descs.buffer().as_entire_binding() },
-                    wgpu::BindGroupEntry { binding: 2, resource: self.arena.buffer().as_entire_binding() },
-                    wgpu::BindGroupEntry { binding: 3, resource: wgpu::BindingResource::TextureView(palette) },
+                    wgpu::BindGroupEntry {
+                        binding: 0,
+                        resource: self.uniforms.as_entire_binding(),
+                    },
+                    wgpu::BindGroupEntry {
+                        binding: 1,
+                        resource: self.descs.buffer().as_entire_binding(),
+                    },
+                    wgpu::BindGroupEntry {
+                        binding: 2,
+                        resource: self.arena.buffer().as_entire_binding(),
+                    },
+                    wgpu::BindGroupEntry {
+                        binding: 3,
+                        resource: wgpu::BindingResource::TextureView(palette),
+                    },
                 ],
             });
             self.bind_group = Some((versions.0, versions.1, group));
@@ -213,15 +241,28 @@ impl PlotData {
 
     /// Bytes held in GPU buffers (arenas and descriptor tables).
     pub fn gpu_bytes(&self) -> u64 {
-        self.plots.values().flat_map(|p| &p.chunks).map(|c| c.arena.capacity() + c.descs.capacity()).sum()
+        self.plots
+            .values()
+            .flat_map(|p| &p.chunks)
+            .map(|c| c.arena.capacity() + c.descs.capacity())
+            .sum()
     }
 
     /// Brings the GPU up to date with the store: replaced plots are
     /// rewritten, appended batches and rows are added, removed plots freed.
-    pub fn sync(&mut self, device: &wgpu::Device, queue: &wgpu::Queue, encoder: &mut wgpu::CommandEncoder, store: &Store) -> SyncStats {
+    pub fn sync(
+        &mut self,
+        device: &wgpu::Device,
+        queue: &wgpu::Queue,
+        encoder: &mut wgpu::CommandEncoder,
+        store: &Store,
+    ) -> SyncStats {
         let mut stats = SyncStats::default();
         self.plots.retain(|name, _| store.plot(name).is_some());
-        let max_binding = (device.limits().max_storage_buffer_binding_size as u64).min(device.limits().max_buffer_size);
+        let max_binding = device
+            .limits()
+            .max_storage_buffer_binding_size
+            .min(device.limits().max_buffer_size);
         for plot in store.plots() {
             let gpu = self.plots.entry(plot.name.clone()).or_insert_with(|| PlotGpu {
                 kind: plot.kind,
@@ -248,7 +289,9 @@ impl PlotData {
             }
             match plot.kind {
                 PlotKind::Tandem => sync_tandem(device, queue, encoder, plot, gpu, &mut stats),
-                PlotKind::Scatter | PlotKind::Lines => sync_batches(device, queue, encoder, plot, gpu, max_binding, &mut stats),
+                PlotKind::Scatter | PlotKind::Lines => {
+                    sync_batches(device, queue, encoder, plot, gpu, max_binding, &mut stats)
+                }
             }
         }
         stats
@@ -269,7 +312,9 @@ impl PlotData {
         target_size: [u32; 2],
         style: &crate::layout::Style,
     ) {
-        let Some(gpu) = self.plots.get_mut(&plot.name) else { return };
+        let Some(gpu) = self.plots.get_mut(&plot.name) else {
+            return;
+        };
         let (x, y, w, h) = area.to_pixels(target_size[0], target_size[1]);
         if w == 0 || h == 0 {
             return;
@@ -315,7 +360,11 @@ impl PlotData {
             queue.write_buffer(&chunk.uniforms, 0, bytemuck::bytes_of(&uniforms));
             let group = chunk.bind_group(device, pipelines, palette_view);
             pass.set_bind_group(0, group, &[]);
-            pass.draw(0..vertices, 0..instances);
+            if gpu.kind == PlotKind::Scatter {
+                pass.draw(0..instances * vertices, 0..1);
+            } else {
+                pass.draw(0..vertices, 0..instances);
+            }
         }
     }
 }
@@ -337,12 +386,16 @@ fn sync_tandem(
     if gpu.chunks.is_empty() {
         let mut chunk = Chunk::new(device);
         // The shader layout needs a descriptor table, even if unused.
-        chunk.descs.append(device, queue, encoder, &[0u8; std::mem::size_of::<BatchDesc>()]);
+        chunk
+            .descs
+            .append(device, queue, encoder, &[0u8; std::mem::size_of::<BatchDesc>()]);
         gpu.chunks.push(chunk);
     }
     let chunk = &mut gpu.chunks[0];
     if chunk.descs.is_empty() {
-        chunk.descs.append(device, queue, encoder, &[0u8; std::mem::size_of::<BatchDesc>()]);
+        chunk
+            .descs
+            .append(device, queue, encoder, &[0u8; std::mem::size_of::<BatchDesc>()]);
     }
     gpu.tandem_lines = plot.tandem.lines as u32;
     let rows = &plot.tandem.rows;
@@ -376,7 +429,10 @@ fn sync_batches(
             c.arena.len() + bytes.len() as u64 > max_binding && (gpu.kind == PlotKind::Scatter || c.batch_count == 0)
         });
         let full_lines = gpu.kind == PlotKind::Lines
-            && gpu.chunks.last().is_some_and(|c| c.arena.len() + bytes.len() as u64 > max_binding);
+            && gpu
+                .chunks
+                .last()
+                .is_some_and(|c| c.arena.len() + bytes.len() as u64 > max_binding);
         if too_big || (full_lines && !needs_chunk) {
             gpu.dropped += 1;
             stats.dropped_batches += 1;
@@ -395,7 +451,11 @@ fn sync_batches(
         let Some(desc) = BatchDesc::new(batch, (chunk.arena.len() / 4) as u32, chunk.instances) else {
             gpu.dropped += 1;
             stats.dropped_batches += 1;
-            log::warn!("plot {}: a batch with {} dims is beyond the GPU layout; not drawn", plot.name, batch.layout.sizes.len());
+            log::warn!(
+                "plot {}: a batch with {} dims is beyond the GPU layout; not drawn",
+                plot.name,
+                batch.layout.sizes.len()
+            );
             continue;
         };
         chunk.arena.append(device, queue, encoder, bytes);

@@ -47,7 +47,10 @@ impl SolidRenderer {
         let bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
             label: Some("SolidRenderer::bind_group"),
             layout: &layout,
-            entries: &[wgpu::BindGroupEntry { binding: 0, resource: target_size.as_entire_binding() }],
+            entries: &[wgpu::BindGroupEntry {
+                binding: 0,
+                resource: target_size.as_entire_binding(),
+            }],
         });
         let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
             label: Some("SolidRenderer::pipeline_layout"),
@@ -67,7 +70,10 @@ impl SolidRenderer {
                     attributes: &wgpu::vertex_attr_array![0 => Float32x2, 1 => Float32x2, 2 => Float32x4],
                 })],
             },
-            primitive: wgpu::PrimitiveState { topology: wgpu::PrimitiveTopology::TriangleStrip, ..Default::default() },
+            primitive: wgpu::PrimitiveState {
+                topology: wgpu::PrimitiveTopology::TriangleStrip,
+                ..Default::default()
+            },
             depth_stencil: None,
             multisample: wgpu::MultisampleState::default(),
             fragment: Some(wgpu::FragmentState {
@@ -83,12 +89,21 @@ impl SolidRenderer {
             multiview_mask: None,
             cache: None,
         });
-        Self { pipeline, bind_group, target_size, rects: None }
+        Self {
+            pipeline,
+            bind_group,
+            target_size,
+            rects: None,
+        }
     }
 
     /// Uploads this frame's rectangles.
     pub fn prepare(&mut self, device: &wgpu::Device, queue: &wgpu::Queue, target_size: [u32; 2], rects: &[SolidRect]) {
-        queue.write_buffer(&self.target_size, 0, bytemuck::cast_slice(&[target_size[0] as f32, target_size[1] as f32, 0.0, 0.0]));
+        queue.write_buffer(
+            &self.target_size,
+            0,
+            bytemuck::cast_slice(&[target_size[0] as f32, target_size[1] as f32, 0.0, 0.0]),
+        );
         self.rects = (!rects.is_empty()).then(|| {
             device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
                 label: Some("SolidRenderer::rects"),

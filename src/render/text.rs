@@ -64,7 +64,14 @@ impl TextLayer {
         let viewport = Viewport::new(device, &cache);
         let mut atlas = TextAtlas::new(device, queue, &cache, format);
         let renderer = TextRenderer::new(&mut atlas, device, wgpu::MultisampleState::default(), None);
-        Self { font_system, swash_cache: SwashCache::new(), viewport, atlas, renderer, shaped: HashMap::new() }
+        Self {
+            font_system,
+            swash_cache: SwashCache::new(),
+            viewport,
+            atlas,
+            renderer,
+            shaped: HashMap::new(),
+        }
     }
 
     fn shape(&mut self, text: &str, size: f32) -> &mut Shaped {
@@ -73,14 +80,24 @@ impl TextLayer {
         self.shaped.entry(key).or_insert_with(|| {
             let mut buffer = Buffer::new(font_system, Metrics::new(size, (size * 1.25).ceil()));
             buffer.set_size(None, None);
-            buffer.set_text(text, &Attrs::new().family(Family::Name(FAMILY)), Shaping::Advanced, None);
+            buffer.set_text(
+                text,
+                &Attrs::new().family(Family::Name(FAMILY)),
+                Shaping::Advanced,
+                None,
+            );
             buffer.shape_until_scroll(font_system, false);
             let (mut width, mut height) = (0.0f32, 0.0f32);
             for run in buffer.layout_runs() {
                 width = width.max(run.line_w);
                 height = height.max(run.line_top + run.line_height);
             }
-            Shaped { buffer, width, height, used: false }
+            Shaped {
+                buffer,
+                width,
+                height,
+                used: false,
+            }
         })
     }
 
@@ -109,7 +126,13 @@ impl TextLayer {
             placed.push((left.round(), top.round()));
         }
         self.shaped.retain(|_, s| s.used);
-        self.viewport.update(queue, Resolution { width: target_size[0], height: target_size[1] });
+        self.viewport.update(
+            queue,
+            Resolution {
+                width: target_size[0],
+                height: target_size[1],
+            },
+        );
         let areas = labels.iter().zip(&placed).map(|(label, &(left, top))| {
             let shaped = &self.shaped[&(label.text.clone(), label.size.to_bits())];
             let (x0, y0, w, h) = label.clip.to_pixels(target_size[0], target_size[1]);
@@ -118,12 +141,25 @@ impl TextLayer {
                 left,
                 top,
                 scale: 1.0,
-                bounds: TextBounds { left: x0 as i32, top: y0 as i32, right: (x0 + w) as i32, bottom: (y0 + h) as i32 },
+                bounds: TextBounds {
+                    left: x0 as i32,
+                    top: y0 as i32,
+                    right: (x0 + w) as i32,
+                    bottom: (y0 + h) as i32,
+                },
                 default_color: Color::rgb(label.color[0], label.color[1], label.color[2]),
                 custom_glyphs: &[],
             }
         });
-        self.renderer.prepare(device, queue, &mut self.font_system, &mut self.atlas, &self.viewport, areas, &mut self.swash_cache)
+        self.renderer.prepare(
+            device,
+            queue,
+            &mut self.font_system,
+            &mut self.atlas,
+            &self.viewport,
+            areas,
+            &mut self.swash_cache,
+        )
     }
 
     pub fn render(&self, pass: &mut wgpu::RenderPass<'_>) -> Result<(), glyphon::RenderError> {

@@ -55,7 +55,14 @@ impl FileTail {
         let path = path.as_ref().to_owned();
         let file = open_file(&path, create)?;
         let id = file_id(&file, &path)?;
-        Ok(Self { path, file, id, map: None, len: 0, scanner: FrameScanner::for_file() })
+        Ok(Self {
+            path,
+            file,
+            id,
+            map: None,
+            len: 0,
+            scanner: FrameScanner::for_file(),
+        })
     }
 
     pub fn path(&self) -> &Path {
@@ -90,12 +97,17 @@ impl FileTail {
 
     /// Decodes from the bytes already mapped.
     fn decode(&mut self) -> Result<Option<TailEvent>, SourceError> {
-        let Some(map) = &self.map else { return Ok(None) };
+        let Some(map) = &self.map else {
+            return Ok(None);
+        };
         let view = map.slice(..self.len as usize);
         let event = self
             .scanner
             .next_event(&view, 0)
-            .map_err(|source| SourceError::NotALog { path: self.path.clone(), source })?;
+            .map_err(|source| SourceError::NotALog {
+                path: self.path.clone(),
+                source,
+            })?;
         Ok(event.map(|event| match event {
             StreamEvent::Record { offset, record } => TailEvent::Record { offset, record },
             StreamEvent::Corrupt { offset, error } => TailEvent::Corrupt { offset, error },
@@ -105,14 +117,24 @@ impl FileTail {
     /// Looks at the file again: notices growth, shrinking and replacement.
     fn refresh(&mut self) -> Result<Option<TailEvent>, SourceError> {
         let path = self.path.clone();
-        let io = |action| { let path = path.clone(); move |source| SourceError::Io { action, path, source } };
+        let io = |action| {
+            let path = path.clone();
+            move |source| SourceError::Io { action, path, source }
+        };
         // A replaced file: the path now names another inode.
         match std::fs::metadata(&self.path) {
-            Ok(meta) if (FileId { dev: meta.dev(), ino: meta.ino() }) != self.id => {
+            Ok(meta)
+                if (FileId {
+                    dev: meta.dev(),
+                    ino: meta.ino(),
+                }) != self.id =>
+            {
                 let file = open_file(&self.path, false)?;
                 self.id = file_id(&file, &self.path)?;
                 self.file = file;
-                return Ok(Some(self.restart(format!("{:?} was replaced by a new file", self.path))));
+                return Ok(Some(
+                    self.restart(format!("{:?} was replaced by a new file", self.path)),
+                ));
             }
             // Removed: keep reading the open file, which is still there.
             Ok(_) | Err(_) => {}
@@ -132,8 +154,8 @@ impl FileTail {
             // once written. Bytes past the end of the file are never read. A
             // file truncated by another program is detected above and its
             // records dropped (see `TailEvent::Restarted`).
-            let mmap = unsafe { MmapOptions::new().len(capacity as usize).map(&self.file) }
-                .map_err(io("memory-mapping"))?;
+            let mmap =
+                unsafe { MmapOptions::new().len(capacity as usize).map(&self.file) }.map_err(io("memory-mapping"))?;
             self.map = Some(Bytes::from_owner(mmap));
         }
         self.len = len;
@@ -154,12 +176,21 @@ fn open_file(path: &Path, create: bool) -> Result<File, SourceError> {
     } else {
         File::open(path)
     };
-    result.map_err(|source| SourceError::Io { action: "opening", path: path.to_owned(), source })
+    result.map_err(|source| SourceError::Io {
+        action: "opening",
+        path: path.to_owned(),
+        source,
+    })
 }
 
 fn file_id(file: &File, path: &Path) -> Result<FileId, SourceError> {
-    let meta = file
-        .metadata()
-        .map_err(|source| SourceError::Io { action: "reading metadata of", path: path.to_owned(), source })?;
-    Ok(FileId { dev: meta.dev(), ino: meta.ino() })
+    let meta = file.metadata().map_err(|source| SourceError::Io {
+        action: "reading metadata of",
+        path: path.to_owned(),
+        source,
+    })?;
+    Ok(FileId {
+        dev: meta.dev(),
+        ino: meta.ino(),
+    })
 }

@@ -6,7 +6,7 @@ mod palette;
 
 pub use palette::{Palette, PaletteFamily};
 
-use crate::format::{DataCall, GridCell, TensorData};
+use crate::format::{DataCall, GridCell, MAX_RANK, TensorData};
 
 /// Why a call is refused.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
@@ -15,16 +15,35 @@ pub enum CallError {
     NotInLayout { plot: String, known: String },
 
     #[error("data has {len} values but shape {shape:?} holds {expected}")]
-    ShapeMismatch { shape: Vec<usize>, len: usize, expected: usize },
+    ShapeMismatch {
+        shape: Vec<usize>,
+        len: usize,
+        expected: usize,
+    },
 
     #[error("data must have at least one dimension")]
     ScalarData,
+
+    #[error("data has {rank} dimensions; at most {max} are supported")]
+    RankTooLarge { rank: usize, max: usize },
+
+    #[error("{what} {value} is too large (at most {max})")]
+    TooLarge {
+        what: &'static str,
+        value: usize,
+        max: usize,
+    },
 
     #[error("spatial_dim {spatial_dim} out of range for data of shape {shape:?}")]
     SpatialDimOutOfRange { spatial_dim: usize, shape: Vec<usize> },
 
     #[error("spatial dimension {spatial_dim} has size {size}, expected {expected} ({why})")]
-    WrongSpatialSize { spatial_dim: usize, size: usize, expected: usize, why: &'static str },
+    WrongSpatialSize {
+        spatial_dim: usize,
+        size: usize,
+        expected: usize,
+        why: &'static str,
+    },
 
     #[error("color.dim == spatial_dim ({dim}): colour by a non-spatial dimension")]
     ColorDimIsSpatial { dim: usize },
@@ -47,8 +66,14 @@ pub enum CallError {
     #[error("line_dims must name at least one dimension")]
     NoLineDims,
 
-    #[error("line_dims entry {dim} is out of range or the spatial dim, for data of shape {shape:?} with spatial_dim {spatial_dim}")]
-    BadLineDim { dim: usize, spatial_dim: usize, shape: Vec<usize> },
+    #[error(
+        "line_dims entry {dim} is out of range or the spatial dim, for data of shape {shape:?} with spatial_dim {spatial_dim}"
+    )]
+    BadLineDim {
+        dim: usize,
+        spatial_dim: usize,
+        shape: Vec<usize>,
+    },
 
     #[error("line_dims names dimension {dim} twice")]
     RepeatedLineDim { dim: usize },
@@ -85,16 +110,27 @@ pub fn check_data_call<T: TensorData>(kind: DataCallKind, call: &DataCall<T>) ->
         return Err(CallError::ScalarData);
     }
     let rank = shape.len();
+    if rank > MAX_RANK {
+        return Err(CallError::RankTooLarge { rank, max: MAX_RANK });
+    }
     let d = call.spatial_dim;
     if d >= rank {
-        return Err(CallError::SpatialDimOutOfRange { spatial_dim: d, shape: shape.to_vec() });
+        return Err(CallError::SpatialDimOutOfRange {
+            spatial_dim: d,
+            shape: shape.to_vec(),
+        });
     }
     let (expected, why) = match &call.color {
         Some(color) if color.dim.is_none() => (3, "x, y and colour value, for colour by value"),
         _ => (2, "x and y"),
     };
     if shape[d] != expected {
-        return Err(CallError::WrongSpatialSize { spatial_dim: d, size: shape[d], expected, why });
+        return Err(CallError::WrongSpatialSize {
+            spatial_dim: d,
+            size: shape[d],
+            expected,
+            why,
+        });
     }
     if let Some(color) = &call.color {
         Palette::parse(&color.palette)?;
@@ -103,7 +139,10 @@ pub fn check_data_call<T: TensorData>(kind: DataCallKind, call: &DataCall<T>) ->
                 return Err(CallError::ColorDimIsSpatial { dim });
             }
             if dim >= rank {
-                return Err(CallError::ColorDimOutOfRange { dim, shape: shape.to_vec() });
+                return Err(CallError::ColorDimOutOfRange {
+                    dim,
+                    shape: shape.to_vec(),
+                });
             }
         }
     }
@@ -112,10 +151,20 @@ pub fn check_data_call<T: TensorData>(kind: DataCallKind, call: &DataCall<T>) ->
             return Err(CallError::GridDimIsSpatial { dim: grid.dim });
         }
         if grid.dim >= rank {
-            return Err(CallError::GridDimOutOfRange { dim: grid.dim, shape: shape.to_vec() });
+            return Err(CallError::GridDimOutOfRange {
+                dim: grid.dim,
+                shape: shape.to_vec(),
+            });
         }
         if grid.num_columns == 0 {
             return Err(CallError::GridNoColumns);
+        }
+        if grid.num_columns > u32::MAX as usize {
+            return Err(CallError::TooLarge {
+                what: "grid.num_columns",
+                value: grid.num_columns,
+                max: u32::MAX as usize,
+            });
         }
         if !grid.padding_factor.is_finite() {
             return Err(CallError::GridBadPadding(grid.padding_factor));
@@ -127,7 +176,11 @@ pub fn check_data_call<T: TensorData>(kind: DataCallKind, call: &DataCall<T>) ->
         }
         for (i, &dim) in call.line_dims.iter().enumerate() {
             if dim >= rank || dim == d {
-                return Err(CallError::BadLineDim { dim, spatial_dim: d, shape: shape.to_vec() });
+                return Err(CallError::BadLineDim {
+                    dim,
+                    spatial_dim: d,
+                    shape: shape.to_vec(),
+                });
             }
             if call.line_dims[..i].contains(&dim) {
                 return Err(CallError::RepeatedLineDim { dim });
@@ -168,7 +221,10 @@ pub fn check_layout(cells: &[(String, GridCell)]) -> Result<(), CallError> {
             return Err(CallError::EmptyPlotName);
         }
         if cell.height == 0 || cell.width == 0 {
-            return Err(CallError::EmptyCell { plot: plot.clone(), cell: *cell });
+            return Err(CallError::EmptyCell {
+                plot: plot.clone(),
+                cell: *cell,
+            });
         }
         if cells[..i].iter().any(|(p, _)| p == plot) {
             return Err(CallError::RepeatedPlot { plot: plot.clone() });
@@ -186,8 +242,15 @@ pub fn check_in_layout<'a>(
         return Ok(());
     }
     let known: Vec<&str> = layout_plots.by_ref().collect();
-    let known = if known.is_empty() { "no plots".to_owned() } else { known.join(", ") };
-    Err(CallError::NotInLayout { plot: plot.to_owned(), known })
+    let known = if known.is_empty() {
+        "no plots".to_owned()
+    } else {
+        known.join(", ")
+    };
+    Err(CallError::NotInLayout {
+        plot: plot.to_owned(),
+        known,
+    })
 }
 
 #[cfg(test)]

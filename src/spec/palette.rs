@@ -71,8 +71,14 @@ impl Palette {
     pub fn parse(name: &str) -> Result<Self, CallError> {
         let unknown = || CallError::UnknownPalette { name: name.to_owned() };
         for family in PaletteFamily::ALL {
-            let Some(rest) = name.strip_prefix(family.name()) else { continue };
-            let digits = if family.is_categorical() { rest.strip_prefix('_') } else { Some(rest) };
+            let Some(rest) = name.strip_prefix(family.name()) else {
+                continue;
+            };
+            let digits = if family.is_categorical() {
+                rest.strip_prefix('_')
+            } else {
+                Some(rest)
+            };
             let Some(digits) = digits else { continue };
             if digits.is_empty() || digits.starts_with('0') || !digits.bytes().all(|b| b.is_ascii_digit()) {
                 continue;

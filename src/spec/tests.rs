@@ -27,7 +27,16 @@ fn palettes_parse_by_bokeh_name() {
         assert_eq!((palette.family, palette.size), (family, size));
         assert_eq!(palette.name(), name);
     }
-    for bad in ["", "viridis256", "Viridis", "Viridis12", "Viridis0256", "Category10_11", "Category1010", "Jet256"] {
+    for bad in [
+        "",
+        "viridis256",
+        "Viridis",
+        "Viridis12",
+        "Viridis0256",
+        "Category10_11",
+        "Category1010",
+        "Jet256",
+    ] {
         assert!(Palette::parse(bad).is_err(), "{bad}");
     }
 }
@@ -37,7 +46,14 @@ fn spatial_size_is_two_or_three_with_colour_by_value() {
     let v = [0.0; 12];
     assert!(check_data_call(DataCallKind::Scatter, &call(&[6, 2], &v, 1)).is_ok());
     let err = check_data_call(DataCallKind::Scatter, &call(&[4, 3], &v, 1)).unwrap_err();
-    assert!(matches!(err, CallError::WrongSpatialSize { size: 3, expected: 2, .. }));
+    assert!(matches!(
+        err,
+        CallError::WrongSpatialSize {
+            size: 3,
+            expected: 2,
+            ..
+        }
+    ));
     let mut c = call(&[4, 3], &v, 1);
     c.color = Some(ColorSpec::by_value("Viridis256"));
     assert!(check_data_call(DataCallKind::Scatter, &c).is_ok());
@@ -51,18 +67,36 @@ fn colour_and_grid_dims_are_checked() {
     let shape = [3, 4, 2];
     let mut c = call(&shape, &v, 2);
     c.color = Some(ColorSpec::by_dim("Viridis256", 2));
-    assert_eq!(check_data_call(DataCallKind::Scatter, &c), Err(CallError::ColorDimIsSpatial { dim: 2 }));
+    assert_eq!(
+        check_data_call(DataCallKind::Scatter, &c),
+        Err(CallError::ColorDimIsSpatial { dim: 2 })
+    );
     c.color = Some(ColorSpec::by_dim("Viridis256", 3));
-    assert!(matches!(check_data_call(DataCallKind::Scatter, &c), Err(CallError::ColorDimOutOfRange { .. })));
+    assert!(matches!(
+        check_data_call(DataCallKind::Scatter, &c),
+        Err(CallError::ColorDimOutOfRange { .. })
+    ));
     c.color = Some(ColorSpec::by_dim("NoSuchPalette", 0));
-    assert!(matches!(check_data_call(DataCallKind::Scatter, &c), Err(CallError::UnknownPalette { .. })));
+    assert!(matches!(
+        check_data_call(DataCallKind::Scatter, &c),
+        Err(CallError::UnknownPalette { .. })
+    ));
     c.color = None;
     c.grid = Some(GridSpec::new(2, 2));
-    assert_eq!(check_data_call(DataCallKind::Scatter, &c), Err(CallError::GridDimIsSpatial { dim: 2 }));
+    assert_eq!(
+        check_data_call(DataCallKind::Scatter, &c),
+        Err(CallError::GridDimIsSpatial { dim: 2 })
+    );
     c.grid = Some(GridSpec::new(5, 2));
-    assert!(matches!(check_data_call(DataCallKind::Scatter, &c), Err(CallError::GridDimOutOfRange { dim: 5, .. })));
+    assert!(matches!(
+        check_data_call(DataCallKind::Scatter, &c),
+        Err(CallError::GridDimOutOfRange { dim: 5, .. })
+    ));
     c.grid = Some(GridSpec::new(0, 0));
-    assert_eq!(check_data_call(DataCallKind::Scatter, &c), Err(CallError::GridNoColumns));
+    assert_eq!(
+        check_data_call(DataCallKind::Scatter, &c),
+        Err(CallError::GridNoColumns)
+    );
     c.grid = Some(GridSpec::new(0, 2));
     assert!(check_data_call(DataCallKind::Scatter, &c).is_ok());
 }
@@ -72,9 +106,16 @@ fn shape_must_match_values() {
     let v = [0.0; 5];
     assert!(matches!(
         check_data_call(DataCallKind::Scatter, &call(&[3, 2], &v, 1)),
-        Err(CallError::ShapeMismatch { len: 5, expected: 6, .. })
+        Err(CallError::ShapeMismatch {
+            len: 5,
+            expected: 6,
+            ..
+        })
     ));
-    assert!(matches!(check_data_call(DataCallKind::Scatter, &call(&[2], &v[..2], 1)), Err(CallError::SpatialDimOutOfRange { .. })));
+    assert!(matches!(
+        check_data_call(DataCallKind::Scatter, &call(&[2], &v[..2], 1)),
+        Err(CallError::SpatialDimOutOfRange { .. })
+    ));
 }
 
 #[test]
@@ -82,25 +123,43 @@ fn line_dims_are_checked() {
     let v = [0.0; 24];
     let shape = [3, 4, 2];
     let mut c = call(&shape, &v, 2);
-    assert_eq!(check_data_call(DataCallKind::MultiLines, &c), Err(CallError::NoLineDims));
+    assert_eq!(
+        check_data_call(DataCallKind::MultiLines, &c),
+        Err(CallError::NoLineDims)
+    );
     c.line_dims = vec![2];
-    assert!(matches!(check_data_call(DataCallKind::MultiLines, &c), Err(CallError::BadLineDim { dim: 2, .. })));
+    assert!(matches!(
+        check_data_call(DataCallKind::MultiLines, &c),
+        Err(CallError::BadLineDim { dim: 2, .. })
+    ));
     c.line_dims = vec![0, 0];
-    assert_eq!(check_data_call(DataCallKind::MultiLines, &c), Err(CallError::RepeatedLineDim { dim: 0 }));
+    assert_eq!(
+        check_data_call(DataCallKind::MultiLines, &c),
+        Err(CallError::RepeatedLineDim { dim: 0 })
+    );
     c.line_dims = vec![1, 0];
     assert!(check_data_call(DataCallKind::MultiLines, &c).is_ok());
 }
 
 #[test]
 fn layout_and_membership() {
-    let cells = vec![("a".to_owned(), GridCell::new(0, 0, 1, 1)), ("b".to_owned(), GridCell::new(0, 1, 0, 1))];
+    let cells = vec![
+        ("a".to_owned(), GridCell::new(0, 0, 1, 1)),
+        ("b".to_owned(), GridCell::new(0, 1, 0, 1)),
+    ];
     assert!(matches!(check_layout(&cells), Err(CallError::EmptyCell { .. })));
-    let dup = vec![("a".to_owned(), GridCell::new(0, 0, 1, 1)), ("a".to_owned(), GridCell::new(0, 1, 1, 1))];
+    let dup = vec![
+        ("a".to_owned(), GridCell::new(0, 0, 1, 1)),
+        ("a".to_owned(), GridCell::new(0, 1, 1, 1)),
+    ];
     assert!(matches!(check_layout(&dup), Err(CallError::RepeatedPlot { .. })));
     let plots = ["a", "b"];
     assert!(check_in_layout("a", plots.iter().copied()).is_ok());
     let err = check_in_layout("zz", plots.iter().copied()).unwrap_err();
-    assert_eq!(err.to_string(), "plot zz not in layout (the layout has: a, b); call set_layout first");
+    assert_eq!(
+        err.to_string(),
+        "plot zz not in layout (the layout has: a, b); call set_layout first"
+    );
 }
 
 #[test]
@@ -108,4 +167,22 @@ fn tandem_needs_values_and_a_known_palette() {
     assert_eq!(check_tandem_call(None, 0), Err(CallError::NoYs));
     assert!(check_tandem_call(Some("Turbo256"), 2).is_ok());
     assert!(check_tandem_call(Some("turbo"), 2).is_err());
+}
+
+#[test]
+fn rank_and_sizes_must_fit_the_format() {
+    let v = [0.0; 2];
+    let shape = [1usize; 17];
+    let mut shape = shape.to_vec();
+    shape[16] = 2;
+    assert!(matches!(
+        check_data_call(DataCallKind::Scatter, &call(&shape, &v, 16)),
+        Err(CallError::RankTooLarge { rank: 17, .. })
+    ));
+    let mut c = call(&[1, 2], &v, 1);
+    c.grid = Some(GridSpec::new(0, u32::MAX as usize + 1));
+    assert!(matches!(
+        check_data_call(DataCallKind::Scatter, &c),
+        Err(CallError::TooLarge { .. })
+    ));
 }

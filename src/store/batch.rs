@@ -16,7 +16,10 @@ pub struct Bounds {
 
 impl Bounds {
     /// Bounds of nothing: `min` above `max`.
-    pub const EMPTY: Bounds = Bounds { min: [f32::INFINITY; 2], max: [f32::NEG_INFINITY; 2] };
+    pub const EMPTY: Bounds = Bounds {
+        min: [f32::INFINITY; 2],
+        max: [f32::NEG_INFINITY; 2],
+    };
 
     pub fn is_empty(&self) -> bool {
         !(self.min[0] <= self.max[0] && self.min[1] <= self.max[1])
@@ -31,7 +34,10 @@ impl Bounds {
 
     pub fn include(&mut self, x: f32, y: f32) {
         if x.is_finite() && y.is_finite() {
-            *self = self.union(&Bounds { min: [x, y], max: [x, y] });
+            *self = self.union(&Bounds {
+                min: [x, y],
+                max: [x, y],
+            });
         }
     }
 
@@ -39,7 +45,10 @@ impl Bounds {
         if self.is_empty() {
             return *self;
         }
-        Bounds { min: [self.min[0] + dx, self.min[1] + dy], max: [self.max[0] + dx, self.max[1] + dy] }
+        Bounds {
+            min: [self.min[0] + dx, self.min[1] + dy],
+            max: [self.max[0] + dx, self.max[1] + dy],
+        }
     }
 }
 
@@ -173,13 +182,17 @@ impl Batch {
 
         let color = match &call.color {
             None => ColorSource::None,
-            Some(c) => c.dim.map_or(ColorSource::Value, |dim| ColorSource::Index { axis: axis_of(dim) }),
+            Some(c) => c
+                .dim
+                .map_or(ColorSource::Value, |dim| ColorSource::Index { axis: axis_of(dim) }),
         };
         let values = call.data.values();
         let bounds_by_slice = slice_bounds(&values, shape, d, call.grid.as_ref().map(|g| g.dim));
         let raw = bounds_by_slice.iter().fold(Bounds::EMPTY, |acc, b| acc.union(b));
         let grid = call.grid.as_ref().map(|g| {
-            let range = |i: usize| if raw.is_empty() { 0.0 } else { raw.max[i] - raw.min[i] };
+            let range = |i: usize| {
+                if raw.is_empty() { 0.0 } else { raw.max[i] - raw.min[i] }
+            };
             GridTiling {
                 axis: axis_of(g.dim),
                 num_columns: g.num_columns,
@@ -201,7 +214,11 @@ impl Batch {
             grid,
             line_axes: call.line_dims.len(),
         };
-        Batch { tensor: call.data.clone(), layout, bounds }
+        Batch {
+            tensor: call.data.clone(),
+            layout,
+            bounds,
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -278,7 +295,13 @@ pub fn finite_bounds(xs: &[f32], ys: &[f32]) -> Bounds {
     }
     let fold = |v: &[f32; LANES], f: fn(f32, f32) -> f32, init: f32| v.iter().copied().fold(init, f);
     Bounds {
-        min: [fold(&lo[0], f32::min, f32::INFINITY), fold(&lo[1], f32::min, f32::INFINITY)],
-        max: [fold(&hi[0], f32::max, f32::NEG_INFINITY), fold(&hi[1], f32::max, f32::NEG_INFINITY)],
+        min: [
+            fold(&lo[0], f32::min, f32::INFINITY),
+            fold(&lo[1], f32::min, f32::INFINITY),
+        ],
+        max: [
+            fold(&hi[0], f32::max, f32::NEG_INFINITY),
+            fold(&hi[1], f32::max, f32::NEG_INFINITY),
+        ],
     }
 }

@@ -50,8 +50,20 @@ pub fn export(store: &Store) -> BTreeMap<String, ExportPlot> {
                 PlotKind::Lines => lines_columns(plot),
                 PlotKind::Tandem => tandem_columns(plot),
             };
-            let kind = if plot.kind == PlotKind::Scatter { "scatter" } else { "multi_line" };
-            (plot.name.clone(), ExportPlot { kind, palette: plot.palette.clone(), layout: cell, columns })
+            let kind = if plot.kind == PlotKind::Scatter {
+                "scatter"
+            } else {
+                "multi_line"
+            };
+            (
+                plot.name.clone(),
+                ExportPlot {
+                    kind,
+                    palette: plot.palette.clone(),
+                    layout: cell,
+                    columns,
+                },
+            )
         })
         .collect()
 }
@@ -93,13 +105,21 @@ fn lines_columns(plot: &Plot) -> ExportColumns {
             }
         }
     }
-    ExportColumns::Lines { x, y, z: z.map(|z| serde_json::json!(z)) }
+    ExportColumns::Lines {
+        x,
+        y,
+        z: z.map(|z| serde_json::json!(z)),
+    }
 }
 
 fn tandem_columns(plot: &Plot) -> ExportColumns {
     let t = &plot.tandem;
-    let x = (0..t.lines).map(|k| (0..t.len()).map(|i| t.point(k, i).0).collect()).collect();
-    let y = (0..t.lines).map(|k| (0..t.len()).map(|i| t.point(k, i).1).collect()).collect();
+    let x = (0..t.lines)
+        .map(|k| (0..t.len()).map(|i| t.point(k, i).0).collect())
+        .collect();
+    let y = (0..t.lines)
+        .map(|k| (0..t.len()).map(|i| t.point(k, i).1).collect())
+        .collect();
     let z = plot.palette.as_ref().map(|_| {
         let z: Vec<f32> = (0..t.lines).map(|k| unit_index(k, t.lines)).collect();
         serde_json::json!(z)

@@ -100,6 +100,13 @@ impl Plot {
     }
 }
 
+/// A generation number unique in the process, so that a renderer that has
+/// seen one store never mistakes another store's plot for data it holds.
+fn next_generation() -> u64 {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+}
+
 /// Why a record was not applied; the reader warns and goes on.
 #[derive(Debug, thiserror::Error)]
 pub enum ApplyError {
@@ -115,7 +122,6 @@ pub struct Store {
     plots: Vec<Plot>,
     /// Incremented on every applied record; lets a viewer skip redraws.
     revision: u64,
-    next_generation: u64,
     run_name: Option<String>,
     steps: u64,
 }
@@ -198,7 +204,7 @@ impl Store {
     /// The plot named `name`, made fresh (new generation, no data) when it is
     /// missing, of another kind, or `fresh` is set.
     fn plot_for(&mut self, name: &str, kind: PlotKind, fresh: bool) -> &mut Plot {
-        let generation = self.next_generation;
+        let generation = next_generation();
         let index = match self.plots.iter().position(|p| p.name == name) {
             Some(i) if fresh || self.plots[i].kind != kind => {
                 let plot = &mut self.plots[i];
@@ -223,7 +229,6 @@ impl Store {
                 self.plots.len() - 1
             }
         };
-        self.next_generation += 1;
         &mut self.plots[index]
     }
 
@@ -263,9 +268,14 @@ impl Store {
         spec::check_tandem_call(call.palette.as_deref(), call.ys.len())?;
         let ys = call.ys.values();
         let lines = ys.len();
-        let restart = self.plot(&call.plot).is_some_and(|p| p.kind == PlotKind::Tandem && p.tandem.lines != lines);
+        let restart = self
+            .plot(&call.plot)
+            .is_some_and(|p| p.kind == PlotKind::Tandem && p.tandem.lines != lines);
         if restart {
-            log::warn!("plot {}: tandem_lines with {lines} values after a different count; restarting its lines", call.plot);
+            log::warn!(
+                "plot {}: tandem_lines with {lines} values after a different count; restarting its lines",
+                call.plot
+            );
         }
         let plot = self.plot_for(&call.plot, PlotKind::Tandem, restart);
         plot.palette = call.palette.clone();

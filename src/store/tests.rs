@@ -2,11 +2,23 @@ use super::*;
 use crate::format::{ColorSpec, DataCall, GridCell, GridSpec, Record, RecordBody, RecordMeta, TandemCall, Tensor};
 
 fn record(seq: u64, body: RecordBody) -> Record {
-    Record { meta: RecordMeta { session_id: 1, seq, wall_time_ns: 0, run_name: "r".into() }, body }
+    Record {
+        meta: RecordMeta {
+            session_id: 1,
+            seq,
+            wall_time_ns: 0,
+            run_name: "r".into(),
+        },
+        body,
+    }
 }
 
 fn layout(names: &[&str]) -> Record {
-    let cells = names.iter().enumerate().map(|(i, n)| (n.to_string(), GridCell::new(0, i as u32, 1, 1))).collect();
+    let cells = names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (n.to_string(), GridCell::new(0, i as u32, 1, 1)))
+        .collect();
     record(0, RecordBody::Layout(cells))
 }
 
@@ -42,18 +54,32 @@ fn xs_ys(plot: &Plot) -> Vec<(f32, f32)> {
 fn replace_and_append() {
     let mut store = Store::new();
     store.apply(&layout(&["p"])).unwrap();
-    store.apply(&scatter("p", vec![2, 2], &[1.0, 2.0, 3.0, 4.0], 1, false)).unwrap();
+    store
+        .apply(&scatter("p", vec![2, 2], &[1.0, 2.0, 3.0, 4.0], 1, false))
+        .unwrap();
     let generation = store.plot("p").unwrap().generation;
     store.apply(&scatter("p", vec![2, 1], &[5.0, 6.0], 0, true)).unwrap();
     let plot = store.plot("p").unwrap();
     assert_eq!(plot.generation, generation, "append keeps the generation");
     assert_eq!(xs_ys(plot), vec![(1.0, 2.0), (3.0, 4.0), (5.0, 6.0)]);
-    assert_eq!(plot.bounds, Bounds { min: [1.0, 2.0], max: [5.0, 6.0] });
+    assert_eq!(
+        plot.bounds,
+        Bounds {
+            min: [1.0, 2.0],
+            max: [5.0, 6.0]
+        }
+    );
     store.apply(&scatter("p", vec![1, 2], &[-1.0, -2.0], 1, false)).unwrap();
     let plot = store.plot("p").unwrap();
     assert_ne!(plot.generation, generation, "replace starts a new generation");
     assert_eq!(xs_ys(plot), vec![(-1.0, -2.0)]);
-    assert_eq!(plot.bounds, Bounds { min: [-1.0, -2.0], max: [-1.0, -2.0] });
+    assert_eq!(
+        plot.bounds,
+        Bounds {
+            min: [-1.0, -2.0],
+            max: [-1.0, -2.0]
+        }
+    );
 }
 
 #[test]
@@ -61,13 +87,27 @@ fn spatial_dim_first_middle_last() {
     // Shape [2, 3]: spatial first: x = row 0, y = row 1.
     let mut store = Store::new();
     store.apply(&layout(&["a", "b"])).unwrap();
-    store.apply(&scatter("a", vec![2, 3], &[1.0, 2.0, 3.0, 10.0, 20.0, 30.0], 0, false)).unwrap();
-    assert_eq!(xs_ys(store.plot("a").unwrap()), vec![(1.0, 10.0), (2.0, 20.0), (3.0, 30.0)]);
+    store
+        .apply(&scatter("a", vec![2, 3], &[1.0, 2.0, 3.0, 10.0, 20.0, 30.0], 0, false))
+        .unwrap();
+    assert_eq!(
+        xs_ys(store.plot("a").unwrap()),
+        vec![(1.0, 10.0), (2.0, 20.0), (3.0, 30.0)]
+    );
     // Shape [2, 2, 2] spatial in the middle: point (i, k) -> x at [i,0,k], y at [i,1,k].
     let v = [0.0, 1.0, 10.0, 11.0, 2.0, 3.0, 12.0, 13.0];
     store.apply(&scatter("b", vec![2, 2, 2], &v, 1, false)).unwrap();
-    assert_eq!(xs_ys(store.plot("b").unwrap()), vec![(0.0, 10.0), (1.0, 11.0), (2.0, 12.0), (3.0, 13.0)]);
-    assert_eq!(store.plot("b").unwrap().bounds, Bounds { min: [0.0, 10.0], max: [3.0, 13.0] });
+    assert_eq!(
+        xs_ys(store.plot("b").unwrap()),
+        vec![(0.0, 10.0), (1.0, 11.0), (2.0, 12.0), (3.0, 13.0)]
+    );
+    assert_eq!(
+        store.plot("b").unwrap().bounds,
+        Bounds {
+            min: [0.0, 10.0],
+            max: [3.0, 13.0]
+        }
+    );
 }
 
 #[test]
@@ -76,8 +116,16 @@ fn non_finite_points_do_not_break_bounds() {
     store.apply(&layout(&["p"])).unwrap();
     let v = [f32::NAN, 1.0, 2.0, f32::INFINITY, 3.0, 4.0, -5.0, 6.0];
     store.apply(&scatter("p", vec![4, 2], &v, 1, false)).unwrap();
-    assert_eq!(store.plot("p").unwrap().bounds, Bounds { min: [-5.0, 4.0], max: [3.0, 6.0] });
-    store.apply(&scatter("p", vec![1, 2], &[f32::NAN, f32::NAN], 1, false)).unwrap();
+    assert_eq!(
+        store.plot("p").unwrap().bounds,
+        Bounds {
+            min: [-5.0, 4.0],
+            max: [3.0, 6.0]
+        }
+    );
+    store
+        .apply(&scatter("p", vec![1, 2], &[f32::NAN, f32::NAN], 1, false))
+        .unwrap();
     assert!(store.plot("p").unwrap().bounds.is_empty());
 }
 
@@ -117,7 +165,9 @@ fn bounds_pass_matches_a_naive_one_with_grid_tiling() {
 fn finite_bounds_skips_nan_and_infinity_in_every_lane() {
     for n in 0..40 {
         let xs: Vec<f32> = (0..n).map(|i| if i % 3 == 0 { f32::NAN } else { i as f32 }).collect();
-        let ys: Vec<f32> = (0..n).map(|i| if i % 5 == 1 { f32::NEG_INFINITY } else { -(i as f32) }).collect();
+        let ys: Vec<f32> = (0..n)
+            .map(|i| if i % 5 == 1 { f32::NEG_INFINITY } else { -(i as f32) })
+            .collect();
         let mut naive = Bounds::EMPTY;
         for (&x, &y) in xs.iter().zip(&ys) {
             naive.include(x, y);
@@ -150,8 +200,14 @@ fn multi_lines_append_grows_every_line() {
     assert_eq!(plot.kind, PlotKind::Lines);
     assert_eq!(plot.line_count(), 2);
     let exported = serde_json::to_value(export(&store)).unwrap();
-    assert_eq!(exported["l"]["columns"]["x"], serde_json::json!([[0.0, 1.0], [5.0, 6.0]]));
-    assert_eq!(exported["l"]["columns"]["z"], serde_json::json!([[0.0, 0.0], [1.0, 1.0]]));
+    assert_eq!(
+        exported["l"]["columns"]["x"],
+        serde_json::json!([[0.0, 1.0], [5.0, 6.0]])
+    );
+    assert_eq!(
+        exported["l"]["columns"]["z"],
+        serde_json::json!([[0.0, 0.0], [1.0, 1.0]])
+    );
 }
 
 #[test]
@@ -160,13 +216,24 @@ fn tandem_lines_and_clear() {
     store.apply(&layout(&["t"])).unwrap();
     for (i, x) in [0.0, 10.0, 20.0].into_iter().enumerate() {
         let ys = Tensor::from_values(vec![2], &[i as f32, -(i as f32)]);
-        let call = TandemCall { plot: "t".into(), palette: Some("Turbo256".into()), x, ys };
+        let call = TandemCall {
+            plot: "t".into(),
+            palette: Some("Turbo256".into()),
+            x,
+            ys,
+        };
         store.apply(&record(3, RecordBody::TandemLines(call))).unwrap();
     }
     let plot = store.plot("t").unwrap();
     assert_eq!((plot.tandem.lines, plot.tandem.len()), (2, 3));
     assert_eq!(plot.tandem.point(1, 2), (20.0, -2.0));
-    assert_eq!(plot.bounds, Bounds { min: [0.0, -2.0], max: [20.0, 2.0] });
+    assert_eq!(
+        plot.bounds,
+        Bounds {
+            min: [0.0, -2.0],
+            max: [20.0, 2.0]
+        }
+    );
     assert_eq!(plot.tandem_color(1), Some(1.0));
     store.apply(&record(4, RecordBody::Clear)).unwrap();
     assert!(store.plots().is_empty() && store.layout().is_empty());
@@ -175,7 +242,9 @@ fn tandem_lines_and_clear() {
 #[test]
 fn records_for_plots_outside_the_layout_are_refused() {
     let mut store = Store::new();
-    let err = store.apply(&scatter("p", vec![1, 2], &[0.0, 0.0], 1, false)).unwrap_err();
+    let err = store
+        .apply(&scatter("p", vec![1, 2], &[0.0, 0.0], 1, false))
+        .unwrap_err();
     assert!(err.to_string().contains("not in layout"), "{err}");
     assert!(store.plots().is_empty());
 }

@@ -35,8 +35,18 @@ pub fn load_json(path: &Path) -> Value {
 
 /// A tensor from `{shape, values}`.
 pub fn tensor(value: &Value) -> (Vec<usize>, Vec<f32>) {
-    let shape = value["shape"].as_array().expect("shape").iter().map(|d| d.as_u64().unwrap() as usize).collect();
-    let values = value["values"].as_array().expect("values").iter().map(json_f32).collect();
+    let shape = value["shape"]
+        .as_array()
+        .expect("shape")
+        .iter()
+        .map(|d| d.as_u64().unwrap() as usize)
+        .collect();
+    let values = value["values"]
+        .as_array()
+        .expect("values")
+        .iter()
+        .map(json_f32)
+        .collect();
     (shape, values)
 }
 
@@ -50,12 +60,18 @@ fn opt_usize(v: &Value) -> Option<usize> {
 
 fn color(call: &Value) -> Option<ColorSpec> {
     let c = call.get("color").filter(|c| !c.is_null())?;
-    Some(ColorSpec { palette: c["palette"].as_str().expect("palette").to_owned(), dim: opt_usize(&c["dim"]) })
+    Some(ColorSpec {
+        palette: c["palette"].as_str().expect("palette").to_owned(),
+        dim: opt_usize(&c["dim"]),
+    })
 }
 
 fn grid(call: &Value) -> Option<GridSpec> {
     let g = call.get("grid").filter(|g| !g.is_null())?;
-    let mut grid = GridSpec::new(opt_usize(&g["dim"]).expect("grid dim"), opt_usize(&g["num_columns"]).expect("columns"));
+    let mut grid = GridSpec::new(
+        opt_usize(&g["dim"]).expect("grid dim"),
+        opt_usize(&g["num_columns"]).expect("columns"),
+    );
     if let Some(pf) = g.get("padding_factor").and_then(Value::as_f64) {
         grid.padding_factor = pf as f32;
     }
@@ -78,20 +94,44 @@ pub fn apply_call(logger: &mut DataLogger, call: &Value) -> Result<(), LoggerErr
     match call["op"].as_str().expect("op") {
         "clear" => logger.clear(),
         "set_layout" => {
-            let cells = call["grid_map"].as_object().expect("grid_map").iter().map(|(name, cell)| {
-                let c: Vec<u32> = cell.as_array().unwrap().iter().map(|v| v.as_u64().unwrap() as u32).collect();
-                (name.clone(), GridCell::new(c[0], c[1], c[2], c[3]))
-            });
+            let cells = call["grid_map"]
+                .as_object()
+                .expect("grid_map")
+                .iter()
+                .map(|(name, cell)| {
+                    let c: Vec<u32> = cell
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|v| v.as_u64().unwrap() as u32)
+                        .collect();
+                    (name.clone(), GridCell::new(c[0], c[1], c[2], c[3]))
+                });
             logger.set_layout(cells.collect::<Vec<_>>())
         }
         "scatter" => {
             let (shape, values) = tensor(&call["data"]);
-            logger.scatter(plot, TensorView::new(&shape, &values), spatial_dim(), append(), color(call), grid(call))
+            logger.scatter(
+                plot,
+                TensorView::new(&shape, &values),
+                spatial_dim(),
+                append(),
+                color(call),
+                grid(call),
+            )
         }
         "multi_lines" => {
             let (shape, values) = tensor(&call["data"]);
             let data = TensorView::new(&shape, &values);
-            logger.multi_lines(plot, data, &line_dims(call), spatial_dim(), append(), color(call), grid(call))
+            logger.multi_lines(
+                plot,
+                data,
+                &line_dims(call),
+                spatial_dim(),
+                append(),
+                color(call),
+                grid(call),
+            )
         }
         "tandem_lines" => {
             let x = call["x"].as_f64().expect("x");
@@ -199,10 +239,18 @@ pub mod image {
 
     /// The one tolerance for golden images: same adapter, same pixels, with
     /// room for a different LLVM build of the software rasteriser.
-    pub const GOLDEN: Tolerance = Tolerance { max_mean: 0.5, bad_threshold: 48, max_bad_fraction: 0.002 };
+    pub const GOLDEN: Tolerance = Tolerance {
+        max_mean: 0.5,
+        bad_threshold: 48,
+        max_bad_fraction: 0.002,
+    };
 
     /// Exact equality, for determinism checks.
-    pub const EXACT: Tolerance = Tolerance { max_mean: 0.0, bad_threshold: 0, max_bad_fraction: 0.0 };
+    pub const EXACT: Tolerance = Tolerance {
+        max_mean: 0.0,
+        bad_threshold: 0,
+        max_bad_fraction: 0.0,
+    };
 
     /// Differences between two images, and an image showing them.
     pub struct Diff {
@@ -212,7 +260,11 @@ pub mod image {
     }
 
     pub fn diff(expected: &RgbaImage, actual: &RgbaImage, threshold: u8) -> Diff {
-        assert_eq!((expected.width, expected.height), (actual.width, actual.height), "image sizes differ");
+        assert_eq!(
+            (expected.width, expected.height),
+            (actual.width, actual.height),
+            "image sizes differ"
+        );
         let mut sum = 0u64;
         let mut bad = 0usize;
         let mut pixels = Vec::with_capacity(actual.pixels.len());
@@ -224,13 +276,21 @@ pub mod image {
             }
             // Differences in red on a faded copy of the expected image.
             let faded = |c: u8| 200 + c / 5;
-            pixels.extend_from_slice(&if d > 0 { [255, 255 - d, 255 - d, 255] } else { [faded(e[0]), faded(e[1]), faded(e[2]), 255] });
+            pixels.extend_from_slice(&if d > 0 {
+                [255, 255 - d, 255 - d, 255]
+            } else {
+                [faded(e[0]), faded(e[1]), faded(e[2]), 255]
+            });
         }
         let n = (actual.width * actual.height) as usize;
         Diff {
             mean: sum as f64 / (n * 4) as f64,
             bad_fraction: bad as f64 / n as f64,
-            image: RgbaImage { width: actual.width, height: actual.height, pixels },
+            image: RgbaImage {
+                width: actual.width,
+                height: actual.height,
+                pixels,
+            },
         }
     }
 
@@ -243,14 +303,17 @@ pub mod image {
     /// `STREAMVIS_UPDATE_GOLDEN=1` the golden is (re)written instead; a
     /// missing golden fails.
     pub fn check_golden(name: &str, actual: &RgbaImage) -> Result<(), String> {
-        let golden = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden").join(format!("{name}.png"));
+        let golden = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/golden")
+            .join(format!("{name}.png"));
         if std::env::var_os("STREAMVIS_UPDATE_GOLDEN").is_some_and(|v| v == "1") {
             std::fs::create_dir_all(golden.parent().unwrap()).unwrap();
             actual.save_png(&golden).map_err(|e| e.to_string())?;
             return Ok(());
         }
-        let expected = RgbaImage::load_png(&golden)
-            .map_err(|e| format!("no golden image {golden:?} ({e}); run with STREAMVIS_UPDATE_GOLDEN=1 to create it"))?;
+        let expected = RgbaImage::load_png(&golden).map_err(|e| {
+            format!("no golden image {golden:?} ({e}); run with STREAMVIS_UPDATE_GOLDEN=1 to create it")
+        })?;
         compare(name, &expected, actual, GOLDEN)
     }
 
@@ -302,6 +365,21 @@ pub fn store_from_log(log: impl FnOnce(&mut DataLogger)) -> streamvis_gpu::store
 /// A test that draws with the shared renderer.
 #[cfg(feature = "viewer")]
 pub type GpuTest = Box<dyn FnOnce(&mut streamvis_gpu::render::HeadlessRenderer) -> Result<(), String> + Send>;
+
+/// A plain GPU test function.
+#[cfg(feature = "viewer")]
+pub type GpuFn = fn(&mut streamvis_gpu::render::HeadlessRenderer) -> Result<(), String>;
+
+/// Runs named GPU test functions (see [`run_gpu_tests`]).
+#[cfg(feature = "viewer")]
+pub fn run_gpu_fns(tests: Vec<(&str, GpuFn)>) -> ! {
+    run_gpu_tests(
+        tests
+            .into_iter()
+            .map(|(name, test)| (name.to_owned(), Box::new(test) as GpuTest))
+            .collect(),
+    )
+}
 
 /// Runs GPU tests with one shared headless renderer; where no adapter
 /// exists they are reported as ignored, never as passed.

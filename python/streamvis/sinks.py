@@ -1,0 +1,246 @@
+"""Where frames go: a log file, a Google Pub/Sub topic.
+
+A sink receives whole frames as a list of buffers (their concatenation is
+8-aligned), always in call order and from one thread at a time.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+from typing import Iterator, Protocol, Sequence
+
+from .errors import PubSubError, SinkError
+from .format import (
+    ALIGN,
+    FILE_HEADER_LEN,
+    MESSAGE_MAX_BYTES,
+    Buffer,
+    check_file_header,
+    encode_fragments,
+    file_header,
+    split_frames,
+)
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not on Unix: no advisory locks
+    fcntl = None
+
+__all__ = ["Sink", "FileSink", "PubSubSink", "pack_messages"]
+
+log = logging.getLogger("streamvis")
+
+# The most buffers one writev call takes (Linux's IOV_MAX).
+_IOV_MAX = 1024
+
+
+class Sink(Protocol):
+    """A destination for frames."""
+
+    def write(self, buffers: Sequence[Buffer]) -> None:
+        """Writes the frames whose concatenation is ``buffers``."""
+
+    def sync(self) -> None:
+        """Waits until everything written so far has been delivered."""
+
+    def close(self) -> None:
+        """Delivers what is outstanding and releases the destination."""
+
+
+def _write_all(fd: int, buffers: Sequence[Buffer]) -> None:
+    """Writes every byte of ``buffers`` to ``fd``, in order."""
+    views = [memoryview(b).cast("B") for b in buffers if memoryview(b).nbytes]
+    while views:
+        written = os.writev(fd, views[:_IOV_MAX])
+        while written:
+            if written >= len(views[0]):
+                written -= len(views.pop(0))
+            else:
+                views[0] = views[0][written:]
+                written = 0
+
+
+class FileSink:
+    """Appends frames to a log file.
+
+    Every batch is written while holding an exclusive ``flock`` on a file
+    opened with ``O_APPEND``, the way the Rust logger does, so that several
+    processes (Python or Rust) can log to one file without interleaving
+    bytes. A file whose length is not a multiple of 8 (a writer crashed
+    mid-record) is first padded with zeros so that new frames stay aligned;
+    readers skip the torn record.
+    """
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        self.path = os.fspath(path)
+        try:
+            self._fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        except OSError as err:
+            raise SinkError(f"opening {self.path!r}: {err}") from err
+        try:
+            with self._locked() as length:
+                if length == 0:
+                    _write_all(self._fd, [file_header()])
+                else:
+                    check_file_header(os.pread(self._fd, FILE_HEADER_LEN, 0), self.path)
+        except OSError as err:
+            os.close(self._fd)
+            raise SinkError(f"writing the header of {self.path!r}: {err}") from err
+        except BaseException:
+            os.close(self._fd)
+            raise
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[int]:
+        """Holds the file's exclusive lock; yields its current length."""
+        if fcntl is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_EX)
+        try:
+            yield os.fstat(self._fd).st_size
+        finally:
+            if fcntl is not None:
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+    def write(self, buffers: Sequence[Buffer]) -> None:
+        try:
+            with self._locked() as length:
+                misalignment = length % ALIGN
+                if misalignment:
+                    log.warning(
+                        "%r ends with %d bytes, not a multiple of 8: a record was cut short; "
+                        "padding so new records stay aligned",
+                        self.path,
+                        length,
+                    )
+                    _write_all(self._fd, [bytes(ALIGN - misalignment)])
+                _write_all(self._fd, buffers)
+        except OSError as err:
+            raise SinkError(f"appending to {self.path!r}: {err}") from err
+
+    def sync(self) -> None:
+        """Nothing to wait for: writes reach the file before :meth:`write`
+        returns."""
+
+    def close(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+
+
+def pack_messages(data: Buffer, max_bytes: int = MESSAGE_MAX_BYTES) -> list[bytes]:
+    """Groups whole frames into messages of at most ``max_bytes``; a frame
+    larger than that becomes Fragment frames, one per message."""
+    messages: list[bytes] = []
+    batch: list[memoryview] = []
+    batch_len = 0
+    for frame in split_frames(data):
+        if batch and batch_len + len(frame) > max_bytes:
+            messages.append(b"".join(batch))
+            batch, batch_len = [], 0
+        if len(frame) > max_bytes:
+            messages.extend(encode_fragments(frame, max_bytes))
+            continue
+        batch.append(frame)
+        batch_len += len(frame)
+    if batch:
+        messages.append(b"".join(batch))
+    return messages
+
+
+class PubSubSink:
+    """Publishes frames to a Google Pub/Sub topic, in order.
+
+    Messages carry whole frames, at most :data:`~streamvis.format.MESSAGE_MAX_BYTES`
+    each; they are published with message ordering on, under the ordering
+    key ``ordering_key`` (the logger's session id in hex). The topic must
+    exist: the viewer creates it. ``PUBSUB_EMULATOR_HOST`` is honoured by the
+    client library.
+    """
+
+    def __init__(self, project: str, topic: str, ordering_key: str, *, timeout: float = 60.0) -> None:
+        try:
+            from google.api_core import exceptions as gexc
+            from google.auth import exceptions as auth_exc
+            from google.cloud import pubsub_v1
+        except ImportError as err:
+            raise ImportError(
+                "init_pubsub needs the google-cloud-pubsub package: pip install 'streamvis[pubsub]'"
+            ) from err
+        self._gexc = gexc
+        self._timeout = timeout
+        self.ordering_key = ordering_key
+        try:
+            self._publisher = pubsub_v1.PublisherClient(
+                batch_settings=pubsub_v1.types.BatchSettings(
+                    max_bytes=MESSAGE_MAX_BYTES + (64 << 10), max_latency=0.01, max_messages=1000
+                ),
+                publisher_options=pubsub_v1.types.PublisherOptions(enable_message_ordering=True),
+            )
+        except auth_exc.DefaultCredentialsError as err:
+            raise PubSubError(
+                f"no Google Cloud credentials for Pub/Sub ({err}); set up application default credentials, "
+                "or set PUBSUB_EMULATOR_HOST to use the emulator"
+            ) from err
+        self.topic_path = self._publisher.topic_path(project, topic)
+        self._futures: list = []
+        try:
+            self._publisher.get_topic(request={"topic": self.topic_path}, timeout=timeout)
+        except gexc.NotFound as err:
+            self._publisher.stop()
+            raise PubSubError(
+                f"Pub/Sub topic {self.topic_path} does not exist: start the viewer first (it creates the topic)"
+            ) from err
+        except gexc.PermissionDenied:
+            # A publisher-only account may not read topics; publishing will tell.
+            pass
+        except gexc.GoogleAPICallError as err:
+            self._publisher.stop()
+            raise PubSubError(f"cannot reach Pub/Sub topic {self.topic_path}: {err}") from err
+
+    def write(self, buffers: Sequence[Buffer]) -> None:
+        data = buffers[0] if len(buffers) == 1 else b"".join(buffers)
+        for message in pack_messages(data):
+            try:
+                future = self._publisher.publish(self.topic_path, message, ordering_key=self.ordering_key)
+            except Exception as err:
+                self._resume()
+                raise PubSubError(f"publishing to {self.topic_path}: {err}") from err
+            self._futures.append(future)
+        self._reap(wait=False)
+
+    def _resume(self) -> None:
+        """Lets later messages go out after a failed one (ordering pauses the
+        key on failure)."""
+        self._publisher.resume_publish(self.topic_path, self.ordering_key)
+
+    def _reap(self, wait: bool) -> None:
+        """Forgets delivered messages; raises the first failure."""
+        pending = []
+        first_error = None
+        for future in self._futures:
+            if not wait and not future.done():
+                pending.append(future)
+                continue
+            try:
+                future.result(timeout=self._timeout)
+            except Exception as err:
+                first_error = first_error or err
+        self._futures = pending
+        if first_error is not None:
+            self._resume()
+            if isinstance(first_error, self._gexc.NotFound):
+                raise PubSubError(
+                    f"Pub/Sub topic {self.topic_path} does not exist (any more): start the viewer first"
+                ) from first_error
+            raise PubSubError(f"publishing to {self.topic_path}: {first_error}") from first_error
+
+    def sync(self) -> None:
+        self._reap(wait=True)
+
+    def close(self) -> None:
+        try:
+            self.sync()
+        finally:
+            self._publisher.stop()

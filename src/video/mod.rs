@@ -1,0 +1,248 @@
+//! Training videos: a log replayed into one frame per training step, drawn
+//! by the same renderer as the window and `--screenshot`.
+//!
+//! Frame `k` shows the plots after step `k` (steps count from 0), exactly
+//! what `--screenshot` shows of the log cut after that step. Replays run as
+//! fast as the renderer allows; with a speed, frames are repeated so that
+//! the video follows the log's wall-clock time, sped up.
+
+mod sink;
+mod steps;
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use anyhow::Context;
+
+pub use sink::{FrameSink, VideoTarget, format_frame, open_sink};
+
+pub use steps::{Boundary, StepDetector, StepRule};
+
+use crate::format::Record;
+use crate::render::{HeadlessRenderer, RgbaImage};
+use crate::source::{FileTail, TailEvent};
+use crate::store::Store;
+
+/// How to make a video.
+#[derive(Clone, Debug, PartialEq)]
+pub struct VideoOptions {
+    pub target: VideoTarget,
+    pub size: (u32, u32),
+    pub fps: u32,
+    /// `None`: markers if the log has any, else plot repeats.
+    pub rule: Option<StepRule>,
+    /// Only steps in this range get frames (the others are still applied).
+    pub steps: Option<(u64, u64)>,
+    /// Pace by the log's wall-clock time, this many times faster.
+    pub speed: Option<f64>,
+}
+
+/// What a recording produced.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct VideoSummary {
+    /// Steps seen.
+    pub steps: u64,
+    /// Frames written (more than steps when pacing by wall time).
+    pub frames: u64,
+    pub seconds: f64,
+}
+
+/// Takes frames at step boundaries as records are applied.
+pub struct Recorder {
+    renderer: HeadlessRenderer,
+    sink: Option<Box<dyn FrameSink>>,
+    detector: StepDetector,
+    options: VideoOptions,
+    /// Index of the step the next frame belongs to.
+    step: u64,
+    frames: u64,
+    /// Pacing: wall time of the first frame, and the last frame written.
+    first_wall_ns: Option<i64>,
+    last_frame: Option<RgbaImage>,
+    /// Wall time of the latest record.
+    wall_ns: i64,
+    started: std::time::Instant,
+    progress: indicatif::ProgressBar,
+}
+
+impl Recorder {
+    /// Starts a recording; `detector` decides where steps end.
+    pub fn new(
+        options: VideoOptions,
+        detector: StepDetector,
+        progress: indicatif::ProgressBar,
+    ) -> anyhow::Result<Self> {
+        let renderer = HeadlessRenderer::new().context("starting the renderer")?;
+        log::info!(
+            "recording {:?} at {}x{} on {}",
+            options.target,
+            options.size.0,
+            options.size.1,
+            renderer.ctx.adapter_summary()
+        );
+        let sink = open_sink(&options.target, options.size, options.fps)?;
+        Ok(Self {
+            renderer,
+            sink: Some(sink),
+            detector,
+            options,
+            step: 0,
+            frames: 0,
+            first_wall_ns: None,
+            last_frame: None,
+            wall_ns: 0,
+            started: std::time::Instant::now(),
+            progress,
+        })
+    }
+
+    /// Applies `record` to `store`, taking a frame where a step ends.
+    pub fn apply(&mut self, store: &mut Store, record: &Record) -> anyhow::Result<()> {
+        let boundary = self.detector.observe(record);
+        if boundary.before {
+            self.end_step(store)?;
+        }
+        self.wall_ns = record.meta.wall_time_ns;
+        if let Err(err) = store.apply(record) {
+            log::warn!(
+                "record {} of session {:x} not shown: {err}",
+                record.meta.seq,
+                record.meta.session_id
+            );
+        }
+        if boundary.after {
+            self.end_step(store)?;
+        }
+        Ok(())
+    }
+
+    /// The store was reset (its file restarted): steps count on.
+    pub fn steps(&self) -> u64 {
+        self.step
+    }
+
+    fn end_step(&mut self, store: &Store) -> anyhow::Result<()> {
+        let step = self.step;
+        self.step += 1;
+        self.progress.inc(1);
+        if self
+            .options
+            .steps
+            .is_some_and(|(first, last)| step < first || step > last)
+        {
+            return Ok(());
+        }
+        let (w, h) = self.options.size;
+        let image = self
+            .renderer
+            .render(store, &HashMap::new(), w, h, &Default::default())?;
+        let sink = self.sink.as_mut().context("recording finished")?;
+        match self.options.speed {
+            None => {
+                sink.write(&image)?;
+                self.frames += 1;
+            }
+            Some(speed) => {
+                // Hold the previous frame until this step's time comes.
+                let first = *self.first_wall_ns.get_or_insert(self.wall_ns);
+                let seconds = (self.wall_ns - first).max(0) as f64 / 1e9 / speed;
+                let due = (seconds * self.options.fps as f64).floor() as u64;
+                if let Some(previous) = &self.last_frame {
+                    while self.frames < due {
+                        sink.write(previous)?;
+                        self.frames += 1;
+                    }
+                }
+                sink.write(&image)?;
+                self.frames += 1;
+                self.last_frame = Some(image);
+            }
+        }
+        Ok(())
+    }
+
+    /// Takes a frame of an unfinished last step, and closes the output.
+    pub fn finish(mut self, store: &Store) -> anyhow::Result<VideoSummary> {
+        if self.detector.finish() {
+            self.end_step(store)?;
+        }
+        if let Some(sink) = self.sink.take() {
+            sink.finish()?;
+        }
+        self.progress.finish_and_clear();
+        Ok(VideoSummary {
+            steps: self.step,
+            frames: self.frames,
+            seconds: self.started.elapsed().as_secs_f64(),
+        })
+    }
+}
+
+/// Counts the steps of a log (for the progress bar) and picks the rule.
+pub fn scan_steps(path: &Path, rule: Option<StepRule>) -> anyhow::Result<(StepRule, u64)> {
+    let mut tail = FileTail::open(path, false).with_context(|| format!("cannot read {path:?}"))?;
+    let mut records = Vec::new();
+    let mut markers = 0u64;
+    // Bodies are decoded without copying tensors, so holding them is cheap.
+    while let Some(event) = tail.next_event()? {
+        if let TailEvent::Record { record, .. } = event {
+            markers += matches!(record.body, crate::format::RecordBody::Step(_)) as u64;
+            records.push(record);
+        }
+    }
+    let rule = rule.unwrap_or(if markers > 0 {
+        StepRule::Markers
+    } else {
+        StepRule::PlotRepeats
+    });
+    let mut detector = StepDetector::new(rule.clone());
+    let mut steps = 0;
+    for record in &records {
+        let b = detector.observe(record);
+        steps += b.before as u64 + b.after as u64;
+    }
+    steps += detector.finish() as u64;
+    Ok((rule, steps))
+}
+
+/// A progress bar on stderr for a replay of `steps` steps (hidden when
+/// stderr is not a terminal).
+pub fn progress_bar(steps: Option<u64>) -> indicatif::ProgressBar {
+    let bar = match steps {
+        Some(n) => indicatif::ProgressBar::new(n),
+        None => indicatif::ProgressBar::no_length(),
+    };
+    bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+    let template = if steps.is_some() {
+        "{elapsed_precise} [{bar:40}] {pos}/{len} steps, {per_sec}, ETA {eta}"
+    } else {
+        "{elapsed_precise} {pos} steps recorded, {per_sec}"
+    };
+    if let Ok(style) = indicatif::ProgressStyle::with_template(template) {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar
+}
+
+/// Replays a whole log into a video.
+pub fn replay(path: &Path, options: VideoOptions) -> anyhow::Result<VideoSummary> {
+    let (rule, steps) = scan_steps(path, options.rule.clone())?;
+    let total = match options.steps {
+        Some((first, last)) => (last.min(steps.saturating_sub(1)) + 1).saturating_sub(first),
+        None => steps,
+    };
+    log::info!("{steps} steps ({rule:?}); recording {total}");
+    let mut recorder = Recorder::new(options, StepDetector::new(rule), progress_bar(Some(steps)))?;
+    let mut tail = FileTail::open(path, false).with_context(|| format!("cannot read {path:?}"))?;
+    let mut store = Store::new();
+    while let Some(event) = tail.next_event()? {
+        match event {
+            TailEvent::Record { record, .. } => recorder.apply(&mut store, &record)?,
+            TailEvent::Corrupt { offset, error } => {
+                log::warn!("{path:?}: skipping corrupt record at byte offset {offset}: {error}")
+            }
+            TailEvent::Restarted { reason } => log::warn!("{reason}"),
+        }
+    }
+    recorder.finish(&store)
+}

@@ -1,0 +1,224 @@
+//! What a training step is, for turning a log into one frame per step.
+//!
+//! * **Markers.** A logger that calls `end_step()` writes a Step record at
+//!   the end of every step; each marker ends a step. The seed example (and
+//!   `streamvis-test-app`) marks every loop iteration this way.
+//! * **Plot repeats.** In a log without markers (an app that never calls
+//!   `end_step()`), a step ends just before a data record for a plot that
+//!   has already been updated in the current step: one pass of a training
+//!   loop updates each of its plots once.
+//! * **One plot.** With `--step-plot NAME`, a step ends after every update
+//!   of that plot.
+//!
+//! Without a choice the rule is Markers if the log has any, else Plot
+//! repeats.
+
+use std::collections::HashSet;
+
+use crate::format::{Record, RecordBody};
+
+/// How steps are delimited.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StepRule {
+    Markers,
+    PlotRepeats,
+    Plot(String),
+}
+
+/// Where a record stands with respect to step boundaries.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Boundary {
+    /// A step ended just before this record (take a frame before applying it).
+    pub before: bool,
+    /// A step ends with this record (take a frame after applying it).
+    pub after: bool,
+}
+
+/// Finds step boundaries in a stream of records.
+#[derive(Clone, Debug)]
+pub struct StepDetector {
+    rule: StepRule,
+    /// Follow live logs: switch to Markers at the first marker seen.
+    adaptive: bool,
+    /// Plots updated since the last boundary.
+    updated: HashSet<String>,
+    /// Data records since the last boundary.
+    pending: bool,
+}
+
+impl StepDetector {
+    pub fn new(rule: StepRule) -> Self {
+        Self {
+            rule,
+            adaptive: false,
+            updated: HashSet::new(),
+            pending: false,
+        }
+    }
+
+    /// For a log whose rule cannot be known in advance (it is still being
+    /// written): plot repeats until the first step marker, markers after.
+    pub fn adaptive() -> Self {
+        Self {
+            adaptive: true,
+            ..Self::new(StepRule::PlotRepeats)
+        }
+    }
+
+    pub fn rule(&self) -> &StepRule {
+        &self.rule
+    }
+
+    /// Classifies the next record.
+    pub fn observe(&mut self, record: &Record) -> Boundary {
+        let mut boundary = Boundary::default();
+        if self.adaptive && self.rule == StepRule::PlotRepeats && matches!(record.body, RecordBody::Step(_)) {
+            self.rule = StepRule::Markers;
+        }
+        match (&self.rule, &record.body) {
+            (StepRule::Markers, RecordBody::Step(_)) => {
+                boundary.after = true;
+            }
+            (StepRule::PlotRepeats, body) => {
+                if let Some(plot) = body.plot_name() {
+                    if self.updated.contains(plot) {
+                        boundary.before = true;
+                        self.updated.clear();
+                    }
+                    self.updated.insert(plot.to_owned());
+                    self.pending = true;
+                    return boundary;
+                }
+            }
+            (StepRule::Plot(name), body) => {
+                boundary.after = body.plot_name() == Some(name.as_str());
+            }
+            _ => {}
+        }
+        if boundary.after {
+            self.updated.clear();
+            self.pending = false;
+        } else if record.body.plot_name().is_some() {
+            self.pending = true;
+        }
+        boundary
+    }
+
+    /// At the end of the log: whether data arrived after the last boundary
+    /// (the last, unfinished step deserves a frame too).
+    pub fn finish(&mut self) -> bool {
+        let pending = self.pending && self.rule == StepRule::PlotRepeats;
+        self.pending = false;
+        self.updated.clear();
+        pending
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::format::{RecordMeta, TandemCall, Tensor};
+
+    fn rec(body: RecordBody) -> Record {
+        Record {
+            meta: RecordMeta {
+                session_id: 0,
+                seq: 0,
+                wall_time_ns: 0,
+                run_name: String::new(),
+            },
+            body,
+        }
+    }
+
+    fn tandem(plot: &str) -> Record {
+        rec(RecordBody::TandemLines(TandemCall {
+            plot: plot.into(),
+            palette: None,
+            x: 0.0,
+            ys: Tensor::from_values(vec![1], &[0.0]),
+        }))
+    }
+
+    fn boundaries(detector: &mut StepDetector, records: &[Record]) -> Vec<(bool, bool)> {
+        records
+            .iter()
+            .map(|r| detector.observe(r))
+            .map(|b| (b.before, b.after))
+            .collect()
+    }
+
+    #[test]
+    fn markers_end_steps() {
+        let records = [
+            tandem("a"),
+            tandem("b"),
+            rec(RecordBody::Step(0)),
+            tandem("a"),
+            rec(RecordBody::Step(1)),
+        ];
+        let mut d = StepDetector::new(StepRule::Markers);
+        assert_eq!(
+            boundaries(&mut d, &records),
+            [
+                (false, false),
+                (false, false),
+                (false, true),
+                (false, false),
+                (false, true)
+            ]
+        );
+        assert!(!d.finish());
+    }
+
+    #[test]
+    fn a_repeated_plot_starts_a_step() {
+        let records = [
+            rec(RecordBody::Clear),
+            tandem("a"),
+            tandem("b"),
+            tandem("a"),
+            tandem("b"),
+            tandem("a"),
+        ];
+        let mut d = StepDetector::new(StepRule::PlotRepeats);
+        let got = boundaries(&mut d, &records);
+        assert_eq!(got.iter().filter(|b| b.0).count(), 2);
+        assert!(got[3].0 && got[5].0 && !got[4].0);
+        assert!(d.finish(), "the last step has data");
+    }
+
+    #[test]
+    fn one_plot_paces_the_steps() {
+        let records = [tandem("a"), tandem("b"), tandem("b"), tandem("a")];
+        let mut d = StepDetector::new(StepRule::Plot("b".into()));
+        assert_eq!(
+            boundaries(&mut d, &records),
+            [(false, false), (false, true), (false, true), (false, false)]
+        );
+    }
+
+    #[test]
+    fn adaptive_switches_to_markers() {
+        let records = [
+            tandem("a"),
+            tandem("a"),
+            rec(RecordBody::Step(0)),
+            tandem("a"),
+            tandem("a"),
+        ];
+        let mut d = StepDetector::adaptive();
+        let got = boundaries(&mut d, &records);
+        assert_eq!(
+            got,
+            [
+                (false, false),
+                (true, false),
+                (false, true),
+                (false, false),
+                (false, false)
+            ]
+        );
+        assert_eq!(d.rule(), &StepRule::Markers);
+    }
+}
