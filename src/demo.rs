@@ -100,3 +100,70 @@ fn randn(rng: &mut fastrand::Rng) -> f32 {
     let u2 = rng.f64();
     ((-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()) as f32
 }
+
+/// The example app running on a thread, logging to a temporary file; what
+/// `streamvis-gpu --demo` views. Dropping it stops the thread and removes the
+/// file.
+pub struct DemoRun {
+    dir: tempfile::TempDir,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl DemoRun {
+    /// Starts logging one step every `interval`.
+    pub fn start(interval: std::time::Duration) -> std::io::Result<DemoRun> {
+        use std::sync::atomic::Ordering;
+        let dir = tempfile::Builder::new().prefix("streamvis-demo-").tempdir()?;
+        let path = dir.path().join("demo.log");
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = stop.clone();
+        let mut logger = DataLogger::new("demo");
+        logger.init_write_log(&path).map_err(std::io::Error::other)?;
+        let thread = std::thread::Builder::new()
+            .name("streamvis-demo".into())
+            .spawn(move || {
+                let mut demo = SeedDemo::new(0);
+                let mut run = |logger: &mut DataLogger| -> Result<(), LoggerError> {
+                    demo.start(logger)?;
+                    let started = std::time::Instant::now();
+                    for step in 0.. {
+                        if flag.load(Ordering::Relaxed) {
+                            break;
+                        }
+                        demo.step(logger, step)?;
+                        logger.flush()?;
+                        let due = started + interval.mul_f64((step + 1) as f64);
+                        while std::time::Instant::now() < due && !flag.load(Ordering::Relaxed) {
+                            std::thread::sleep(
+                                (due - std::time::Instant::now()).min(std::time::Duration::from_millis(20)),
+                            );
+                        }
+                    }
+                    Ok(())
+                };
+                if let Err(err) = run(&mut logger) {
+                    log::error!("the demo stopped: {err}");
+                }
+            })?;
+        Ok(DemoRun {
+            dir,
+            stop,
+            thread: Some(thread),
+        })
+    }
+
+    /// The log the demo writes.
+    pub fn log_path(&self) -> std::path::PathBuf {
+        self.dir.path().join("demo.log")
+    }
+}
+
+impl Drop for DemoRun {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}

@@ -1,7 +1,7 @@
 //! Moving records from a source into the store, warning about what is
 //! skipped. Shared by the command line, the window and the video writer.
 
-use crate::source::{FileTail, SourceError, TailEvent};
+use crate::source::{RecordSource, SourceError, SourceEvent};
 use crate::store::Store;
 
 /// What one [`pump`] did.
@@ -17,14 +17,14 @@ pub struct Pumped {
 
 /// Applies up to `max_records` records from `tail` to `store`. Corrupt bytes
 /// and records the store refuses are logged as warnings, naming the offset.
-pub fn pump(tail: &mut FileTail, store: &mut Store, max_records: usize) -> Result<Pumped, SourceError> {
+pub fn pump(tail: &mut dyn RecordSource, store: &mut Store, max_records: usize) -> Result<Pumped, SourceError> {
     pump_with(tail, store, max_records, |_, _| {})
 }
 
 /// Like [`pump`], calling `on_record(store, offset)` after each record is
 /// applied (a video writer takes a frame at step boundaries this way).
 pub fn pump_with(
-    tail: &mut FileTail,
+    tail: &mut dyn RecordSource,
     store: &mut Store,
     max_records: usize,
     mut on_record: impl FnMut(&Store, u64),
@@ -36,21 +36,21 @@ pub fn pump_with(
                 pumped.at_end = true;
                 break;
             }
-            Some(TailEvent::Record { offset, record }) => match store.apply(&record) {
+            Some(SourceEvent::Record { offset, record }) => match store.apply(&record) {
                 Ok(()) => {
                     pumped.applied += 1;
                     on_record(store, offset);
                 }
-                Err(err) => log::warn!("{:?}: record at byte offset {offset} not shown: {err}", tail.path()),
+                Err(err) => log::warn!("{}: record at byte offset {offset} not shown: {err}", tail.describe()),
             },
-            Some(TailEvent::Corrupt { offset, error }) => {
+            Some(SourceEvent::Corrupt { offset, error }) => {
                 log::warn!(
-                    "{:?}: skipping corrupt record at byte offset {offset}: {error}",
-                    tail.path()
+                    "{}: skipping corrupt record at byte offset {offset}: {error}",
+                    tail.describe()
                 );
             }
-            Some(TailEvent::Restarted { reason }) => {
-                log::warn!("{reason}; reading it again from the start");
+            Some(SourceEvent::Restarted { reason }) => {
+                log::warn!("{reason}; starting over");
                 store.reset();
                 pumped.restarted = true;
             }

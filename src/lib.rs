@@ -34,6 +34,8 @@
 //! ```
 
 #[cfg(feature = "viewer")]
+pub mod app;
+#[cfg(feature = "viewer")]
 pub mod cli;
 pub mod demo;
 pub mod format;

@@ -1,7 +1,7 @@
 //! The `streamvis-gpu` command line: flags are parsed, validated into a
 //! [`Config`], then run.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -10,53 +10,94 @@ use anyhow::{Context, bail};
 use clap::Parser;
 
 use crate::ingest;
-use crate::source::FileTail;
+use crate::source::{FileTail, RecordSource};
 use crate::store::{self, Store};
+use crate::video::{StepRule, VideoOptions, VideoTarget};
 
-/// How often a followed file is checked for new data.
+/// How often a followed source is checked for new data.
 pub const POLL_INTERVAL: Duration = Duration::from_millis(10);
 
 /// Watch a training run's plots live, on the GPU.
+///
+/// With no output flag, a window shows the plots and follows the source as it
+/// grows. --export, --screenshot and --record work without a display.
 #[derive(Debug, Parser)]
 #[command(name = "streamvis-gpu", version, about)]
 pub struct Args {
     /// Log file to read and follow as it grows (created and waited for if missing).
-    #[arg(long, value_name = "PATH")]
+    #[arg(long, value_name = "PATH", group = "source")]
     pub file: Option<PathBuf>,
 
-    /// Stop at the file's current end instead of following it.
-    #[arg(long)]
+    /// Run the example training app in this process (logging to a temporary
+    /// file) and view it live.
+    #[arg(long, group = "source")]
+    pub demo: bool,
+
+    /// Read to the source's current end instead of following it.
+    #[arg(long, conflicts_with = "follow")]
     pub no_follow: bool,
+
+    /// Keep following the source with --record (replays stop at the end).
+    #[arg(long)]
+    pub follow: bool,
 
     /// Write the resolved plots as JSON and exit (when following: on Ctrl-C
     /// or after --stop-after-idle).
-    #[arg(long, value_name = "OUT.json")]
+    #[arg(long, value_name = "OUT.json", group = "output")]
     pub export: Option<PathBuf>,
 
-    /// Stop following once the file has not grown for this many seconds.
-    #[arg(long, value_name = "SECS")]
-    pub stop_after_idle: Option<f64>,
-
-    /// Render the plots at the file's current end to a PNG and exit
+    /// Render the plots at the source's current end to a PNG and exit
     /// (offscreen: no window or display needed).
-    #[arg(long, value_name = "OUT.png")]
+    #[arg(long, value_name = "OUT.png", group = "output")]
     pub screenshot: Option<PathBuf>,
+
+    /// Render one frame per training step into a video (OUT.mp4, encoded by
+    /// ffmpeg) or PNG frames (a directory, or a pattern like frames/%05d.png).
+    /// Replays the whole log headless; with --follow, records as steps arrive;
+    /// with --window, records while showing the window.
+    #[arg(long, value_name = "OUT", group = "output")]
+    pub record: Option<PathBuf>,
+
+    /// With --record: show the window too.
+    #[arg(long, requires = "record")]
+    pub window: bool,
+
+    /// Frames per second of the video.
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=240))]
+    pub fps: u32,
+
+    /// Pace the video by the log's wall-clock time, this many times faster
+    /// (repeating frames between steps).
+    #[arg(long, value_name = "X")]
+    pub speed: Option<f64>,
+
+    /// A step ends with every update of this plot (default: the logger's step
+    /// markers, or else a plot updated twice).
+    #[arg(long, value_name = "PLOT")]
+    pub step_plot: Option<String>,
+
+    /// Only record steps FIRST..LAST (inclusive, counting from 0), e.g. 100..200.
+    #[arg(long, value_name = "FIRST..LAST", value_parser = parse_range)]
+    pub steps: Option<(u64, u64)>,
 
     /// Size of screenshots and video frames, in pixels.
     #[arg(long, value_name = "WxH", default_value = "1280x800", value_parser = parse_size)]
     pub size: (u32, u32),
+
+    /// Stop following once the source has not grown for this many seconds.
+    #[arg(long, value_name = "SECS")]
+    pub stop_after_idle: Option<f64>,
+
+    /// With --demo: milliseconds between the example's steps.
+    #[arg(long, value_name = "MS", default_value_t = 200)]
+    pub demo_interval_ms: u64,
 }
 
 /// Parses `WxH`.
 pub fn parse_size(text: &str) -> Result<(u32, u32), String> {
-    let (w, h) = text
-        .split_once(['x', 'X'])
-        .ok_or_else(|| format!("expected WIDTHxHEIGHT, got {text:?}"))?;
-    let parse = |s: &str| {
-        s.trim()
-            .parse::<u32>()
-            .map_err(|_| format!("expected WIDTHxHEIGHT, got {text:?}"))
-    };
+    let bad = || format!("expected WIDTHxHEIGHT, got {text:?}");
+    let (w, h) = text.split_once(['x', 'X']).ok_or_else(bad)?;
+    let parse = |s: &str| s.trim().parse::<u32>().map_err(|_| bad());
     let (w, h) = (parse(w)?, parse(h)?);
     if !(16..=16384).contains(&w) || !(16..=16384).contains(&h) {
         return Err(format!("size {w}x{h} is out of range (16..16384 per side)"));
@@ -64,10 +105,28 @@ pub fn parse_size(text: &str) -> Result<(u32, u32), String> {
     Ok((w, h))
 }
 
+/// Parses `FIRST..LAST`.
+pub fn parse_range(text: &str) -> Result<(u64, u64), String> {
+    let bad = || format!("expected FIRST..LAST, got {text:?}");
+    let (a, b) = text.split_once("..").ok_or_else(bad)?;
+    let (a, b) = (
+        a.trim().parse::<u64>().map_err(|_| bad())?,
+        b.trim().parse::<u64>().map_err(|_| bad())?,
+    );
+    if a > b {
+        return Err(format!("the range {text:?} is empty"));
+    }
+    Ok((a, b))
+}
+
 /// What to read.
 #[derive(Clone, Debug, PartialEq)]
 pub enum SourceConfig {
     File(PathBuf),
+    /// The example app on a thread, logging to a temporary file.
+    Demo {
+        interval: Duration,
+    },
 }
 
 /// When to stop reading.
@@ -82,12 +141,14 @@ pub enum Follow {
 /// What to produce.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Output {
-    /// Print a summary whenever the plots change.
-    Summary,
+    /// A window; with a video, recorded as steps arrive.
+    Window { record: Option<VideoOptions> },
     /// Write the resolved plots as JSON.
     Export(PathBuf),
     /// Render a PNG offscreen.
     Screenshot { path: PathBuf, size: (u32, u32) },
+    /// Render a video offscreen.
+    Record(VideoOptions),
 }
 
 /// Validated flags.
@@ -101,77 +162,158 @@ pub struct Config {
 impl Args {
     /// Checks the flags against each other.
     pub fn validate(self) -> anyhow::Result<Config> {
-        let Some(path) = self.file else {
-            bail!("nothing to read: give --file PATH");
+        let source = match (self.file, self.demo) {
+            (Some(path), false) => SourceConfig::File(path),
+            (None, true) => SourceConfig::Demo {
+                interval: Duration::from_millis(self.demo_interval_ms),
+            },
+            _ => bail!("nothing to read: give --file PATH or --demo"),
         };
         let stop_after_idle = match self.stop_after_idle {
             None => None,
             Some(secs) if secs.is_finite() && secs >= 0.0 => Some(Duration::from_secs_f64(secs)),
-            Some(secs) => {
-                bail!("--stop-after-idle must be a non-negative number of seconds, got {secs}")
+            Some(secs) => bail!("--stop-after-idle must be a non-negative number of seconds, got {secs}"),
+        };
+        if let Some(speed) = self.speed
+            && !(speed.is_finite() && speed > 0.0)
+        {
+            bail!("--speed must be a positive number, got {speed}");
+        }
+        let video = match &self.record {
+            Some(path) => Some(VideoOptions {
+                target: VideoTarget::parse(path)?,
+                size: self.size,
+                fps: self.fps,
+                rule: self.step_plot.clone().map(StepRule::Plot),
+                steps: self.steps,
+                speed: self.speed,
+            }),
+            None => {
+                if self.speed.is_some() || self.step_plot.is_some() || self.steps.is_some() {
+                    bail!("--speed, --step-plot and --steps apply to --record");
+                }
+                None
             }
         };
-        let output = match (self.export, self.screenshot) {
-            (Some(_), Some(_)) => bail!("--export and --screenshot each make one output: pick one"),
-            (Some(path), None) => Output::Export(path),
-            (None, Some(path)) => Output::Screenshot { path, size: self.size },
-            (None, None) => Output::Summary,
+        let (output, follows_by_default) = match (self.export, self.screenshot, video) {
+            (Some(path), None, None) => (Output::Export(path), true),
+            (None, Some(path), None) => (Output::Screenshot { path, size: self.size }, false),
+            (None, None, Some(video)) if self.window => (Output::Window { record: Some(video) }, true),
+            (None, None, Some(video)) => (Output::Record(video), self.follow),
+            (None, None, None) => (Output::Window { record: None }, true),
+            _ => bail!("--export, --screenshot and --record each make one output: pick one"),
         };
-        // A screenshot shows the file as it is now.
-        let no_follow = self.no_follow || matches!(output, Output::Screenshot { .. });
-        if no_follow && stop_after_idle.is_some() {
+        if self.follow && !matches!(output, Output::Record(_)) {
+            bail!("--follow applies to --record (the window and --export follow by default)");
+        }
+        let follows = follows_by_default && !self.no_follow;
+        if matches!(source, SourceConfig::Demo { .. }) && !follows {
+            bail!("--demo runs live: it cannot be combined with --no-follow or a one-shot output");
+        }
+        if !follows && stop_after_idle.is_some() {
             bail!("--stop-after-idle applies only when following");
         }
-        let follow = if no_follow {
-            Follow::No
-        } else {
+        let follow = if follows {
             Follow::Yes { stop_after_idle }
+        } else {
+            Follow::No
         };
-        Ok(Config {
-            source: SourceConfig::File(path),
-            follow,
-            output,
-        })
+        Ok(Config { source, follow, output })
     }
+}
+
+/// An open source, and what keeps it alive (the demo's writer thread).
+pub struct OpenSource {
+    pub source: Box<dyn RecordSource>,
+    /// The demo's temporary directory and writer; dropped with the source.
+    _demo: Option<crate::demo::DemoRun>,
+}
+
+/// Opens the configured source. Files are created and waited for when
+/// followed.
+pub fn open_source(config: &SourceConfig, follow: Follow) -> anyhow::Result<OpenSource> {
+    Ok(match config {
+        SourceConfig::File(path) => {
+            let tail = FileTail::open(path, follow != Follow::No).with_context(|| format!("cannot read {path:?}"))?;
+            OpenSource {
+                source: Box::new(tail),
+                _demo: None,
+            }
+        }
+        SourceConfig::Demo { interval } => {
+            let demo = crate::demo::DemoRun::start(*interval).context("starting the demo")?;
+            let tail = FileTail::open(demo.log_path(), true).context("reading the demo's log")?;
+            OpenSource {
+                source: Box::new(tail),
+                _demo: Some(demo),
+            }
+        }
+    })
 }
 
 /// Runs the command.
 pub fn run(config: Config) -> anyhow::Result<()> {
-    let SourceConfig::File(path) = &config.source;
-    let follow = config.follow != Follow::No;
-    let mut tail = FileTail::open(path, follow).with_context(|| format!("cannot read {path:?}"))?;
+    let mut opened = open_source(&config.source, config.follow)?;
+    let source = opened.source.as_mut();
     let stop = stop_flag()?;
+    match &config.output {
+        Output::Window { record } => crate::app::run_window(opened, config.follow, record.clone(), stop),
+        Output::Export(out) => {
+            let store = read(source, config.follow, &stop)?;
+            write_export(&store, out)
+        }
+        Output::Screenshot { path, size } => {
+            let store = read(source, Follow::No, &stop)?;
+            write_screenshot(&store, path, *size)
+        }
+        Output::Record(video) => {
+            let summary = match (&config.source, config.follow) {
+                (SourceConfig::File(path), Follow::No) => crate::video::replay(path, video.clone())?,
+                _ => crate::video::record_live(source, video.clone(), config.follow, &stop)?,
+            };
+            log::info!(
+                "wrote {} frames for {} steps in {:.1} s ({:.1} frames/s)",
+                summary.frames,
+                summary.steps,
+                summary.seconds,
+                summary.frames as f64 / summary.seconds.max(1e-9)
+            );
+            Ok(())
+        }
+    }
+}
+
+/// Reads a source into a store: to its current end, or following it until
+/// stopped (Ctrl-C) or idle.
+pub fn read(source: &mut dyn RecordSource, follow: Follow, stop: &AtomicBool) -> anyhow::Result<Store> {
     let mut store = Store::new();
     let mut last_growth = Instant::now();
-    let mut printed_revision = None;
     loop {
-        let pumped = ingest::pump(&mut tail, &mut store, usize::MAX)?;
+        let pumped = ingest::pump(source, &mut store, usize::MAX)?;
         if pumped.applied > 0 {
             last_growth = Instant::now();
         }
-        if config.output == Output::Summary && printed_revision != Some(store.revision()) {
-            print_summary(&store);
-            printed_revision = Some(store.revision());
-        }
-        let idle_done = match config.follow {
-            Follow::No => true,
+        let done = match follow {
+            Follow::No => pumped.at_end,
             Follow::Yes { stop_after_idle } => stop_after_idle.is_some_and(|idle| last_growth.elapsed() >= idle),
         };
-        if idle_done || stop.load(Ordering::Relaxed) {
-            break;
+        if done || stop.load(Ordering::Relaxed) {
+            return Ok(store);
         }
-        std::thread::sleep(POLL_INTERVAL);
+        if pumped.at_end {
+            std::thread::sleep(POLL_INTERVAL);
+        }
     }
-    match &config.output {
-        Output::Export(out) => write_export(&store, out)?,
-        Output::Screenshot { path, size } => write_screenshot(&store, path, *size)?,
-        Output::Summary => {}
-    }
-    Ok(())
+}
+
+/// Writes the resolved plots to `out` as JSON.
+pub fn write_export(store: &Store, out: &Path) -> anyhow::Result<()> {
+    let json = serde_json::to_vec_pretty(&store::export(store)).context("encoding the export")?;
+    std::fs::write(out, json).with_context(|| format!("writing {out:?}"))
 }
 
 /// Renders the store offscreen and writes a PNG.
-pub fn write_screenshot(store: &Store, path: &std::path::Path, (width, height): (u32, u32)) -> anyhow::Result<()> {
+pub fn write_screenshot(store: &Store, path: &Path, (width, height): (u32, u32)) -> anyhow::Result<()> {
     let mut renderer = crate::render::HeadlessRenderer::new().context("starting the renderer")?;
     let image = renderer
         .render(store, &Default::default(), width, height, &Default::default())
@@ -184,37 +326,12 @@ pub fn write_screenshot(store: &Store, path: &std::path::Path, (width, height): 
     Ok(())
 }
 
-/// Writes the resolved plots to `out` as JSON.
-pub fn write_export(store: &Store, out: &std::path::Path) -> anyhow::Result<()> {
-    let json = serde_json::to_vec_pretty(&store::export(store)).context("encoding the export")?;
-    std::fs::write(out, json).with_context(|| format!("writing {out:?}"))
-}
-
 /// A flag set by Ctrl-C or SIGTERM.
 pub fn stop_flag() -> anyhow::Result<Arc<AtomicBool>> {
     let stop = Arc::new(AtomicBool::new(false));
     let flag = stop.clone();
     ctrlc::set_handler(move || flag.store(true, Ordering::Relaxed)).context("installing the Ctrl-C handler")?;
     Ok(stop)
-}
-
-fn print_summary(store: &Store) {
-    let run = store.run_name().unwrap_or("?");
-    println!("run {run}: {} plots", store.plots().len());
-    for plot in store.plots() {
-        let b = plot.bounds;
-        println!(
-            "  {:<16} {:?}: {} points, {} lines, x {:.4}..{:.4}, y {:.4}..{:.4}",
-            plot.name,
-            plot.kind,
-            plot.point_count(),
-            plot.line_count(),
-            b.min[0],
-            b.max[0],
-            b.min[1],
-            b.max[1]
-        );
-    }
 }
 
 #[cfg(test)]
@@ -227,31 +344,38 @@ mod tests {
     }
 
     #[test]
-    fn file_follows_by_default() {
+    fn a_file_opens_a_window_that_follows() {
         let config = parse(&["--file", "run.log"]).unwrap();
         assert_eq!(config.source, SourceConfig::File("run.log".into()));
         assert_eq!(config.follow, Follow::Yes { stop_after_idle: None });
-        assert_eq!(config.output, Output::Summary);
+        assert_eq!(config.output, Output::Window { record: None });
     }
 
     #[test]
-    fn no_follow_export() {
+    fn export_follows_unless_told_not_to() {
         let config = parse(&["--file", "a.log", "--no-follow", "--export", "out.json"]).unwrap();
         assert_eq!(config.follow, Follow::No);
         assert_eq!(config.output, Output::Export("out.json".into()));
-    }
-
-    #[test]
-    fn idle_stop_needs_follow() {
-        let config = parse(&["--file", "a.log", "--stop-after-idle", "0.5"]).unwrap();
+        let config = parse(&["--file", "a.log", "--export", "out.json", "--stop-after-idle", "0.5"]).unwrap();
         assert_eq!(
             config.follow,
             Follow::Yes {
                 stop_after_idle: Some(Duration::from_millis(500))
             }
         );
-        assert!(parse(&["--file", "a.log", "--no-follow", "--stop-after-idle", "1"]).is_err());
-        assert!(parse(&["--file", "a.log", "--stop-after-idle", "-1"]).is_err());
+        assert!(
+            parse(&[
+                "--file",
+                "a.log",
+                "--no-follow",
+                "--export",
+                "o.json",
+                "--stop-after-idle",
+                "1"
+            ])
+            .is_err()
+        );
+        assert!(parse(&["--file", "a.log", "--export", "o.json", "--stop-after-idle", "-1"]).is_err());
     }
 
     #[test]
@@ -268,6 +392,52 @@ mod tests {
         assert!(parse(&["--file", "a.log", "--screenshot", "a.png", "--export", "a.json"]).is_err());
         assert!(parse(&["--file", "a.log", "--screenshot", "a.png", "--size", "640"]).is_err());
         assert!(parse(&["--file", "a.log", "--screenshot", "a.png", "--size", "0x10"]).is_err());
+    }
+
+    #[test]
+    fn record_replays_unless_following() {
+        let config = parse(&[
+            "--file", "a.log", "--record", "out.mp4", "--fps", "24", "--steps", "3..9",
+        ])
+        .unwrap();
+        assert_eq!(config.follow, Follow::No);
+        let Output::Record(video) = &config.output else {
+            panic!("{config:?}")
+        };
+        assert_eq!((video.fps, video.steps, video.size), (24, Some((3, 9)), (1280, 800)));
+        assert_eq!(video.target, VideoTarget::Video("out.mp4".into()));
+        let config = parse(&[
+            "--file",
+            "a.log",
+            "--record",
+            "frames/",
+            "--follow",
+            "--step-plot",
+            "loss",
+        ])
+        .unwrap();
+        assert_eq!(config.follow, Follow::Yes { stop_after_idle: None });
+        let Output::Record(video) = &config.output else {
+            panic!()
+        };
+        assert_eq!(video.rule, Some(StepRule::Plot("loss".into())));
+        let config = parse(&["--file", "a.log", "--record", "v.mp4", "--window"]).unwrap();
+        assert!(matches!(config.output, Output::Window { record: Some(_) }));
+        assert!(
+            parse(&["--file", "a.log", "--speed", "2"]).is_err(),
+            "--speed needs --record"
+        );
+        assert!(parse(&["--file", "a.log", "--record", "v.mp4", "--speed", "0"]).is_err());
+        assert!(parse(&["--file", "a.log", "--record", "v.mp4", "--steps", "9..3"]).is_err());
+    }
+
+    #[test]
+    fn demo_is_live() {
+        let config = parse(&["--demo"]).unwrap();
+        assert!(matches!(config.source, SourceConfig::Demo { .. }));
+        assert!(parse(&["--demo", "--no-follow"]).is_err());
+        assert!(parse(&["--demo", "--screenshot", "a.png"]).is_err());
+        assert!(parse(&["--demo", "--file", "a.log"]).is_err());
     }
 
     #[test]

@@ -68,7 +68,11 @@ impl RgbaImage {
 /// The offscreen texture a page is drawn into.
 pub struct OffscreenTarget {
     pub texture: wgpu::Texture,
+    /// The sRGB view the page is drawn through.
     pub view: wgpu::TextureView,
+    /// The same texels read as plain UNORM: sRGB-encoded bytes, for copying
+    /// onto a surface that is not sRGB.
+    pub raw_view: wgpu::TextureView,
     pub width: u32,
     pub height: u32,
 }
@@ -89,12 +93,17 @@ impl OffscreenTarget {
             usage: wgpu::TextureUsages::RENDER_ATTACHMENT
                 | wgpu::TextureUsages::COPY_SRC
                 | wgpu::TextureUsages::TEXTURE_BINDING,
-            view_formats: &[],
+            view_formats: &[wgpu::TextureFormat::Rgba8Unorm],
         });
         let view = texture.create_view(&wgpu::TextureViewDescriptor::default());
+        let raw_view = texture.create_view(&wgpu::TextureViewDescriptor {
+            format: Some(wgpu::TextureFormat::Rgba8Unorm),
+            ..Default::default()
+        });
         Self {
             texture,
             view,
+            raw_view,
             width: width.max(1),
             height: height.max(1),
         }

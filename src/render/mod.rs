@@ -15,7 +15,7 @@ mod text;
 pub use buffer::GrowableBuffer;
 pub use capture::{OffscreenTarget, PAGE_FORMAT, RgbaImage};
 pub use context::{GpuContext, RenderError, ensure_runtime_dir};
-pub use gpu_types::{BatchDesc, PlotUniforms, SolidRect};
+pub use gpu_types::{BatchDesc, PlotUniforms, SolidRect, linear_rgba as linear_rgba_of};
 pub use page::{HeadlessRenderer, Overlay, PageRenderer, RenderOptions};
 pub use plots::{SyncStats, shader_sources};
 pub use text::{Anchor, Label};

@@ -12,23 +12,11 @@ use std::path::{Path, PathBuf};
 use bytes::Bytes;
 use memmap2::MmapOptions;
 
-use super::SourceError;
-use crate::format::{FrameError, FrameScanner, Record, StreamEvent};
+use super::{RecordSource, SourceError, SourceEvent};
+use crate::format::{FrameScanner, StreamEvent};
 
 /// Smallest mapping, so that small logs are not remapped at every append.
 const MIN_MAP_BYTES: u64 = 1 << 20;
-
-/// What the tail yields.
-#[derive(Debug)]
-pub enum TailEvent {
-    /// A whole, valid record at a byte offset of the file.
-    Record { offset: u64, record: Record },
-    /// Damaged bytes at `offset` were skipped.
-    Corrupt { offset: u64, error: FrameError },
-    /// The file shrank or was replaced: everything read so far is void and
-    /// reading starts again from the new file's beginning.
-    Restarted { reason: String },
-}
 
 /// Identity of the file behind a path: a replaced file has another.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -85,7 +73,7 @@ impl FileTail {
 
     /// The next event, or `Ok(None)` when everything up to the file's current
     /// end has been reported (a torn record at the end is waited for).
-    pub fn next_event(&mut self) -> Result<Option<TailEvent>, SourceError> {
+    pub fn next_event(&mut self) -> Result<Option<SourceEvent>, SourceError> {
         if let Some(event) = self.decode()? {
             return Ok(Some(event));
         }
@@ -96,7 +84,7 @@ impl FileTail {
     }
 
     /// Decodes from the bytes already mapped.
-    fn decode(&mut self) -> Result<Option<TailEvent>, SourceError> {
+    fn decode(&mut self) -> Result<Option<SourceEvent>, SourceError> {
         let Some(map) = &self.map else {
             return Ok(None);
         };
@@ -109,13 +97,13 @@ impl FileTail {
                 source,
             })?;
         Ok(event.map(|event| match event {
-            StreamEvent::Record { offset, record } => TailEvent::Record { offset, record },
-            StreamEvent::Corrupt { offset, error } => TailEvent::Corrupt { offset, error },
+            StreamEvent::Record { offset, record } => SourceEvent::Record { offset, record },
+            StreamEvent::Corrupt { offset, error } => SourceEvent::Corrupt { offset, error },
         }))
     }
 
     /// Looks at the file again: notices growth, shrinking and replacement.
-    fn refresh(&mut self) -> Result<Option<TailEvent>, SourceError> {
+    fn refresh(&mut self) -> Result<Option<SourceEvent>, SourceError> {
         let path = self.path.clone();
         let io = |action| {
             let path = path.clone();
@@ -153,7 +141,7 @@ impl FileTail {
             // SAFETY: the log is append-only; bytes below `len` do not change
             // once written. Bytes past the end of the file are never read. A
             // file truncated by another program is detected above and its
-            // records dropped (see `TailEvent::Restarted`).
+            // records dropped (see `SourceEvent::Restarted`).
             let mmap =
                 unsafe { MmapOptions::new().len(capacity as usize).map(&self.file) }.map_err(io("memory-mapping"))?;
             self.map = Some(Bytes::from_owner(mmap));
@@ -162,11 +150,21 @@ impl FileTail {
         Ok(None)
     }
 
-    fn restart(&mut self, reason: String) -> TailEvent {
+    fn restart(&mut self, reason: String) -> SourceEvent {
         self.map = None;
         self.len = 0;
         self.scanner = FrameScanner::for_file();
-        TailEvent::Restarted { reason }
+        SourceEvent::Restarted { reason }
+    }
+}
+
+impl RecordSource for FileTail {
+    fn next_event(&mut self) -> Result<Option<SourceEvent>, SourceError> {
+        FileTail::next_event(self)
+    }
+
+    fn describe(&self) -> String {
+        format!("file {}", self.path.display())
     }
 }
 

@@ -3,7 +3,32 @@
 
 mod file_tail;
 
-pub use file_tail::{FileTail, TailEvent};
+pub use file_tail::FileTail;
+
+use crate::format::{FrameError, Record};
+
+/// What a source yields.
+#[derive(Debug)]
+pub enum SourceEvent {
+    /// A whole, valid record; `offset` is its byte offset in the stream (for
+    /// a file, in the file).
+    Record { offset: u64, record: Record },
+    /// Damaged bytes at `offset` were skipped.
+    Corrupt { offset: u64, error: FrameError },
+    /// The source started over (a file shrank or was replaced): everything
+    /// read so far is void.
+    Restarted { reason: String },
+}
+
+/// A stream of records: a followed file, a Pub/Sub subscription.
+pub trait RecordSource: Send {
+    /// The next event if one is available now; `Ok(None)` when caught up.
+    /// Never blocks for long.
+    fn next_event(&mut self) -> Result<Option<SourceEvent>, SourceError>;
+
+    /// What is being read, for titles and messages: "file run.log".
+    fn describe(&self) -> String;
+}
 
 /// Why a source cannot go on.
 #[derive(Debug, thiserror::Error)]
@@ -15,6 +40,9 @@ pub enum SourceError {
         #[source]
         source: std::io::Error,
     },
+
+    #[error("{0}")]
+    Transport(String),
 
     #[error("cannot read {path:?}")]
     NotALog {

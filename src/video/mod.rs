@@ -20,7 +20,7 @@ pub use steps::{Boundary, StepDetector, StepRule};
 
 use crate::format::Record;
 use crate::render::{HeadlessRenderer, RgbaImage};
-use crate::source::{FileTail, TailEvent};
+use crate::source::{FileTail, SourceEvent};
 use crate::store::Store;
 
 /// How to make a video.
@@ -185,7 +185,7 @@ pub fn scan_steps(path: &Path, rule: Option<StepRule>) -> anyhow::Result<(StepRu
     let mut markers = 0u64;
     // Bodies are decoded without copying tensors, so holding them is cheap.
     while let Some(event) = tail.next_event()? {
-        if let TailEvent::Record { record, .. } = event {
+        if let SourceEvent::Record { record, .. } = event {
             markers += matches!(record.body, crate::format::RecordBody::Step(_)) as u64;
             records.push(record);
         }
@@ -224,6 +224,56 @@ pub fn progress_bar(steps: Option<u64>) -> indicatif::ProgressBar {
     bar
 }
 
+/// Records while following a source: a frame per step as steps arrive,
+/// until the source ends (without `follow`), Ctrl-C, or idleness.
+pub fn record_live(
+    source: &mut dyn crate::source::RecordSource,
+    options: VideoOptions,
+    follow: crate::cli::Follow,
+    stop: &std::sync::atomic::AtomicBool,
+) -> anyhow::Result<VideoSummary> {
+    let detector = match &options.rule {
+        Some(rule) => StepDetector::new(rule.clone()),
+        None => StepDetector::adaptive(),
+    };
+    let mut recorder = Recorder::new(options, detector, progress_bar(None))?;
+    let mut store = Store::new();
+    let mut last_growth = std::time::Instant::now();
+    let describe = source.describe();
+    loop {
+        match source.next_event()? {
+            Some(SourceEvent::Record { record, .. }) => {
+                recorder.apply(&mut store, &record)?;
+                last_growth = std::time::Instant::now();
+            }
+            Some(SourceEvent::Corrupt { offset, error }) => {
+                log::warn!("{describe}: skipping corrupt record at byte offset {offset}: {error}")
+            }
+            Some(SourceEvent::Restarted { reason }) => {
+                log::warn!("{reason}; starting over");
+                store.reset();
+            }
+            None => {
+                let idle = match follow {
+                    crate::cli::Follow::No => true,
+                    crate::cli::Follow::Yes { stop_after_idle } => {
+                        stop_after_idle.is_some_and(|idle| last_growth.elapsed() >= idle)
+                    }
+                };
+                if idle {
+                    break;
+                }
+                std::thread::sleep(crate::cli::POLL_INTERVAL);
+            }
+        }
+        if stop.load(std::sync::atomic::Ordering::Relaxed) {
+            log::info!("stopping: finishing the video");
+            break;
+        }
+    }
+    recorder.finish(&store)
+}
+
 /// Replays a whole log into a video.
 pub fn replay(path: &Path, options: VideoOptions) -> anyhow::Result<VideoSummary> {
     let (rule, steps) = scan_steps(path, options.rule.clone())?;
@@ -237,11 +287,11 @@ pub fn replay(path: &Path, options: VideoOptions) -> anyhow::Result<VideoSummary
     let mut store = Store::new();
     while let Some(event) = tail.next_event()? {
         match event {
-            TailEvent::Record { record, .. } => recorder.apply(&mut store, &record)?,
-            TailEvent::Corrupt { offset, error } => {
+            SourceEvent::Record { record, .. } => recorder.apply(&mut store, &record)?,
+            SourceEvent::Corrupt { offset, error } => {
                 log::warn!("{path:?}: skipping corrupt record at byte offset {offset}: {error}")
             }
-            TailEvent::Restarted { reason } => log::warn!("{reason}"),
+            SourceEvent::Restarted { reason } => log::warn!("{reason}"),
         }
     }
     recorder.finish(&store)

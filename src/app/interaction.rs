@@ -1,0 +1,322 @@
+//! What the mouse and keys do to the views, kept free of windows and GPUs so
+//! it can be tested: wheel zoom about the cursor, drag to pan, box zoom,
+//! reset, and finding the point under the cursor.
+
+use std::collections::HashMap;
+
+use crate::layout::{DataRect, PageScene, PlotScene, format_value};
+use crate::store::{Plot, PlotKind, unit_index};
+
+/// Zoom per wheel notch.
+pub const ZOOM_PER_NOTCH: f64 = 0.85;
+/// A box smaller than this (pixels) is a click, not a box zoom.
+const MIN_BOX_PIXELS: f32 = 4.0;
+
+/// A drag in progress.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Drag {
+    /// Moving the view of `plot`; `last` is the previous cursor position.
+    Pan { plot: String, last: [f32; 2] },
+    /// Drawing a zoom box in `plot` from `start` to the cursor.
+    Box {
+        plot: String,
+        start: [f32; 2],
+        current: [f32; 2],
+    },
+}
+
+/// The user's views: plots they zoomed or panned show a fixed data
+/// rectangle; the others follow their data.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Views {
+    pub fixed: HashMap<String, DataRect>,
+    pub drag: Option<Drag>,
+}
+
+impl Views {
+    /// Zooms the plot under `cursor` by `notches` (positive: in) about the
+    /// cursor, which stays over the same data point.
+    pub fn zoom(&mut self, scene: &PageScene, cursor: [f32; 2], notches: f64) -> bool {
+        let Some(plot) = plot_area_at(scene, cursor) else {
+            return false;
+        };
+        let t = plot.transform();
+        let anchor = t.data_from_screen(cursor);
+        let factor = ZOOM_PER_NOTCH.powf(notches);
+        self.fixed
+            .insert(plot.frame.name.clone(), plot.view.zoomed(anchor, [factor, factor]));
+        true
+    }
+
+    /// Starts a pan (`boxed` false) or a box zoom in the plot under `cursor`.
+    pub fn press(&mut self, scene: &PageScene, cursor: [f32; 2], boxed: bool) -> bool {
+        let Some(plot) = plot_area_at(scene, cursor) else {
+            return false;
+        };
+        let plot = plot.frame.name.clone();
+        self.drag = Some(if boxed {
+            Drag::Box {
+                plot,
+                start: cursor,
+                current: cursor,
+            }
+        } else {
+            Drag::Pan { plot, last: cursor }
+        });
+        true
+    }
+
+    /// Follows the cursor during a drag; returns whether anything changed.
+    pub fn motion(&mut self, scene: &PageScene, cursor: [f32; 2]) -> bool {
+        match &mut self.drag {
+            Some(Drag::Pan { plot, last }) => {
+                let Some(scene_plot) = scene.plots.iter().find(|p| &p.frame.name == plot) else {
+                    return false;
+                };
+                let t = scene_plot.transform();
+                let (a, b) = (t.data_from_screen(*last), t.data_from_screen(cursor));
+                let moved = scene_plot.view.translated([a[0] - b[0], a[1] - b[1]]);
+                self.fixed.insert(plot.clone(), moved);
+                *last = cursor;
+                true
+            }
+            Some(Drag::Box { current, .. }) => {
+                *current = cursor;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Ends a drag: a box zoom takes the box.
+    pub fn release(&mut self, scene: &PageScene) -> bool {
+        match self.drag.take() {
+            Some(Drag::Box { plot, start, current }) => {
+                let Some(scene_plot) = scene.plots.iter().find(|p| p.frame.name == plot) else {
+                    return true;
+                };
+                if (start[0] - current[0]).abs() < MIN_BOX_PIXELS || (start[1] - current[1]).abs() < MIN_BOX_PIXELS {
+                    return true;
+                }
+                let area = scene_plot.frame.plot_area;
+                let clamp = |p: [f32; 2]| [p[0].clamp(area.x, area.right()), p[1].clamp(area.y, area.bottom())];
+                let t = scene_plot.transform();
+                let rect = DataRect::from_corners(t.data_from_screen(clamp(start)), t.data_from_screen(clamp(current)));
+                self.fixed.insert(plot, rect);
+                true
+            }
+            Some(Drag::Pan { .. }) => true,
+            None => false,
+        }
+    }
+
+    /// Returns the plot under `cursor` to following its data; with no plot
+    /// there, every plot.
+    pub fn reset(&mut self, scene: &PageScene, cursor: Option<[f32; 2]>) {
+        match cursor.and_then(|c| scene.plot_at(c)) {
+            Some(plot) => {
+                self.fixed.remove(&plot.frame.name);
+            }
+            None => self.fixed.clear(),
+        }
+    }
+}
+
+/// The plot whose data area contains `cursor`.
+pub fn plot_area_at(scene: &PageScene, cursor: [f32; 2]) -> Option<&PlotScene> {
+    scene.plots.iter().find(|p| p.frame.plot_area.contains(cursor))
+}
+
+/// The data point nearest the cursor.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Hit {
+    pub plot: String,
+    /// Line number, for lines.
+    pub line: Option<usize>,
+    pub x: f32,
+    pub y: f32,
+    pub color_value: Option<f32>,
+    /// Where the point is on screen.
+    pub screen: [f32; 2],
+}
+
+impl Hit {
+    /// The read-out shown next to the cursor.
+    pub fn describe(&self) -> String {
+        let mut text = String::new();
+        if let Some(line) = self.line {
+            text.push_str(&format!("line {line}  "));
+        }
+        text.push_str(&format!(
+            "x {}  y {}",
+            format_value(self.x as f64),
+            format_value(self.y as f64)
+        ));
+        if let Some(c) = self.color_value {
+            text.push_str(&format!("  colour {}", format_value(c as f64)));
+        }
+        text
+    }
+}
+
+/// The most points searched per hover; beyond, the read-out is skipped.
+pub const MAX_HOVER_POINTS: usize = 4_000_000;
+
+/// Finds the point (or line vertex) of `plot` nearest `cursor`, within
+/// `radius` pixels.
+pub fn nearest(plot: &Plot, scene_plot: &PlotScene, cursor: [f32; 2], radius: f32) -> Option<Hit> {
+    if plot.point_count() > MAX_HOVER_POINTS {
+        return None;
+    }
+    let t = scene_plot.transform();
+    let mut best: Option<(f32, Hit)> = None;
+    let mut consider = |x: f32, y: f32, c: Option<f32>, line: Option<usize>| {
+        if !(x.is_finite() && y.is_finite()) {
+            return;
+        }
+        let s = t.screen_from_data([x as f64, y as f64]);
+        let d2 = (s[0] - cursor[0]).powi(2) + (s[1] - cursor[1]).powi(2);
+        if d2 <= radius * radius && best.as_ref().is_none_or(|(b, _)| d2 < *b) {
+            let hit = Hit {
+                plot: plot.name.clone(),
+                line,
+                x,
+                y,
+                color_value: c,
+                screen: s,
+            };
+            best = Some((d2, hit));
+        }
+    };
+    match plot.kind {
+        PlotKind::Tandem => {
+            let data = &plot.tandem;
+            for i in 0..data.len() {
+                for k in 0..data.lines {
+                    let (x, y) = data.point(k, i);
+                    let c = plot.palette.as_ref().map(|_| unit_index(k, data.lines));
+                    consider(x, y, c, Some(k));
+                }
+            }
+        }
+        PlotKind::Scatter | PlotKind::Lines => {
+            for batch in &plot.batches {
+                let values = batch.tensor.values();
+                let (_, per_line) = batch.layout.lines_shape();
+                for p in 0..batch.len() {
+                    let (x, y, c) = batch.layout.point(&values, p);
+                    let line = (plot.kind == PlotKind::Lines).then(|| p / per_line.max(1));
+                    consider(x, y, c, line);
+                }
+            }
+        }
+    }
+    best.map(|(_, hit)| hit)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::format::GridCell;
+    use crate::layout::Style;
+    use crate::store::Store;
+
+    fn scene() -> PageScene {
+        let mut store = Store::new();
+        let cells = vec![
+            ("a".to_owned(), GridCell::new(0, 0, 1, 1)),
+            ("b".to_owned(), GridCell::new(0, 1, 1, 1)),
+        ];
+        store
+            .apply(&crate::format::Record {
+                meta: crate::format::RecordMeta {
+                    session_id: 0,
+                    seq: 0,
+                    wall_time_ns: 0,
+                    run_name: "r".into(),
+                },
+                body: crate::format::RecordBody::Layout(cells),
+            })
+            .unwrap();
+        PageScene::build(&store, &HashMap::new(), 800, 400, &Style::default())
+    }
+
+    fn center(scene: &PageScene, plot: usize) -> [f32; 2] {
+        let a = scene.plots[plot].frame.plot_area;
+        [a.x + a.width / 2.0, a.y + a.height / 2.0]
+    }
+
+    #[test]
+    fn wheel_zoom_keeps_the_point_under_the_cursor() {
+        let scene = scene();
+        let mut views = Views::default();
+        let a = scene.plots[0].frame.plot_area;
+        let cursor = [a.x + a.width * 0.3, a.y + a.height * 0.7];
+        let before = scene.plots[0].transform().data_from_screen(cursor);
+        assert!(views.zoom(&scene, cursor, 2.0));
+        let zoomed = PageScene::build(&Default::default(), &views.fixed, 800, 400, &Style::default());
+        let _ = zoomed;
+        let view = views.fixed["a"];
+        let t = crate::layout::ScreenFromData::new(view, a);
+        let after = t.data_from_screen(cursor);
+        assert!((before[0] - after[0]).abs() < 1e-9 && (before[1] - after[1]).abs() < 1e-9);
+        assert!((view.width() - scene.plots[0].view.width() * ZOOM_PER_NOTCH.powi(2)).abs() < 1e-9);
+        assert!(!views.fixed.contains_key("b"), "only the plot under the cursor zooms");
+    }
+
+    #[test]
+    fn drag_pans_by_the_cursor_motion() {
+        let scene = scene();
+        let mut views = Views::default();
+        let start = center(&scene, 1);
+        assert!(views.press(&scene, start, false));
+        let t = scene.plots[1].transform();
+        views.motion(&scene, [start[0] + 40.0, start[1]]);
+        assert!(views.release(&scene));
+        let moved = views.fixed["b"];
+        let dx = t.data_from_screen([start[0] + 40.0, start[1]])[0] - t.data_from_screen(start)[0];
+        assert!(
+            (scene.plots[1].view.min[0] - moved.min[0] - dx).abs() < 1e-9,
+            "the data follows the cursor"
+        );
+        assert_eq!(moved.width(), scene.plots[1].view.width());
+    }
+
+    #[test]
+    fn box_zoom_shows_the_box_and_a_click_does_nothing() {
+        let scene = scene();
+        let mut views = Views::default();
+        let c = center(&scene, 0);
+        views.press(&scene, c, true);
+        views.motion(&scene, [c[0] + 50.0, c[1] + 30.0]);
+        views.release(&scene);
+        let t = scene.plots[0].transform();
+        let expected = DataRect::from_corners(t.data_from_screen(c), t.data_from_screen([c[0] + 50.0, c[1] + 30.0]));
+        assert_eq!(views.fixed["a"], expected);
+        let mut clicked = Views::default();
+        clicked.press(&scene, c, true);
+        clicked.release(&scene);
+        assert!(clicked.fixed.is_empty());
+    }
+
+    #[test]
+    fn reset_returns_to_autoscale() {
+        let scene = scene();
+        let mut views = Views::default();
+        views.zoom(&scene, center(&scene, 0), 1.0);
+        views.zoom(&scene, center(&scene, 1), 1.0);
+        views.reset(&scene, Some(center(&scene, 0)));
+        assert_eq!(views.fixed.keys().collect::<Vec<_>>(), ["b"]);
+        views.reset(&scene, None);
+        assert!(views.fixed.is_empty());
+    }
+
+    #[test]
+    fn nothing_happens_outside_the_plots() {
+        let scene = scene();
+        let mut views = Views::default();
+        assert!(!views.zoom(&scene, [1.0, 1.0], 1.0));
+        assert!(!views.press(&scene, [1.0, 1.0], false));
+        assert!(views.fixed.is_empty() && views.drag.is_none());
+    }
+}

@@ -1,0 +1,676 @@
+//! The live window: follows a source, draws through the same renderer as
+//! `--screenshot` (into the offscreen page, then copied to the surface), and
+//! lets the user zoom, pan and read values.
+//!
+//! A reader thread pulls records from the source and wakes the event loop;
+//! the loop applies them, redraws once, and otherwise sleeps (no redraw
+//! unless something changed).
+
+mod blit;
+pub mod interaction;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, Sender, channel};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, anyhow, bail};
+use winit::application::ApplicationHandler;
+use winit::event::{ElementState, MouseButton, MouseScrollDelta, WindowEvent};
+use winit::event_loop::{ActiveEventLoop, ControlFlow, EventLoop, EventLoopProxy};
+use winit::keyboard::{Key, ModifiersState, NamedKey};
+use winit::window::{Window, WindowId};
+
+use self::blit::Blit;
+use self::interaction::{Drag, Hit, Views, nearest, plot_area_at};
+use crate::cli::{Follow, OpenSource, POLL_INTERVAL};
+use crate::layout::{PageScene, Rect, Style};
+use crate::render::{Anchor, GpuContext, Label, OffscreenTarget, Overlay, PageRenderer, SolidRect};
+use crate::source::SourceEvent;
+use crate::store::Store;
+use crate::video::{Recorder, StepDetector, VideoOptions};
+
+/// What the reader thread tells the event loop.
+#[derive(Debug)]
+enum AppEvent {
+    /// Records are waiting in the channel.
+    Data,
+    /// The source reached its end and is not followed.
+    SourceDone,
+    /// The source failed.
+    SourceError(String),
+    /// Ctrl-C or SIGTERM.
+    Quit,
+}
+
+const HELP: &str = "Wheel: zoom at the cursor\n\
+Drag: pan\n\
+Right-drag or shift-drag: box zoom\n\
+Double-click: reset the plot to its data\n\
+r: reset the plot under the cursor (elsewhere: all)\n\
+s: save a screenshot\n\
+Space: pause or resume following\n\
+h or ?: show or hide this help\n\
+q or Esc: quit";
+
+/// Opens the window and runs until it is closed.
+pub fn run_window(
+    opened: OpenSource,
+    follow: Follow,
+    record: Option<VideoOptions>,
+    stop: Arc<AtomicBool>,
+) -> anyhow::Result<()> {
+    if std::env::var_os("DISPLAY").is_none() && std::env::var_os("WAYLAND_DISPLAY").is_none() {
+        bail!(no_display("neither DISPLAY nor WAYLAND_DISPLAY is set"));
+    }
+    let event_loop = EventLoop::<AppEvent>::with_user_event()
+        .build()
+        .map_err(|e| anyhow!(no_display(&e.to_string())))?;
+    event_loop.set_control_flow(ControlFlow::Wait);
+    let source_name = opened.source.describe();
+    let (sender, receiver) = channel();
+    let quit = Arc::new(AtomicBool::new(false));
+    let reader = spawn_reader(opened, follow, sender, event_loop.create_proxy(), stop, quit.clone())?;
+    let recorder = match record {
+        Some(options) => {
+            let detector = match &options.rule {
+                Some(rule) => StepDetector::new(rule.clone()),
+                None => StepDetector::adaptive(),
+            };
+            Some(Recorder::new(options, detector, crate::video::progress_bar(None))?)
+        }
+        None => None,
+    };
+    let mut app = App::new(source_name, receiver, recorder);
+    let result = event_loop.run_app(&mut app);
+    quit.store(true, Ordering::Relaxed);
+    let _ = reader.join();
+    result.context("running the window")?;
+    if let Some(recorder) = app.recorder.take() {
+        let summary = recorder.finish(&app.store)?;
+        log::info!("recorded {} frames for {} steps", summary.frames, summary.steps);
+    }
+    match app.error.take() {
+        Some(err) => Err(err),
+        None => Ok(()),
+    }
+}
+
+fn no_display(detail: &str) -> String {
+    format!(
+        "no display is available ({detail}); render without a window with --screenshot OUT.png, \
+         --record OUT.mp4 or --export OUT.json"
+    )
+}
+
+/// Pulls records from the source on its own thread.
+fn spawn_reader(
+    opened: OpenSource,
+    follow: Follow,
+    sender: Sender<SourceEvent>,
+    proxy: EventLoopProxy<AppEvent>,
+    stop: Arc<AtomicBool>,
+    quit: Arc<AtomicBool>,
+) -> anyhow::Result<std::thread::JoinHandle<()>> {
+    let thread = std::thread::Builder::new()
+        .name("streamvis-reader".into())
+        .spawn(move || {
+            // Move all of `opened` in (not just the source field), so that a
+            // demo's writer lives as long as the reader.
+            let mut opened = opened;
+            let mut pending = 0usize;
+            loop {
+                if stop.load(Ordering::Relaxed) {
+                    let _ = proxy.send_event(AppEvent::Quit);
+                    return;
+                }
+                if quit.load(Ordering::Relaxed) {
+                    return;
+                }
+                match opened.source.next_event() {
+                    Ok(Some(event)) => {
+                        if sender.send(event).is_err() {
+                            return;
+                        }
+                        pending += 1;
+                        // Wake the window in batches while catching up.
+                        if pending >= 1024 {
+                            let _ = proxy.send_event(AppEvent::Data);
+                            pending = 0;
+                        }
+                    }
+                    Ok(None) => {
+                        if pending > 0 {
+                            let _ = proxy.send_event(AppEvent::Data);
+                            pending = 0;
+                        }
+                        if follow == Follow::No {
+                            let _ = proxy.send_event(AppEvent::SourceDone);
+                            // Keep the source (and a demo's writer) alive until
+                            // the window closes.
+                            while !quit.load(Ordering::Relaxed) && !stop.load(Ordering::Relaxed) {
+                                std::thread::sleep(Duration::from_millis(50));
+                            }
+                            continue;
+                        }
+                        std::thread::sleep(POLL_INTERVAL);
+                    }
+                    Err(err) => {
+                        let _ = proxy.send_event(AppEvent::SourceError(format!("{err:#}")));
+                        return;
+                    }
+                }
+            }
+        })?;
+    Ok(thread)
+}
+
+/// The GPU side of the window.
+struct Gfx {
+    window: Arc<Window>,
+    ctx: GpuContext,
+    surface: wgpu::Surface<'static>,
+    config: wgpu::SurfaceConfiguration,
+    page: PageRenderer,
+    target: OffscreenTarget,
+    blit: Blit,
+}
+
+impl Gfx {
+    fn new(event_loop: &ActiveEventLoop) -> anyhow::Result<Gfx> {
+        let attributes = Window::default_attributes()
+            .with_title("streamvis-gpu")
+            .with_inner_size(winit::dpi::LogicalSize::new(1280.0, 800.0));
+        let window = Arc::new(event_loop.create_window(attributes).context("creating the window")?);
+        let display = Box::new(event_loop.owned_display_handle());
+        let instance = wgpu::Instance::new(GpuContext::instance_descriptor(Some(display)));
+        let surface = instance
+            .create_surface(window.clone())
+            .context("creating the window's surface")?;
+        let ctx = GpuContext::with_instance(instance, Some(&surface))?;
+        let caps = surface.get_capabilities(&ctx.adapter);
+        let format = caps
+            .formats
+            .iter()
+            .copied()
+            .find(|f| f.is_srgb())
+            .or(caps.formats.first().copied())
+            .context("the surface supports no format")?;
+        let present_mode = if caps.present_modes.contains(&wgpu::PresentMode::Fifo) {
+            wgpu::PresentMode::Fifo
+        } else {
+            wgpu::PresentMode::AutoVsync
+        };
+        let size = window.inner_size();
+        let config = wgpu::SurfaceConfiguration {
+            usage: wgpu::TextureUsages::RENDER_ATTACHMENT,
+            format,
+            width: size.width.max(1),
+            height: size.height.max(1),
+            present_mode,
+            alpha_mode: caps
+                .alpha_modes
+                .first()
+                .copied()
+                .unwrap_or(wgpu::CompositeAlphaMode::Auto),
+            view_formats: vec![],
+            desired_maximum_frame_latency: 2,
+            color_space: wgpu::SurfaceColorSpace::Auto,
+        };
+        surface.configure(&ctx.device, &config);
+        let page = PageRenderer::new(&ctx);
+        let target = OffscreenTarget::new(&ctx.device, config.width, config.height);
+        let mut blit = Blit::new(&ctx.device, format);
+        blit.set_source(
+            &ctx.device,
+            if format.is_srgb() {
+                &target.view
+            } else {
+                &target.raw_view
+            },
+        );
+        log::info!("window on {}, surface {format:?}", ctx.adapter_summary());
+        Ok(Gfx {
+            window,
+            ctx,
+            surface,
+            config,
+            page,
+            target,
+            blit,
+        })
+    }
+
+    fn resize(&mut self, width: u32, height: u32) {
+        if width == 0 || height == 0 {
+            return;
+        }
+        self.config.width = width;
+        self.config.height = height;
+        self.surface.configure(&self.ctx.device, &self.config);
+        self.target = OffscreenTarget::new(&self.ctx.device, width, height);
+        let view = if self.config.format.is_srgb() {
+            &self.target.view
+        } else {
+            &self.target.raw_view
+        };
+        self.blit.set_source(&self.ctx.device, view);
+    }
+
+    /// Draws the page and shows it.
+    fn present(&mut self, store: &Store, scene: &PageScene, overlay: &Overlay) -> anyhow::Result<()> {
+        self.page.render(&self.ctx, store, scene, overlay, &self.target)?;
+        let frame = match self.surface.get_current_texture() {
+            wgpu::CurrentSurfaceTexture::Success(frame) | wgpu::CurrentSurfaceTexture::Suboptimal(frame) => frame,
+            wgpu::CurrentSurfaceTexture::Timeout | wgpu::CurrentSurfaceTexture::Occluded => return Ok(()),
+            wgpu::CurrentSurfaceTexture::Outdated | wgpu::CurrentSurfaceTexture::Lost => {
+                self.surface.configure(&self.ctx.device, &self.config);
+                self.window.request_redraw();
+                return Ok(());
+            }
+            wgpu::CurrentSurfaceTexture::Validation => bail!("the surface reported a validation error"),
+        };
+        let view = frame.texture.create_view(&wgpu::TextureViewDescriptor::default());
+        let mut encoder = self.ctx.device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
+            label: Some("Gfx::present"),
+        });
+        self.blit.draw(&mut encoder, &view);
+        self.ctx.queue.submit([encoder.finish()]);
+        self.window.pre_present_notify();
+        self.ctx.queue.present(frame);
+        Ok(())
+    }
+}
+
+/// The window's state.
+struct App {
+    source_name: String,
+    receiver: Receiver<SourceEvent>,
+    store: Store,
+    recorder: Option<Recorder>,
+    views: Views,
+    gfx: Option<Gfx>,
+    /// The scene last drawn: what the user sees and points at.
+    scene: Option<PageScene>,
+    cursor: Option<[f32; 2]>,
+    modifiers: ModifiersState,
+    last_click: Option<(Instant, [f32; 2])>,
+    hover: Option<Hit>,
+    paused: bool,
+    show_help: bool,
+    source_done: bool,
+    /// A short message shown for a few seconds ("saved ...").
+    status: Option<(String, Instant)>,
+    error: Option<anyhow::Error>,
+}
+
+impl App {
+    fn new(source_name: String, receiver: Receiver<SourceEvent>, recorder: Option<Recorder>) -> Self {
+        Self {
+            source_name,
+            receiver,
+            store: Store::new(),
+            recorder,
+            views: Views::default(),
+            gfx: None,
+            scene: None,
+            cursor: None,
+            modifiers: ModifiersState::empty(),
+            last_click: None,
+            hover: None,
+            paused: false,
+            show_help: false,
+            source_done: false,
+            status: None,
+            error: None,
+        }
+    }
+
+    fn redraw(&self) {
+        if let Some(gfx) = &self.gfx {
+            gfx.window.request_redraw();
+        }
+    }
+
+    fn fail(&mut self, event_loop: &ActiveEventLoop, err: anyhow::Error) {
+        self.error.get_or_insert(err);
+        event_loop.exit();
+    }
+
+    /// Applies the records waiting in the channel (unless paused).
+    fn apply_pending(&mut self) -> anyhow::Result<bool> {
+        if self.paused {
+            return Ok(false);
+        }
+        let mut changed = false;
+        while let Ok(event) = self.receiver.try_recv() {
+            match event {
+                SourceEvent::Record { offset, record } => {
+                    let result = match &mut self.recorder {
+                        Some(recorder) => recorder.apply(&mut self.store, &record).map(|_| Ok(())),
+                        None => Ok(self.store.apply(&record)),
+                    };
+                    if let Err(err) = result? {
+                        log::warn!("{}: record at byte offset {offset} not shown: {err}", self.source_name);
+                    }
+                    changed = true;
+                }
+                SourceEvent::Corrupt { offset, error } => {
+                    log::warn!(
+                        "{}: skipping corrupt record at byte offset {offset}: {error}",
+                        self.source_name
+                    )
+                }
+                SourceEvent::Restarted { reason } => {
+                    log::warn!("{reason}; starting over");
+                    self.store.reset();
+                    changed = true;
+                }
+            }
+        }
+        Ok(changed)
+    }
+
+    fn title(&self) -> String {
+        let run = self.store.run_name().unwrap_or("waiting for data");
+        let mut title = format!("streamvis-gpu: {run} ({})", self.source_name);
+        if self.paused {
+            title.push_str(" [paused]");
+        }
+        title.push_str(" - h for help");
+        title
+    }
+
+    fn style(&self) -> Style {
+        let scale = self.gfx.as_ref().map_or(1.0, |g| g.window.scale_factor() as f32);
+        Style::default().scaled(scale)
+    }
+
+    /// Hover read-out, zoom box, help and status over the page.
+    fn overlay(&self, scene: &PageScene, style: &Style) -> Overlay {
+        let mut overlay = Overlay::default();
+        let page = Rect::new(0.0, 0.0, scene.width as f32, scene.height as f32);
+        let dark = crate::render::linear_rgba_of([0x22, 0x22, 0x22], 1.0);
+        let panel = crate::render::linear_rgba_of([0xff, 0xff, 0xf4], 0.94);
+        let label = |text: String, anchor: [f32; 2], placement| Label {
+            text,
+            size: style.font_size,
+            anchor,
+            placement,
+            color: [0x22, 0x22, 0x22],
+            clip: page,
+        };
+        let boxed = |overlay: &mut Overlay, text: String, x: f32, y: f32| {
+            let lines = text.lines().count().max(1) as f32;
+            let longest = text.lines().map(|l| l.chars().count()).max().unwrap_or(0) as f32;
+            let (w, h) = (
+                longest * style.font_size * 0.62 + 12.0,
+                lines * style.font_size * 1.25 + 8.0,
+            );
+            let x = x.min(scene.width as f32 - w - 2.0).max(2.0);
+            let y = y.min(scene.height as f32 - h - 2.0).max(2.0);
+            overlay.rects.push(SolidRect {
+                min: [x - 1.0, y - 1.0],
+                max: [x + w + 1.0, y + h + 1.0],
+                color: dark,
+            });
+            overlay.rects.push(SolidRect {
+                min: [x, y],
+                max: [x + w, y + h],
+                color: panel,
+            });
+            overlay.labels.push(label(text, [x + 6.0, y + 4.0], Anchor::TopLeft));
+        };
+        if let Some(Drag::Box { start, current, .. }) = &self.views.drag {
+            let (x0, x1) = (start[0].min(current[0]), start[0].max(current[0]));
+            let (y0, y1) = (start[1].min(current[1]), start[1].max(current[1]));
+            let edge = crate::render::linear_rgba_of([0x33, 0x66, 0xcc], 1.0);
+            overlay.rects.push(SolidRect {
+                min: [x0, y0],
+                max: [x1, y1],
+                color: crate::render::linear_rgba_of([0x33, 0x66, 0xcc], 0.15),
+            });
+            for r in [
+                [x0, y0, x1, y0 + 1.0],
+                [x0, y1 - 1.0, x1, y1],
+                [x0, y0, x0 + 1.0, y1],
+                [x1 - 1.0, y0, x1, y1],
+            ] {
+                overlay.rects.push(SolidRect {
+                    min: [r[0], r[1]],
+                    max: [r[2], r[3]],
+                    color: edge,
+                });
+            }
+        }
+        if let Some(hit) = &self.hover {
+            let [x, y] = hit.screen;
+            let ring = crate::render::linear_rgba_of([0xd6, 0x27, 0x28], 1.0);
+            let r = style.point_radius + 3.0;
+            for e in [
+                [x - r, y - r, x + r, y - r + 1.5],
+                [x - r, y + r - 1.5, x + r, y + r],
+                [x - r, y - r, x - r + 1.5, y + r],
+                [x + r - 1.5, y - r, x + r, y + r],
+            ] {
+                overlay.rects.push(SolidRect {
+                    min: [e[0], e[1]],
+                    max: [e[2], e[3]],
+                    color: ring,
+                });
+            }
+            boxed(&mut overlay, hit.describe(), x + 12.0, y + 12.0);
+        }
+        if self.store.layout().is_empty() {
+            let text = format!("waiting for data from {}", self.source_name);
+            overlay.labels.push(label(
+                text,
+                [scene.width as f32 / 2.0, scene.height as f32 / 2.0],
+                Anchor::TopCenter,
+            ));
+        }
+        let mut notes = Vec::new();
+        if self.paused {
+            notes.push("paused (space resumes)".to_owned());
+        }
+        if let Some((message, since)) = &self.status
+            && since.elapsed() < Duration::from_secs(4)
+        {
+            notes.push(message.clone());
+        }
+        if !notes.is_empty() {
+            boxed(&mut overlay, notes.join("\n"), 8.0, scene.height as f32 - 40.0);
+        }
+        if self.show_help {
+            boxed(&mut overlay, HELP.to_owned(), scene.width as f32, 8.0);
+        }
+        overlay
+    }
+
+    fn draw(&mut self) -> anyhow::Result<()> {
+        let Some(gfx) = &self.gfx else { return Ok(()) };
+        let size = gfx.window.inner_size();
+        if size.width == 0 || size.height == 0 {
+            return Ok(()); // minimised
+        }
+        let style = self.style();
+        let scene = PageScene::build(&self.store, &self.views.fixed, size.width, size.height, &style);
+        // The hover read-out follows the data under a still cursor.
+        self.hover = self.cursor.and_then(|c| {
+            let plot = plot_area_at(&scene, c)?;
+            nearest(
+                self.store.plot(&plot.frame.name)?,
+                plot,
+                c,
+                12.0 * style.font_size / 11.0,
+            )
+        });
+        let overlay = self.overlay(&scene, &style);
+        let title = self.title();
+        let gfx = self.gfx.as_mut().expect("checked");
+        gfx.window.set_title(&title);
+        gfx.present(&self.store, &scene, &overlay)?;
+        self.scene = Some(scene);
+        Ok(())
+    }
+
+    /// Saves the page as a PNG through the same capture path as
+    /// `--screenshot`: the plots as shown, without the window's transient
+    /// overlays (help, read-outs, messages).
+    fn screenshot(&mut self) -> anyhow::Result<PathBuf> {
+        let scene = self.scene.clone().context("nothing drawn yet")?;
+        let gfx = self.gfx.as_mut().context("no window")?;
+        gfx.page
+            .render(&gfx.ctx, &self.store, &scene, &Overlay::default(), &gfx.target)?;
+        let image = gfx.target.read(&gfx.ctx.device, &gfx.ctx.queue)?;
+        let stamp = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let mut path = PathBuf::from(format!("streamvis-{stamp}.png"));
+        let mut n = 1;
+        while path.exists() {
+            path = PathBuf::from(format!("streamvis-{stamp}-{n}.png"));
+            n += 1;
+        }
+        image.save_png(&path).with_context(|| format!("writing {path:?}"))?;
+        Ok(path)
+    }
+
+    fn key(&mut self, event_loop: &ActiveEventLoop, key: &Key) {
+        match key.as_ref() {
+            Key::Named(NamedKey::Escape) | Key::Character("q") => event_loop.exit(),
+            Key::Named(NamedKey::Space) => {
+                self.paused = !self.paused;
+                if !self.paused
+                    && let Err(err) = self.apply_pending()
+                {
+                    self.fail(event_loop, err);
+                }
+            }
+            Key::Character("h" | "?") => self.show_help = !self.show_help,
+            Key::Character("r") => {
+                if let Some(scene) = &self.scene {
+                    self.views.reset(scene, self.cursor);
+                }
+            }
+            Key::Character("s") => match self.screenshot() {
+                Ok(path) => {
+                    log::info!("saved a screenshot to {path:?}");
+                    self.status = Some((format!("saved {}", path.display()), Instant::now()));
+                }
+                Err(err) => log::error!("screenshot failed: {err:#}"),
+            },
+            _ => return,
+        }
+        self.redraw();
+    }
+
+    fn mouse(&mut self, state: ElementState, button: MouseButton) {
+        let (Some(scene), Some(cursor)) = (&self.scene, self.cursor) else {
+            return;
+        };
+        match (state, button) {
+            (ElementState::Pressed, MouseButton::Left) => {
+                let double = self.last_click.is_some_and(|(at, p)| {
+                    at.elapsed() < Duration::from_millis(400)
+                        && (p[0] - cursor[0]).abs() < 5.0
+                        && (p[1] - cursor[1]).abs() < 5.0
+                });
+                if double {
+                    self.views.reset(scene, Some(cursor));
+                    self.last_click = None;
+                } else {
+                    self.last_click = Some((Instant::now(), cursor));
+                    self.views.press(scene, cursor, self.modifiers.shift_key());
+                }
+            }
+            (ElementState::Pressed, MouseButton::Right) => {
+                self.views.press(scene, cursor, true);
+            }
+            (ElementState::Released, MouseButton::Left | MouseButton::Right) => {
+                self.views.release(scene);
+            }
+            _ => return,
+        }
+        self.redraw();
+    }
+}
+
+impl ApplicationHandler<AppEvent> for App {
+    fn resumed(&mut self, event_loop: &ActiveEventLoop) {
+        if self.gfx.is_some() {
+            return;
+        }
+        match Gfx::new(event_loop) {
+            Ok(gfx) => {
+                self.gfx = Some(gfx);
+                self.redraw();
+            }
+            Err(err) => self.fail(event_loop, err),
+        }
+    }
+
+    fn user_event(&mut self, event_loop: &ActiveEventLoop, event: AppEvent) {
+        match event {
+            AppEvent::Data => match self.apply_pending() {
+                Ok(true) => self.redraw(),
+                Ok(false) => {}
+                Err(err) => self.fail(event_loop, err),
+            },
+            AppEvent::SourceDone => {
+                self.source_done = true;
+                log::info!("read {} to its end", self.source_name);
+            }
+            AppEvent::SourceError(err) => self.fail(event_loop, anyhow!(err)),
+            AppEvent::Quit => event_loop.exit(),
+        }
+    }
+
+    fn window_event(&mut self, event_loop: &ActiveEventLoop, _window: WindowId, event: WindowEvent) {
+        match event {
+            WindowEvent::CloseRequested => event_loop.exit(),
+            WindowEvent::Resized(size) => {
+                if let Some(gfx) = &mut self.gfx {
+                    gfx.resize(size.width, size.height);
+                }
+                self.redraw();
+            }
+            WindowEvent::ScaleFactorChanged { .. } => self.redraw(),
+            WindowEvent::RedrawRequested => {
+                if let Err(err) = self.draw() {
+                    self.fail(event_loop, err);
+                }
+            }
+            WindowEvent::ModifiersChanged(modifiers) => self.modifiers = modifiers.state(),
+            WindowEvent::CursorMoved { position, .. } => {
+                let cursor = [position.x as f32, position.y as f32];
+                self.cursor = Some(cursor);
+                if let Some(scene) = &self.scene {
+                    self.views.motion(scene, cursor);
+                }
+                self.redraw();
+            }
+            WindowEvent::CursorLeft { .. } => {
+                self.cursor = None;
+                self.redraw();
+            }
+            WindowEvent::MouseInput { state, button, .. } => self.mouse(state, button),
+            WindowEvent::MouseWheel { delta, .. } => {
+                let notches = match delta {
+                    MouseScrollDelta::LineDelta(_, y) => y as f64,
+                    MouseScrollDelta::PixelDelta(p) => p.y / 50.0,
+                };
+                if let (Some(scene), Some(cursor)) = (&self.scene, self.cursor)
+                    && self.views.zoom(scene, cursor, notches)
+                {
+                    self.redraw();
+                }
+            }
+            WindowEvent::KeyboardInput { event, .. } if event.state == ElementState::Pressed => {
+                self.key(event_loop, &event.logical_key);
+            }
+            _ => {}
+        }
+    }
+}
