@@ -1,0 +1,348 @@
+//! Videos from logs, end to end with the real binaries and the system's
+//! ffmpeg. Ignored where ffmpeg or a GPU adapter is missing.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::Duration;
+
+use bytes::Bytes;
+use streamvis_gpu::format::{FrameScanner, RecordBody, StreamEvent};
+use streamvis_gpu::render::RgbaImage;
+
+fn viewer(args: &[&str]) -> Output {
+    Command::new(common::bin("streamvis-gpu"))
+        .args(args)
+        .output()
+        .expect("the viewer runs")
+}
+
+fn ok(out: &Output) -> Result<(), String> {
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!("exit {}: {}", out.status, String::from_utf8_lossy(&out.stderr)))
+    }
+}
+
+fn test_app(log: &Path, steps: u32, interval_ms: u32) -> Result<(), String> {
+    let status = Command::new(common::bin("streamvis-test-app"))
+        .args([
+            "file",
+            "video",
+            log.to_str().unwrap(),
+            "--steps",
+            &steps.to_string(),
+            "--interval-ms",
+            &interval_ms.to_string(),
+        ])
+        .status()
+        .map_err(|e| e.to_string())?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err("the test app failed".into())
+    }
+}
+
+/// Frames, width and height of a video, by ffprobe.
+fn probe(video: &Path) -> Result<(u64, u32, u32), String> {
+    let out = Command::new("ffprobe")
+        .args(["-v", "error", "-select_streams", "v:0", "-count_frames"])
+        .args(["-show_entries", "stream=nb_read_frames,width,height", "-of", "csv=p=0"])
+        .arg(video)
+        .output()
+        .map_err(|e| e.to_string())?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let fields: Vec<&str> = text.trim().split(',').collect();
+    match fields[..] {
+        [w, h, n] => Ok((
+            n.parse().map_err(|_| text.to_string())?,
+            w.parse().unwrap_or(0),
+            h.parse().unwrap_or(0),
+        )),
+        _ => Err(format!(
+            "ffprobe said {text:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        )),
+    }
+}
+
+/// The log's bytes up to the end of step marker `step`.
+fn cut_after_step(log: &Path, step: u64) -> Vec<u8> {
+    let bytes = Bytes::from(std::fs::read(log).unwrap());
+    let mut scanner = FrameScanner::for_file();
+    let mut markers = 0;
+    while let Some(event) = scanner.next_event(&bytes, 0).unwrap() {
+        if let StreamEvent::Record { record, .. } = event
+            && matches!(record.body, RecordBody::Step(_))
+        {
+            if markers == step {
+                return bytes[..scanner.position() as usize].to_vec();
+            }
+            markers += 1;
+        }
+    }
+    panic!("the log has no step {step}");
+}
+
+fn pngs(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+    files.sort();
+    files
+}
+
+fn thirty_steps_thirty_frames() -> Result<(), String> {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("run.log");
+    test_app(&log, 30, 0)?;
+    let video = dir.path().join("run.mp4");
+    ok(&viewer(&[
+        "--file",
+        log.to_str().unwrap(),
+        "--record",
+        video.to_str().unwrap(),
+        "--size",
+        "640x360",
+    ]))?;
+    let (frames, w, h) = probe(&video)?;
+    if (frames, w, h) != (30, 640, 360) {
+        return Err(format!(
+            "expected 30 frames of 640x360, ffprobe counts {frames} of {w}x{h}"
+        ));
+    }
+    Ok(())
+}
+
+fn frame_k_is_the_screenshot_after_step_k() -> Result<(), String> {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("run.log");
+    test_app(&log, 30, 0)?;
+    let frames = dir.path().join("frames");
+    ok(&viewer(&[
+        "--file",
+        log.to_str().unwrap(),
+        "--record",
+        &format!("{}/", frames.display()),
+        "--size",
+        "480x320",
+    ]))?;
+    let files = pngs(&frames);
+    if files.len() != 30 {
+        return Err(format!("expected 30 PNG frames, got {}", files.len()));
+    }
+    for k in [0u64, 10, 29] {
+        let cut = dir.path().join(format!("cut{k}.log"));
+        std::fs::write(&cut, cut_after_step(&log, k)).unwrap();
+        let shot = dir.path().join(format!("cut{k}.png"));
+        ok(&viewer(&[
+            "--file",
+            cut.to_str().unwrap(),
+            "--screenshot",
+            shot.to_str().unwrap(),
+            "--size",
+            "480x320",
+        ]))?;
+        let expected = RgbaImage::load_png(&shot).map_err(|e| e.to_string())?;
+        let frame = RgbaImage::load_png(&files[k as usize]).map_err(|e| e.to_string())?;
+        common::image::compare(&format!("video_frame_{k}"), &expected, &frame, common::image::EXACT)?;
+    }
+    Ok(())
+}
+
+fn two_runs_give_identical_frames() -> Result<(), String> {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("run.log");
+    test_app(&log, 12, 0)?;
+    let pattern = |run: &str| dir.path().join(run).join("f%04d.png").to_string_lossy().into_owned();
+    for run in ["a", "b"] {
+        ok(&viewer(&[
+            "--file",
+            log.to_str().unwrap(),
+            "--record",
+            &pattern(run),
+            "--size",
+            "320x240",
+        ]))?;
+    }
+    let (a, b) = (pngs(&dir.path().join("a")), pngs(&dir.path().join("b")));
+    if a.len() != 12 || b.len() != 12 {
+        return Err(format!("expected 12 frames each, got {} and {}", a.len(), b.len()));
+    }
+    if a[3].file_name().unwrap() != "f0003.png" {
+        return Err(format!("the pattern was not followed: {:?}", a[3]));
+    }
+    for (x, y) in a.iter().zip(&b) {
+        if std::fs::read(x).unwrap() != std::fs::read(y).unwrap() {
+            return Err(format!("{x:?} and {y:?} differ"));
+        }
+    }
+    Ok(())
+}
+
+fn ctrl_c_leaves_a_playable_video() -> Result<(), String> {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("run.log");
+    let video = dir.path().join("live.mp4");
+    let mut writer = Command::new(common::bin("streamvis-test-app"))
+        .args([
+            "file",
+            "live",
+            log.to_str().unwrap(),
+            "--steps",
+            "400",
+            "--interval-ms",
+            "50",
+        ])
+        .spawn()
+        .map_err(|e| e.to_string())?;
+    let mut recorder = Command::new(common::bin("streamvis-gpu"))
+        .args([
+            "--file",
+            log.to_str().unwrap(),
+            "--record",
+            video.to_str().unwrap(),
+            "--follow",
+            "--size",
+            "320x240",
+        ])
+        .spawn()
+        .map_err(|e| e.to_string())?;
+    std::thread::sleep(Duration::from_secs(4));
+    // SAFETY: kill only sends a signal to our own child.
+    unsafe { libc_kill(recorder.id() as i32, 2) };
+    let status = recorder.wait().map_err(|e| e.to_string())?;
+    let _ = writer.kill();
+    let _ = writer.wait();
+    if !status.success() {
+        return Err(format!("the recorder exited with {status} on Ctrl-C"));
+    }
+    let (frames, w, h) = probe(&video)?;
+    if frames < 5 || (w, h) != (320, 240) {
+        return Err(format!("the interrupted video has {frames} frames of {w}x{h}"));
+    }
+    let decode = Command::new("ffmpeg")
+        .args(["-v", "error", "-i"])
+        .arg(&video)
+        .args(["-f", "null", "-"])
+        .output()
+        .map_err(|e| e.to_string())?;
+    if !decode.status.success() || !decode.stderr.is_empty() {
+        return Err(format!(
+            "the video does not decode cleanly: {}",
+            String::from_utf8_lossy(&decode.stderr)
+        ));
+    }
+    Ok(())
+}
+
+unsafe extern "C" {
+    #[link_name = "kill"]
+    fn libc_kill(pid: i32, signal: i32) -> i32;
+}
+
+fn a_range_of_steps_and_wall_clock_pacing() -> Result<(), String> {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("run.log");
+    test_app(&log, 10, 50)?;
+    let range = dir.path().join("range");
+    ok(&viewer(&[
+        "--file",
+        log.to_str().unwrap(),
+        "--record",
+        &format!("{}/", range.display()),
+        "--size",
+        "160x120",
+        "--steps",
+        "5..7",
+    ]))?;
+    if pngs(&range).len() != 3 {
+        return Err(format!("--steps 5..7 gave {} frames", pngs(&range).len()));
+    }
+    // Ten steps 50 ms apart span ~0.45 s; at half speed and 20 fps that is
+    // about 18 frames of video, steps held between their times.
+    let paced = dir.path().join("paced");
+    ok(&viewer(&[
+        "--file",
+        log.to_str().unwrap(),
+        "--record",
+        &format!("{}/", paced.display()),
+        "--size",
+        "160x120",
+        "--fps",
+        "20",
+        "--speed",
+        "0.5",
+    ]))?;
+    let n = pngs(&paced).len();
+    if !(15..=24).contains(&n) {
+        return Err(format!("pacing by wall time gave {n} frames, expected about 19"));
+    }
+    Ok(())
+}
+
+fn without_ffmpeg_the_error_says_so() -> Result<(), String> {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("run.log");
+    test_app(&log, 2, 0)?;
+    let out = Command::new(common::bin("streamvis-gpu"))
+        .args([
+            "--file",
+            log.to_str().unwrap(),
+            "--record",
+            dir.path().join("x.mp4").to_str().unwrap(),
+        ])
+        .env("PATH", dir.path())
+        .output()
+        .map_err(|e| e.to_string())?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if out.status.success() || !stderr.contains("ffmpeg is not installed") || !stderr.contains("PNG frames") {
+        return Err(format!("expected a missing-ffmpeg error, got {}: {stderr}", out.status));
+    }
+    Ok(())
+}
+
+/// A video test.
+type VideoTest = fn() -> Result<(), String>;
+
+fn main() {
+    streamvis_gpu::render::ensure_runtime_dir();
+    let args = libtest_mimic::Arguments::from_args();
+    let ffmpeg = ["ffmpeg", "ffprobe"].into_iter().all(|t| {
+        Command::new(t)
+            .arg("-version")
+            .output()
+            .is_ok_and(|o| o.status.success())
+    });
+    let adapter = streamvis_gpu::render::GpuContext::headless().err();
+    let skip = match (ffmpeg, adapter) {
+        (false, _) => Some("ffmpeg is not installed".to_owned()),
+        (true, Some(err)) => Some(err.to_string()),
+        (true, None) => None,
+    };
+    if let Some(why) = &skip {
+        eprintln!("video tests ignored: {why}");
+    }
+    let tests: Vec<(&str, VideoTest)> = vec![
+        ("thirty_steps_thirty_frames", thirty_steps_thirty_frames),
+        (
+            "frame_k_is_the_screenshot_after_step_k",
+            frame_k_is_the_screenshot_after_step_k,
+        ),
+        ("two_runs_give_identical_frames", two_runs_give_identical_frames),
+        ("ctrl_c_leaves_a_playable_video", ctrl_c_leaves_a_playable_video),
+        (
+            "a_range_of_steps_and_wall_clock_pacing",
+            a_range_of_steps_and_wall_clock_pacing,
+        ),
+        ("without_ffmpeg_the_error_says_so", without_ffmpeg_the_error_says_so),
+    ];
+    let trials = tests
+        .into_iter()
+        .map(|(name, test)| {
+            libtest_mimic::Trial::test(name, move || test().map_err(Into::into)).with_ignored_flag(skip.is_some())
+        })
+        .collect();
+    libtest_mimic::run(&args, trials).exit();
+}
