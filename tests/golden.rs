@@ -301,6 +301,25 @@ fn scenes() -> Vec<Scene> {
                 }
             })
         }),
+        ("long_lines_reduced", || {
+            // 300,000 steps of two lines with rare spikes: reduced to min/max
+            // per pixel column, and the spikes still show.
+            common::store_from_log(|logger| {
+                one_plot(logger, "loss");
+                let mut rng = fastrand::Rng::with_seed(10);
+                for step in 0..300_000u32 {
+                    let s = step as f32;
+                    let spike = if step % 70_001 == 12_345 { 3.0 } else { 0.0 };
+                    let ys = [
+                        (s / 20_000.0).sin() + rng.f32() * 0.2 + spike,
+                        (s / 50_000.0).cos() * 0.5 - rng.f32() * 0.1,
+                    ];
+                    logger
+                        .tandem_lines("loss", s as f64, &ys, Some("Category10_10"))
+                        .unwrap();
+                }
+            })
+        }),
         ("sequential_palettes", || {
             common::store_from_log(|logger| {
                 let names = ["Greys256", "Cividis256", "Turbo256", "Viridis11"];

@@ -218,6 +218,54 @@ fn a_new_store_is_not_mistaken_for_an_old_one(r: &mut HeadlessRenderer) -> Resul
     Ok(())
 }
 
+fn reduced_lines_look_like_the_full_lines(r: &mut HeadlessRenderer) -> Result<(), String> {
+    // 30,000 noisy points per line across a 400-pixel-wide plot.
+    let store = common::store_from_log(|logger| {
+        one_plot(logger);
+        let mut rng = fastrand::Rng::with_seed(12);
+        for step in 0..30_000 {
+            let s = step as f32;
+            let ys = [
+                (s / 3000.0).sin() + rng.f32() * 0.3,
+                (s / 5000.0).cos() + if step == 17_000 { 2.0 } else { 0.0 },
+            ];
+            logger.tandem_lines("p", s as f64, &ys, Some("Viridis256")).unwrap();
+        }
+    });
+    let size = (400, 300);
+    r.page_mut().set_line_reduction(false);
+    let full = r
+        .render(&store, &HashMap::new(), size.0, size.1, &Default::default())
+        .map_err(|e| e.to_string())?;
+    r.page_mut().set_line_reduction(true);
+    let reduced = r
+        .render(&store, &HashMap::new(), size.0, size.1, &Default::default())
+        .map_err(|e| e.to_string())?;
+    // The note above the plot differs; compare the plot areas.
+    let scene = PageScene::build(&store, &HashMap::new(), size.0, size.1, &Style::default());
+    let area = scene.plots[0].frame.plot_area;
+    let crop = |img: &streamvis_gpu::render::RgbaImage| {
+        let mut pixels = Vec::new();
+        for y in area.y as u32..area.bottom() as u32 {
+            for x in area.x as u32..area.right() as u32 {
+                pixels.extend_from_slice(&img.pixel(x, y));
+            }
+        }
+        streamvis_gpu::render::RgbaImage {
+            width: area.width as u32,
+            height: area.height as u32,
+            pixels,
+        }
+    };
+    // Only the antialiased edges of the envelope may differ.
+    let tolerance = common::image::Tolerance {
+        max_mean: 2.0,
+        bad_threshold: 96,
+        max_bad_fraction: 0.03,
+    };
+    common::image::compare("reduced_vs_full", &crop(&full), &crop(&reduced), tolerance)
+}
+
 fn main() {
     common::run_gpu_fns(vec![
         ("same_image_twice", same_image_twice),
@@ -230,6 +278,10 @@ fn main() {
         (
             "a_new_store_is_not_mistaken_for_an_old_one",
             a_new_store_is_not_mistaken_for_an_old_one,
+        ),
+        (
+            "reduced_lines_look_like_the_full_lines",
+            reduced_lines_look_like_the_full_lines,
         ),
     ])
 }

@@ -11,7 +11,7 @@ mod transform;
 
 pub use page::{PageLayout, PlotFrame, Rect, Style};
 pub use scene::{PageScene, PlotScene};
-pub use ticks::{Tick, format_value, nice_ticks};
+pub use ticks::{Tick, format_count, format_value, nice_ticks};
 pub use transform::{DataRect, ScreenFromData, autoscale};
 
 #[cfg(test)]

@@ -88,3 +88,13 @@ pub fn format_value(value: f64) -> String {
         text
     }
 }
+
+/// A count for a status note: 1234 -> "1234", 1_234_567 -> "1.2M".
+pub fn format_count(n: usize) -> String {
+    match n {
+        0..10_000 => n.to_string(),
+        10_000..1_000_000 => format!("{:.1}k", n as f64 / 1e3),
+        1_000_000..1_000_000_000 => format!("{:.1}M", n as f64 / 1e6),
+        _ => format!("{:.1}G", n as f64 / 1e9),
+    }
+}

@@ -3,7 +3,7 @@
 
 use bytemuck::{Pod, Zeroable};
 
-use crate::store::{Batch, ColorSource};
+use crate::store::{Batch, ColorSource, PointLayout};
 
 /// Most enumeration axes a batch may have on the GPU.
 pub const MAX_AXES: usize = 16;
@@ -59,7 +59,11 @@ impl BatchDesc {
     /// The descriptor of a batch whose tensor starts at `data_offset` floats
     /// into the data buffer; `None` if it does not fit the GPU layout.
     pub fn new(batch: &Batch, data_offset: u32, first_instance: u32) -> Option<BatchDesc> {
-        let layout = &batch.layout;
+        Self::from_layout(&batch.layout, data_offset, first_instance)
+    }
+
+    /// The descriptor of points laid out by `layout`.
+    pub fn from_layout(layout: &PointLayout, data_offset: u32, first_instance: u32) -> Option<BatchDesc> {
         if layout.sizes.len() > MAX_AXES {
             return None;
         }
@@ -79,7 +83,7 @@ impl BatchDesc {
         Some(BatchDesc {
             data_offset,
             first_instance,
-            instance_count: u32::try_from(batch.len()).ok()?,
+            instance_count: u32::try_from(layout.len()).ok()?,
             axis_count: layout.sizes.len() as u32,
             spatial_stride: u32::try_from(layout.spatial_stride).ok()?,
             color_mode,

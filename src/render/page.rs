@@ -21,6 +21,7 @@ const FRAME: [u8; 3] = [0x9a, 0x9a, 0x9a];
 const TICK: [u8; 3] = [0x66, 0x66, 0x66];
 const TITLE: [u8; 3] = [0x22, 0x22, 0x22];
 const LABEL: [u8; 3] = [0x44, 0x44, 0x44];
+const NOTE: [u8; 3] = [0x88, 0x66, 0x22];
 
 /// Extra things the window draws over the page: hover read-outs, help.
 #[derive(Clone, Debug, Default)]
@@ -54,6 +55,12 @@ impl PageRenderer {
             solid: SolidRenderer::new(&ctx.device),
             text: TextLayer::new(&ctx.device, &ctx.queue, PAGE_FORMAT),
         }
+    }
+
+    /// Whether lines with more points than pixel columns are drawn reduced
+    /// to min/max per column (the default) or in full.
+    pub fn set_line_reduction(&mut self, on: bool) {
+        self.plot_data.reduce_lines = on;
     }
 
     /// Bytes the plots hold in GPU buffers.
@@ -91,6 +98,25 @@ impl PageRenderer {
         let (mut rects, mut labels) = (Vec::new(), Vec::new());
         for plot in &scene.plots {
             under_data(plot, &mut rects);
+            let Some(data) = store.plot(&plot.frame.name) else {
+                continue;
+            };
+            let area = &plot.frame.plot_area;
+            if let Some(note) = self
+                .plot_data
+                .prepare_view(device, queue, &mut encoder, data, &plot.view, area)
+            {
+                let style = &scene.style;
+                let y = plot.frame.cell.y + (style.title_height - style.font_size * 1.25).max(0.0) / 2.0;
+                labels.push(Label {
+                    text: note,
+                    size: style.font_size,
+                    anchor: [area.right(), y + style.font_size * 0.625],
+                    placement: Anchor::RightMiddle,
+                    color: NOTE,
+                    clip: plot.frame.cell,
+                });
+            }
         }
         let under = rects.len() as u32;
         for plot in &scene.plots {
@@ -261,6 +287,10 @@ impl HeadlessRenderer {
 
     pub fn page(&self) -> &PageRenderer {
         &self.page
+    }
+
+    pub fn page_mut(&mut self) -> &mut PageRenderer {
+        &mut self.page
     }
 
     /// What the last render uploaded.

@@ -22,7 +22,7 @@ use super::gpu_types::{BatchDesc, PlotUniforms, linear_rgba};
 use super::palette::palette_row;
 use crate::layout::{DataRect, Rect};
 use crate::spec::Palette;
-use crate::store::{Plot, PlotKind, Store};
+use crate::store::{ColorSource, Plot, PlotKind, PointLayout, Store, needs_reduction, reduce_lines};
 
 const DATA_SHADER: &str = include_str!("../../shaders/data.wgsl");
 const POINTS_SHADER: &str = include_str!("../../shaders/points.wgsl");
@@ -218,6 +218,21 @@ struct PlotGpu {
     tandem_lines: u32,
     /// Batches that could not be drawn, reported once.
     dropped: usize,
+    /// Lines reduced to the pixel columns of the current view, when they
+    /// have more points than columns.
+    reduced: Option<Reduced>,
+}
+
+/// A min/max-per-column reduction of a plot's lines, and what it was
+/// computed for.
+struct Reduced {
+    chunk: Chunk,
+    /// Generation, data length, view x range (bits) and width in pixels.
+    key: (u64, usize, u64, u64, u32),
+    /// Whether the current frame draws the reduction.
+    active: bool,
+    source_points: usize,
+    points: usize,
 }
 
 /// Per-frame numbers from a sync.
@@ -232,11 +247,16 @@ pub struct SyncStats {
 /// Every plot's GPU data.
 pub struct PlotData {
     plots: HashMap<String, PlotGpu>,
+    /// Reduce lines with more points than pixel columns (on by default).
+    pub reduce_lines: bool,
 }
 
 impl PlotData {
     pub fn new() -> Self {
-        Self { plots: HashMap::new() }
+        Self {
+            plots: HashMap::new(),
+            reduce_lines: true,
+        }
     }
 
     /// Bytes held in GPU buffers (arenas and descriptor tables).
@@ -271,6 +291,7 @@ impl PlotData {
                 chunks: Vec::new(),
                 tandem_lines: 0,
                 dropped: 0,
+                reduced: None,
             });
             if gpu.generation != plot.generation || gpu.kind != plot.kind {
                 gpu.kind = plot.kind;
@@ -295,6 +316,90 @@ impl PlotData {
             }
         }
         stats
+    }
+
+    /// Prepares a plot for drawing `view` in `area`: lines with more points
+    /// than pixel columns are reduced to min/max per column (recomputed when
+    /// the view or data change). Returns a note to show while reduced.
+    pub fn prepare_view(
+        &mut self,
+        device: &wgpu::Device,
+        queue: &wgpu::Queue,
+        encoder: &mut wgpu::CommandEncoder,
+        plot: &Plot,
+        view: &DataRect,
+        area: &Rect,
+    ) -> Option<String> {
+        let gpu = self.plots.get_mut(&plot.name)?;
+        let columns = area.width.round().max(1.0) as u32;
+        if !self.reduce_lines || !needs_reduction(plot, columns) {
+            if let Some(reduced) = &mut gpu.reduced {
+                reduced.active = false;
+            }
+            return None;
+        }
+        let length = match plot.kind {
+            PlotKind::Tandem => plot.tandem.rows.len(),
+            _ => plot.batches.len(),
+        };
+        let key = (
+            plot.generation,
+            length,
+            view.min[0].to_bits(),
+            view.max[0].to_bits(),
+            columns,
+        );
+        if gpu.reduced.as_ref().is_none_or(|r| r.key != key) {
+            let lines = reduce_lines(plot, view.min[0], view.max[0], columns);
+            let layout = PointLayout {
+                sizes: vec![lines.lines, lines.points],
+                strides: vec![lines.points * 3, 3],
+                spatial_stride: 1,
+                color: if plot.palette.is_some() {
+                    ColorSource::Value
+                } else {
+                    ColorSource::None
+                },
+                grid: None,
+                line_axes: 1,
+            };
+            let reduced = gpu.reduced.get_or_insert_with(|| Reduced {
+                chunk: Chunk::new(device),
+                key,
+                active: true,
+                source_points: 0,
+                points: 0,
+            });
+            let chunk = &mut reduced.chunk;
+            chunk
+                .arena
+                .replace(device, queue, encoder, bytemuck::cast_slice(&lines.xyc));
+            let desc = BatchDesc::from_layout(&layout, 0, 0);
+            let desc = desc.unwrap_or_else(|| {
+                BatchDesc::from_layout(
+                    &PointLayout {
+                        sizes: vec![0, 0],
+                        ..layout
+                    },
+                    0,
+                    0,
+                )
+                .expect("empty")
+            });
+            chunk.descs.replace(device, queue, encoder, bytemuck::bytes_of(&desc));
+            chunk.batch_count = 1;
+            chunk.instances = desc.instance_count;
+            reduced.key = key;
+            reduced.source_points = lines.source_points;
+            reduced.points = lines.points;
+        }
+        let reduced = gpu.reduced.as_mut().expect("just made");
+        reduced.active = true;
+        Some(format!(
+            "min/max per pixel: {} of {} points per line",
+            crate::layout::format_count(reduced.points),
+            crate::layout::format_count(reduced.source_points)
+        ))
     }
 
     /// Draws one plot's data into `area`, showing the data rectangle `view`.
@@ -338,6 +443,17 @@ impl PlotData {
             batch_count: 0,
             _pad: [0; 3],
         };
+        if let Some(reduced) = gpu.reduced.as_mut().filter(|r| r.active) {
+            let chunk = &mut reduced.chunk;
+            if chunk.instances > 0 {
+                uniforms.batch_count = 1;
+                queue.write_buffer(&chunk.uniforms, 0, bytemuck::bytes_of(&uniforms));
+                pass.set_pipeline(&pipelines.batch_lines);
+                pass.set_bind_group(0, chunk.bind_group(device, pipelines, palette_view), &[]);
+                pass.draw(0..4, 0..chunk.instances);
+            }
+            return;
+        }
         let (pipeline, vertices) = match gpu.kind {
             PlotKind::Scatter => (&pipelines.points, 3),
             PlotKind::Lines => (&pipelines.batch_lines, 4),

@@ -16,9 +16,11 @@
 
 mod batch;
 mod export;
+mod reduce;
 
 pub use batch::{Batch, Bounds, ColorSource, GridTiling, PointLayout, finite_bounds, unit_index};
 pub use export::{ExportColumns, ExportPlot, export};
+pub use reduce::{ReducedLines, needs_reduction, reduce_lines};
 
 use crate::format::{DataCall, GridCell, Record, RecordBody, TandemCall, Tensor};
 use crate::spec::{self, CallError, DataCallKind};

@@ -1,0 +1,268 @@
+//! Lines with more points than pixels, reduced without losing what they
+//! look like: per pixel column, each line keeps its first, lowest, highest and
+//! last point (M4 reduction). Spikes survive, nothing is sampled away, and the
+//! drawn line is the same as the full one at that width.
+//!
+//! The reduction depends on the view (which x range maps to which column), so
+//! it is recomputed when the view or the data changes.
+
+use super::{Plot, PlotKind, unit_index};
+
+/// Reduced lines: `lines` lines of `points` points each, as `(x, y, colour)`
+/// triples, line after line. Shorter lines are padded by repeating their last
+/// point (a zero-length segment draws nothing).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ReducedLines {
+    pub lines: usize,
+    pub points: usize,
+    pub xyc: Vec<f32>,
+    /// Points per line before the reduction (the longest line).
+    pub source_points: usize,
+}
+
+/// A point with its position in the line.
+#[derive(Clone, Copy)]
+struct Pt {
+    index: usize,
+    x: f32,
+    y: f32,
+    c: f32,
+}
+
+/// Accumulates M4 buckets for one line.
+struct M4 {
+    out: Vec<[f32; 3]>,
+    column: i64,
+    first: Option<Pt>,
+    low: Pt,
+    high: Pt,
+    last: Pt,
+}
+
+impl M4 {
+    fn new() -> Self {
+        let none = Pt {
+            index: 0,
+            x: 0.0,
+            y: 0.0,
+            c: 0.0,
+        };
+        Self {
+            out: Vec::new(),
+            column: i64::MIN,
+            first: None,
+            low: none,
+            high: none,
+            last: none,
+        }
+    }
+
+    fn push(&mut self, column: i64, p: Pt) {
+        if !(p.x.is_finite() && p.y.is_finite()) {
+            // A gap in the data stays a gap.
+            self.flush();
+            self.out.push([f32::NAN, f32::NAN, p.c]);
+            self.column = i64::MIN;
+            return;
+        }
+        if column != self.column || self.first.is_none() {
+            self.flush();
+            self.column = column;
+            self.first = Some(p);
+            (self.low, self.high, self.last) = (p, p, p);
+            return;
+        }
+        if p.y < self.low.y {
+            self.low = p;
+        }
+        if p.y > self.high.y {
+            self.high = p;
+        }
+        self.last = p;
+    }
+
+    fn flush(&mut self) {
+        let Some(first) = self.first.take() else { return };
+        // Extremes in the order they occurred, each point once.
+        let mut picks = [first, self.low, self.high, self.last];
+        picks.sort_by_key(|p| p.index);
+        let mut previous = usize::MAX;
+        for p in picks {
+            if p.index != previous {
+                self.out.push([p.x, p.y, p.c]);
+                previous = p.index;
+            }
+        }
+    }
+}
+
+/// Whether a line plot has more points per line than `columns` pixel
+/// columns can show (by a factor of two).
+pub fn needs_reduction(plot: &Plot, columns: u32) -> bool {
+    let per_line = match plot.kind {
+        PlotKind::Scatter => return false,
+        PlotKind::Tandem => plot.tandem.len(),
+        PlotKind::Lines => plot.batches.iter().map(|b| b.layout.lines_shape().1).sum(),
+    };
+    per_line > 2 * columns.max(1) as usize
+}
+
+/// Reduces every line of `plot` to at most four points per pixel column,
+/// for a view showing x from `x_min` to `x_max` over `columns` pixels.
+pub fn reduce_lines(plot: &Plot, x_min: f64, x_max: f64, columns: u32) -> ReducedLines {
+    let span = x_max - x_min;
+    let scale = if span > 0.0 { columns as f64 / span } else { 0.0 };
+    // Points left of the view share column -1, right of it `columns`: the
+    // line still enters and leaves the view at the right height.
+    let column = |x: f32| (((x as f64 - x_min) * scale).floor() as i64).clamp(-1, columns as i64);
+    let lines = plot.line_count();
+    let mut reduced: Vec<M4> = (0..lines).map(|_| M4::new()).collect();
+    let mut source_points = 0;
+    match plot.kind {
+        PlotKind::Scatter => {}
+        PlotKind::Tandem => {
+            let data = &plot.tandem;
+            source_points = data.len();
+            for (k, m4) in reduced.iter_mut().enumerate() {
+                let c = plot.palette.as_ref().map_or(0.0, |_| unit_index(k, data.lines));
+                for i in 0..data.len() {
+                    let (x, y) = data.point(k, i);
+                    m4.push(column(x), Pt { index: i, x, y, c });
+                }
+            }
+        }
+        PlotKind::Lines => {
+            let mut offset = 0;
+            for batch in &plot.batches {
+                let values = batch.tensor.values();
+                let (batch_lines, per_line) = batch.layout.lines_shape();
+                for (line, m4) in reduced.iter_mut().enumerate().take(batch_lines) {
+                    for j in 0..per_line {
+                        let (x, y, c) = batch.layout.point(&values, line * per_line + j);
+                        m4.push(
+                            column(x),
+                            Pt {
+                                index: offset + j,
+                                x,
+                                y,
+                                c: c.unwrap_or(0.0),
+                            },
+                        );
+                    }
+                }
+                offset += per_line;
+            }
+            source_points = offset;
+        }
+    }
+    for m4 in &mut reduced {
+        m4.flush();
+    }
+    let points = reduced.iter().map(|m| m.out.len()).max().unwrap_or(0);
+    let mut xyc = Vec::with_capacity(lines * points * 3);
+    for m4 in &reduced {
+        for p in &m4.out {
+            xyc.extend_from_slice(p);
+        }
+        let pad = m4.out.last().copied().unwrap_or([f32::NAN; 3]);
+        for _ in m4.out.len()..points {
+            xyc.extend_from_slice(&pad);
+        }
+    }
+    ReducedLines {
+        lines,
+        points,
+        xyc,
+        source_points,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::format::{GridCell, Record, RecordBody, RecordMeta, TandemCall, Tensor};
+    use crate::store::Store;
+
+    fn tandem_store(ys: impl Fn(usize) -> Vec<f32>, steps: usize) -> Store {
+        let mut store = Store::new();
+        let meta = RecordMeta {
+            session_id: 0,
+            seq: 0,
+            wall_time_ns: 0,
+            run_name: "r".into(),
+        };
+        let layout = RecordBody::Layout(vec![("l".into(), GridCell::new(0, 0, 1, 1))]);
+        store
+            .apply(&Record {
+                meta: meta.clone(),
+                body: layout,
+            })
+            .unwrap();
+        for i in 0..steps {
+            let v = ys(i);
+            let call = TandemCall {
+                plot: "l".into(),
+                palette: Some("Viridis256".into()),
+                x: i as f64,
+                ys: Tensor::from_values(vec![v.len()], &v),
+            };
+            store
+                .apply(&Record {
+                    meta: meta.clone(),
+                    body: RecordBody::TandemLines(call),
+                })
+                .unwrap();
+        }
+        store
+    }
+
+    #[test]
+    fn spikes_survive_and_the_size_is_bounded_by_the_width() {
+        // 100,000 points of a slow wave with one spike up and one down.
+        let store = tandem_store(
+            |i| {
+                let y = (i as f32 / 5000.0).sin()
+                    + if i == 31_337 {
+                        50.0
+                    } else if i == 77_777 {
+                        -40.0
+                    } else {
+                        0.0
+                    };
+                vec![y, -y]
+            },
+            100_000,
+        );
+        let plot = store.plot("l").unwrap();
+        assert!(needs_reduction(plot, 200));
+        let r = reduce_lines(plot, 0.0, 100_000.0, 200);
+        assert_eq!((r.lines, r.source_points), (2, 100_000));
+        assert!(r.points <= 4 * 202, "{} points per line", r.points);
+        let line0: Vec<[f32; 3]> = r.xyc[..r.points * 3].chunks(3).map(|c| [c[0], c[1], c[2]]).collect();
+        let max = line0.iter().map(|p| p[1]).fold(f32::MIN, f32::max);
+        let min = line0.iter().map(|p| p[1]).fold(f32::MAX, f32::min);
+        assert!(max > 49.0 && min < -39.0, "the spikes are kept: {min}..{max}");
+        assert!(line0.iter().any(|p| p[0] == 31_337.0 && p[1] > 49.0));
+        // Order along x is kept.
+        assert!(line0.windows(2).all(|w| w[0][0] <= w[1][0]));
+        // Line 1 is coloured 1.0 (last of two through the palette).
+        assert_eq!(r.xyc[r.points * 3 + 2], 1.0);
+    }
+
+    #[test]
+    fn zooming_in_keeps_every_point_in_view() {
+        let store = tandem_store(|i| vec![(i % 7) as f32], 10_000);
+        let plot = store.plot("l").unwrap();
+        // 100 points in a 1000-pixel view: one per column, all kept.
+        let r = reduce_lines(plot, 5000.0, 5099.0, 1000);
+        let inside = r.xyc.chunks(3).filter(|p| (5000.0..=5099.0).contains(&p[0])).count();
+        assert_eq!(inside, 100);
+    }
+
+    #[test]
+    fn gaps_stay_gaps() {
+        let store = tandem_store(|i| vec![if (400..410).contains(&i) { f32::NAN } else { 1.0 }], 1000);
+        let r = reduce_lines(store.plot("l").unwrap(), 0.0, 1000.0, 50);
+        assert!(r.xyc.chunks(3).any(|p| p[0].is_nan()));
+    }
+}
