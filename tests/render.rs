@@ -266,6 +266,49 @@ fn reduced_lines_look_like_the_full_lines(r: &mut HeadlessRenderer) -> Result<()
     common::image::compare("reduced_vs_full", &crop(&full), &crop(&reduced), tolerance)
 }
 
+fn a_memory_budget_drops_the_oldest_points(r: &mut HeadlessRenderer) -> Result<(), String> {
+    // A small storage binding forces chunks: 40 appends of 100,000 points
+    // (800 KB each) into a 24 MiB budget.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("budget.log");
+    let mut logger = DataLogger::new("budget");
+    logger.init_write_log(&path).unwrap();
+    one_plot(&mut logger);
+    let mut tail = streamvis_gpu::source::FileTail::open(&path, false).unwrap();
+    let mut store = Store::new();
+    let budget = 24u64 << 20;
+    r.page_mut().set_memory_budget(Some(budget));
+    let mut rng = fastrand::Rng::with_seed(13);
+    let (mut peak, mut dropped) = (0, 0);
+    for _ in 0..40 {
+        let data: Vec<f32> = (0..200_000).map(|_| rng.f32()).collect();
+        logger
+            .scatter("p", TensorView::new(&[100_000, 2], &data), 1, true, None, None)
+            .unwrap();
+        logger.flush().unwrap();
+        streamvis_gpu::ingest::pump(&mut tail, &mut store, usize::MAX).unwrap();
+        dropped += r.sync(&store).map_err(|e| e.to_string())?.dropped_points;
+        peak = peak.max(r.page().gpu_bytes());
+    }
+    // The frame still draws, with what fits.
+    r.draw(&store, &HashMap::new(), 320, 240, &Default::default())
+        .map_err(|e| e.to_string())?;
+    r.page_mut().set_memory_budget(None);
+    if dropped == 0 || dropped % 100_000 != 0 {
+        return Err(format!("{dropped} points reported dropped; expected whole old batches"));
+    }
+    if peak > budget {
+        return Err(format!("GPU buffers reached {peak} bytes over a {budget}-byte budget"));
+    }
+    if r.page().gpu_bytes() < budget / 4 {
+        return Err(format!(
+            "only {} bytes in use: too much was dropped",
+            r.page().gpu_bytes()
+        ));
+    }
+    Ok(())
+}
+
 fn main() {
     common::run_gpu_fns(vec![
         ("same_image_twice", same_image_twice),
@@ -282,6 +325,10 @@ fn main() {
         (
             "reduced_lines_look_like_the_full_lines",
             reduced_lines_look_like_the_full_lines,
+        ),
+        (
+            "a_memory_budget_drops_the_oldest_points",
+            a_memory_budget_drops_the_oldest_points,
         ),
     ])
 }

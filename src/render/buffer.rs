@@ -54,6 +54,22 @@ impl GrowableBuffer {
         self.len = 0;
     }
 
+    /// The capacity after appending `extra` bytes (what [`Self::append`]
+    /// would grow to), for memory budgets.
+    pub fn capacity_after(&self, device: &wgpu::Device, extra: u64) -> u64 {
+        let needed = self.len + extra;
+        if needed <= self.capacity() {
+            return self.capacity();
+        }
+        let capacity = needed.next_power_of_two().max(self.capacity() * 2);
+        capacity
+            .min(device.limits().max_buffer_size)
+            .max(needed)
+            .max(MIN_CAPACITY)
+            .div_ceil(4)
+            * 4
+    }
+
     /// Appends `data` (a multiple of 4 bytes) and returns the offset it was
     /// written at. Only `data` crosses the bus, plus, when the buffer must
     /// grow, one GPU-side copy of the old contents.

@@ -63,6 +63,12 @@ impl PageRenderer {
         self.plot_data.reduce_lines = on;
     }
 
+    /// Limits the bytes of GPU buffers the plots may hold; past the limit,
+    /// the oldest appended scatter data is dropped from view (and said so).
+    pub fn set_memory_budget(&mut self, bytes: Option<u64>) {
+        self.plot_data.memory_budget = bytes;
+    }
+
     /// Bytes the plots hold in GPU buffers.
     pub fn gpu_bytes(&self) -> u64 {
         self.plot_data.gpu_bytes()

@@ -154,7 +154,18 @@ struct Chunk {
     bind_group: Option<(u64, u64, wgpu::BindGroup)>,
 }
 
+impl PlotGpu {
+    fn bytes(&self) -> u64 {
+        let reduced = self.reduced.as_ref().map_or(0, |r| r.chunk.bytes());
+        self.chunks.iter().map(Chunk::bytes).sum::<u64>() + reduced
+    }
+}
+
 impl Chunk {
+    fn bytes(&self) -> u64 {
+        self.arena.capacity() + self.descs.capacity()
+    }
+
     fn new(device: &wgpu::Device) -> Self {
         let storage = wgpu::BufferUsages::STORAGE;
         Self {
@@ -216,8 +227,9 @@ struct PlotGpu {
     uploaded: usize,
     chunks: Vec<Chunk>,
     tandem_lines: u32,
-    /// Batches that could not be drawn, reported once.
-    dropped: usize,
+    /// Points not drawn: too large for a storage binding, or evicted to stay
+    /// within the GPU memory budget.
+    dropped_points: u64,
     /// Lines reduced to the pixel columns of the current view, when they
     /// have more points than columns.
     reduced: Option<Reduced>,
@@ -240,8 +252,34 @@ struct Reduced {
 pub struct SyncStats {
     /// Bytes written to GPU buffers.
     pub uploaded_bytes: u64,
-    /// Batches that did not fit a storage binding and are not drawn.
-    pub dropped_batches: usize,
+    /// Points not drawn (too large for a binding, or over the memory budget).
+    pub dropped_points: u64,
+    /// Bytes held in GPU buffers after the sync.
+    pub gpu_bytes: u64,
+}
+
+/// The largest scatter chunk, unless a single batch is larger.
+const MAX_CHUNK_BYTES: u64 = 64 << 20;
+
+/// Sizes that split data into chunks.
+#[derive(Clone, Copy)]
+struct ChunkLimits {
+    /// The device's largest storage binding.
+    binding: u64,
+    /// Where a scatter starts a new chunk.
+    chunk: u64,
+}
+
+/// GPU memory in use against an optional limit.
+struct Budget {
+    limit: Option<u64>,
+    used: u64,
+}
+
+impl Budget {
+    fn allows(&self, extra: u64) -> bool {
+        self.limit.is_none_or(|limit| self.used + extra <= limit)
+    }
 }
 
 /// Every plot's GPU data.
@@ -249,6 +287,9 @@ pub struct PlotData {
     plots: HashMap<String, PlotGpu>,
     /// Reduce lines with more points than pixel columns (on by default).
     pub reduce_lines: bool,
+    /// Most bytes of GPU buffers to hold; past it, the oldest appended
+    /// scatter data is dropped from view.
+    pub memory_budget: Option<u64>,
 }
 
 impl PlotData {
@@ -256,16 +297,13 @@ impl PlotData {
         Self {
             plots: HashMap::new(),
             reduce_lines: true,
+            memory_budget: None,
         }
     }
 
     /// Bytes held in GPU buffers (arenas and descriptor tables).
     pub fn gpu_bytes(&self) -> u64 {
-        self.plots
-            .values()
-            .flat_map(|p| &p.chunks)
-            .map(|c| c.arena.capacity() + c.descs.capacity())
-            .sum()
+        self.plots.values().map(PlotGpu::bytes).sum()
     }
 
     /// Brings the GPU up to date with the store: replaced plots are
@@ -279,10 +317,23 @@ impl PlotData {
     ) -> SyncStats {
         let mut stats = SyncStats::default();
         self.plots.retain(|name, _| store.plot(name).is_some());
+        let mut budget = Budget {
+            limit: self.memory_budget,
+            used: self.gpu_bytes(),
+        };
         let max_binding = device
             .limits()
             .max_storage_buffer_binding_size
             .min(device.limits().max_buffer_size);
+        // Scatter chunks stay small enough that growing one copies little and
+        // that a memory budget can drop old data a chunk at a time.
+        let chunk_limit = self
+            .memory_budget
+            .map_or(MAX_CHUNK_BYTES, |b| (b / 4).clamp(1 << 20, MAX_CHUNK_BYTES));
+        let limits = ChunkLimits {
+            binding: max_binding,
+            chunk: chunk_limit.min(max_binding),
+        };
         for plot in store.plots() {
             let gpu = self.plots.entry(plot.name.clone()).or_insert_with(|| PlotGpu {
                 kind: plot.kind,
@@ -290,14 +341,14 @@ impl PlotData {
                 uploaded: 0,
                 chunks: Vec::new(),
                 tandem_lines: 0,
-                dropped: 0,
+                dropped_points: 0,
                 reduced: None,
             });
             if gpu.generation != plot.generation || gpu.kind != plot.kind {
                 gpu.kind = plot.kind;
                 gpu.generation = plot.generation;
                 gpu.uploaded = 0;
-                gpu.dropped = 0;
+                gpu.dropped_points = 0;
                 // Keep the first chunk's buffers for reuse: a plot replaced
                 // every step then writes into the same allocation.
                 gpu.chunks.truncate(1);
@@ -309,12 +360,13 @@ impl PlotData {
                 }
             }
             match plot.kind {
-                PlotKind::Tandem => sync_tandem(device, queue, encoder, plot, gpu, &mut stats),
+                PlotKind::Tandem => sync_tandem(device, queue, encoder, plot, gpu, &mut budget, &mut stats),
                 PlotKind::Scatter | PlotKind::Lines => {
-                    sync_batches(device, queue, encoder, plot, gpu, max_binding, &mut stats)
+                    sync_batches(device, queue, encoder, plot, gpu, limits, &mut budget, &mut stats)
                 }
             }
         }
+        stats.gpu_bytes = self.gpu_bytes();
         stats
     }
 
@@ -322,6 +374,30 @@ impl PlotData {
     /// than pixel columns are reduced to min/max per column (recomputed when
     /// the view or data change). Returns a note to show while reduced.
     pub fn prepare_view(
+        &mut self,
+        device: &wgpu::Device,
+        queue: &wgpu::Queue,
+        encoder: &mut wgpu::CommandEncoder,
+        plot: &Plot,
+        view: &DataRect,
+        area: &Rect,
+    ) -> Option<String> {
+        let gpu = self.plots.get_mut(&plot.name)?;
+        let dropped = (gpu.dropped_points > 0).then(|| {
+            format!(
+                "{} points not shown (GPU memory)",
+                crate::layout::format_count(gpu.dropped_points as usize)
+            )
+        });
+        let reduced = self.reduce(device, queue, encoder, plot, view, area);
+        match (reduced, dropped) {
+            (Some(a), Some(b)) => Some(format!("{a}; {b}")),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Reduces lines to the view's pixel columns when they need it.
+    fn reduce(
         &mut self,
         device: &wgpu::Device,
         queue: &wgpu::Queue,
@@ -497,87 +573,143 @@ fn sync_tandem(
     encoder: &mut wgpu::CommandEncoder,
     plot: &Plot,
     gpu: &mut PlotGpu,
+    budget: &mut Budget,
     stats: &mut SyncStats,
 ) {
+    let desc_bytes = [0u8; std::mem::size_of::<BatchDesc>()];
     if gpu.chunks.is_empty() {
         let mut chunk = Chunk::new(device);
         // The shader layout needs a descriptor table, even if unused.
-        chunk
-            .descs
-            .append(device, queue, encoder, &[0u8; std::mem::size_of::<BatchDesc>()]);
+        chunk.descs.append(device, queue, encoder, &desc_bytes);
+        budget.used += chunk.bytes();
         gpu.chunks.push(chunk);
     }
     let chunk = &mut gpu.chunks[0];
     if chunk.descs.is_empty() {
-        chunk
-            .descs
-            .append(device, queue, encoder, &[0u8; std::mem::size_of::<BatchDesc>()]);
+        chunk.descs.append(device, queue, encoder, &desc_bytes);
     }
     gpu.tandem_lines = plot.tandem.lines as u32;
-    let rows = &plot.tandem.rows;
-    if rows.len() > gpu.uploaded {
-        let new = bytemuck::cast_slice(&rows[gpu.uploaded..]);
-        chunk.arena.append(device, queue, encoder, new);
-        stats.uploaded_bytes += new.len() as u64;
-        gpu.uploaded = rows.len();
-    }
     chunk.batch_count = 1;
+    let rows = &plot.tandem.rows;
+    if rows.len() <= gpu.uploaded {
+        return;
+    }
+    let new: &[u8] = bytemuck::cast_slice(&rows[gpu.uploaded..]);
+    let growth = chunk.arena.capacity_after(device, new.len() as u64) - chunk.arena.capacity();
+    if !budget.allows(growth) {
+        // Lines cannot lose their start: the newest rows wait instead.
+        let points = (rows.len() - gpu.uploaded) / (plot.tandem.lines + 1) * plot.tandem.lines;
+        stats.dropped_points += points as u64;
+        gpu.dropped_points = (rows.len() / (plot.tandem.lines + 1) * plot.tandem.lines) as u64
+            - (gpu.uploaded / (plot.tandem.lines + 1) * plot.tandem.lines) as u64;
+        return;
+    }
+    chunk.arena.append(device, queue, encoder, new);
+    budget.used += growth;
+    stats.uploaded_bytes += new.len() as u64;
+    gpu.uploaded = rows.len();
 }
 
+#[allow(clippy::too_many_arguments)]
 fn sync_batches(
     device: &wgpu::Device,
     queue: &wgpu::Queue,
     encoder: &mut wgpu::CommandEncoder,
     plot: &Plot,
     gpu: &mut PlotGpu,
-    max_binding: u64,
+    limits: ChunkLimits,
+    budget: &mut Budget,
     stats: &mut SyncStats,
 ) {
+    let max_binding = limits.binding;
+    let desc_size = std::mem::size_of::<BatchDesc>() as u64;
     for batch in &plot.batches[gpu.uploaded.min(plot.batches.len())..] {
         gpu.uploaded += 1;
         if batch.is_empty() {
             continue;
         }
         let bytes: &[u8] = &batch.tensor.bytes;
-        let too_big = bytes.len() as u64 > max_binding;
-        // Lines join each batch to the next, so they stay in one chunk.
-        let needs_chunk = gpu.chunks.last().is_none_or(|c| {
-            c.arena.len() + bytes.len() as u64 > max_binding && (gpu.kind == PlotKind::Scatter || c.batch_count == 0)
-        });
-        let full_lines = gpu.kind == PlotKind::Lines
-            && gpu
-                .chunks
-                .last()
-                .is_some_and(|c| c.arena.len() + bytes.len() as u64 > max_binding);
-        if too_big || (full_lines && !needs_chunk) {
-            gpu.dropped += 1;
-            stats.dropped_batches += 1;
-            log::warn!(
-                "plot {}: a batch of {} MiB does not fit the GPU's {} MiB storage binding; not drawn",
-                plot.name,
-                bytes.len() >> 20,
+        let len = bytes.len() as u64;
+        let points = batch.len() as u64;
+        let drop = |gpu: &mut PlotGpu, stats: &mut SyncStats, why: String| {
+            gpu.dropped_points += points;
+            stats.dropped_points += points;
+            log::warn!("plot {}: {} points not drawn: {why}", plot.name, points);
+        };
+        if len > max_binding {
+            let why = format!(
+                "{} MiB exceed the GPU's {} MiB storage binding",
+                len >> 20,
                 max_binding >> 20
+            );
+            drop(gpu, stats, why);
+            continue;
+        }
+        // Lines join each batch to the next, so they stay in one chunk.
+        if gpu.kind == PlotKind::Lines && gpu.chunks.last().is_some_and(|c| c.arena.len() + len > max_binding) {
+            drop(
+                gpu,
+                stats,
+                format!("the lines outgrew the GPU's {} MiB storage binding", max_binding >> 20),
             );
             continue;
         }
-        if needs_chunk {
+        // A scatter starts a new chunk when the last one is full (a batch
+        // larger than the chunk size gets a chunk of its own).
+        let new_chunk = gpu
+            .chunks
+            .last()
+            .is_none_or(|c| gpu.kind == PlotKind::Scatter && c.batch_count > 0 && c.arena.len() + len > limits.chunk);
+        let growth = |gpu: &PlotGpu| match (new_chunk, gpu.chunks.last()) {
+            (false, Some(c)) => {
+                c.arena.capacity_after(device, len) - c.arena.capacity() + c.descs.capacity_after(device, desc_size)
+                    - c.descs.capacity()
+            }
+            _ => len.next_power_of_two().max(4096) + 4096 + std::mem::size_of::<PlotUniforms>() as u64,
+        };
+        // Over budget: a scatter lets its oldest chunks go.
+        while !budget.allows(growth(gpu)) && gpu.kind == PlotKind::Scatter && gpu.chunks.len() > usize::from(!new_chunk)
+        {
+            let old = gpu.chunks.remove(0);
+            budget.used -= old.bytes();
+            gpu.dropped_points += old.instances as u64;
+            stats.dropped_points += old.instances as u64;
+            log::warn!(
+                "plot {}: {} oldest points dropped from view to stay within the GPU memory budget",
+                plot.name,
+                old.instances
+            );
+        }
+        if !budget.allows(growth(gpu)) {
+            drop(
+                gpu,
+                stats,
+                format!("over the GPU memory budget of {} MiB", budget.limit.unwrap_or(0) >> 20),
+            );
+            continue;
+        }
+        let Some(desc) = BatchDesc::new(batch, 0, 0) else {
+            drop(
+                gpu,
+                stats,
+                format!("{} dimensions are beyond the GPU layout", batch.layout.sizes.len()),
+            );
+            continue;
+        };
+        budget.used += growth(gpu);
+        if new_chunk {
             gpu.chunks.push(Chunk::new(device));
         }
         let chunk = gpu.chunks.last_mut().expect("a chunk");
-        let Some(desc) = BatchDesc::new(batch, (chunk.arena.len() / 4) as u32, chunk.instances) else {
-            gpu.dropped += 1;
-            stats.dropped_batches += 1;
-            log::warn!(
-                "plot {}: a batch with {} dims is beyond the GPU layout; not drawn",
-                plot.name,
-                batch.layout.sizes.len()
-            );
-            continue;
+        let desc = BatchDesc {
+            data_offset: (chunk.arena.len() / 4) as u32,
+            first_instance: chunk.instances,
+            ..desc
         };
         chunk.arena.append(device, queue, encoder, bytes);
         chunk.descs.append(device, queue, encoder, bytemuck::bytes_of(&desc));
         chunk.batch_count += 1;
         chunk.instances += desc.instance_count;
-        stats.uploaded_bytes += bytes.len() as u64 + std::mem::size_of::<BatchDesc>() as u64;
+        stats.uploaded_bytes += len + desc_size;
     }
 }
