@@ -251,6 +251,21 @@ fn slice_bounds(values: &[f32], shape: &[usize], spatial_dim: usize, grid_dim: O
         Some(g) => (inner, Some(shape[g + 1..spatial_dim].iter().product::<usize>())),
         None => (inner, None),
     };
+    if inner == 1 {
+        // Spatial dim last ([.., 2] or [.., 3]): x and y interleaved. Walk
+        // whole groups of points that share a grid slice at once.
+        let group = per_outer.unwrap_or(outer);
+        for (i, start) in (0..outer).step_by(group).enumerate() {
+            let count = group.min(outer - start);
+            let b = strided_bounds(&values[start * run..], run, count);
+            let k = match (grid_dim, per_outer) {
+                (Some(g), Some(_)) => i % shape[g],
+                _ => 0,
+            };
+            bounds[k] = bounds[k].union(&b);
+        }
+        return bounds;
+    }
     for o in 0..outer {
         let xs = &values[o * run..o * run + inner];
         let ys = &values[o * run + inner..o * run + 2 * inner];
@@ -267,11 +282,26 @@ fn slice_bounds(values: &[f32], shape: &[usize], spatial_dim: usize, grid_dim: O
     bounds
 }
 
+/// Bounds of the finite pairs `(values[i * stride], values[i * stride + 1])`
+/// for `i` below `count`.
+fn strided_bounds(values: &[f32], stride: usize, count: usize) -> Bounds {
+    let values = &values[..(count * stride).min(values.len())];
+    lane_bounds(count, |i| values[i * stride], |i| values[i * stride + 1])
+}
+
 /// Bounds of the pairs `(xs[i], ys[i])` where both are finite.
+pub fn finite_bounds(xs: &[f32], ys: &[f32]) -> Bounds {
+    let n = xs.len().min(ys.len());
+    let (xs, ys) = (&xs[..n], &ys[..n]);
+    lane_bounds(n, |i| xs[i], |i| ys[i])
+}
+
+/// Bounds of `n` pairs read through `x` and `y`.
 ///
 /// Eight independent lanes keep the loop branch-free so it vectorises; the
 /// comparisons are false for NaN, and the `abs` test drops infinities.
-pub fn finite_bounds(xs: &[f32], ys: &[f32]) -> Bounds {
+#[inline(always)]
+fn lane_bounds(n: usize, x: impl Fn(usize) -> f32, y: impl Fn(usize) -> f32) -> Bounds {
     const LANES: usize = 8;
     let mut lo = [[f32::INFINITY; LANES]; 2];
     let mut hi = [[f32::NEG_INFINITY; LANES]; 2];
@@ -282,16 +312,14 @@ pub fn finite_bounds(xs: &[f32], ys: &[f32]) -> Bounds {
         lo[1][i] = if ok && y < lo[1][i] { y } else { lo[1][i] };
         hi[1][i] = if ok && y > hi[1][i] { y } else { hi[1][i] };
     };
-    let n = xs.len().min(ys.len());
-    let (xc, xr) = xs[..n].split_at(n - n % LANES);
-    let (yc, yr) = ys[..n].split_at(n - n % LANES);
-    for (xk, yk) in xc.chunks_exact(LANES).zip(yc.chunks_exact(LANES)) {
-        for i in 0..LANES {
-            step(i, xk[i], yk[i]);
+    let whole = n - n % LANES;
+    for base in (0..whole).step_by(LANES) {
+        for lane in 0..LANES {
+            step(lane, x(base + lane), y(base + lane));
         }
     }
-    for (i, (&x, &y)) in xr.iter().zip(yr).enumerate() {
-        step(i, x, y);
+    for (lane, i) in (whole..n).enumerate() {
+        step(lane, x(i), y(i));
     }
     let fold = |v: &[f32; LANES], f: fn(f32, f32) -> f32, init: f32| v.iter().copied().fold(init, f);
     Bounds {

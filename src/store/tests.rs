@@ -131,32 +131,33 @@ fn non_finite_points_do_not_break_bounds() {
 
 #[test]
 fn bounds_pass_matches_a_naive_one_with_grid_tiling() {
-    // Random rank-4 data with the spatial dim and grid dim at every position.
+    // Random data with the spatial dim and grid dim at every position,
+    // including spatial dim last (x and y interleaved).
     let mut rng = fastrand::Rng::with_seed(3);
-    let shape = [3usize, 2, 4, 5];
-    let n: usize = shape.iter().product::<usize>();
-    let values: Vec<f32> = (0..n).map(|_| rng.f32() * 10.0 - 5.0).collect();
-    for spatial_dim in 0..4 {
-        if shape[spatial_dim] != 2 {
-            continue;
-        }
-        for grid_dim in (0..4).filter(|&g| g != spatial_dim) {
-            let call = DataCall {
-                plot: "p".into(),
-                spatial_dim,
-                append: false,
-                color: None,
-                grid: Some(GridSpec::new(grid_dim, 2)),
-                line_dims: vec![],
-                data: Tensor::from_values(shape.to_vec(), &values),
-            };
-            let batch = Batch::new(&call);
-            let mut naive = Bounds::EMPTY;
-            for p in 0..batch.len() {
-                let (x, y, _) = batch.layout.point(&values, p);
-                naive.include(x, y);
+    for shape in [vec![3usize, 2, 4, 5], vec![3, 4, 5, 2], vec![7, 2], vec![2, 9], vec![4, 1, 2]] {
+        let n: usize = shape.iter().product::<usize>();
+        let values: Vec<f32> =
+            (0..n).map(|i| if i % 11 == 5 { f32::NAN } else { rng.f32() * 10.0 - 5.0 }).collect();
+        for spatial_dim in (0..shape.len()).filter(|&d| shape[d] == 2) {
+            let grids = (0..shape.len()).filter(|&g| g != spatial_dim).map(Some).chain([None]);
+            for grid in grids {
+                let call = DataCall {
+                    plot: "p".into(),
+                    spatial_dim,
+                    append: false,
+                    color: None,
+                    grid: grid.map(|g| GridSpec::new(g, 2)),
+                    line_dims: vec![],
+                    data: Tensor::from_values(shape.clone(), &values),
+                };
+                let batch = Batch::new(&call);
+                let mut naive = Bounds::EMPTY;
+                for p in 0..batch.len() {
+                    let (x, y, _) = batch.layout.point(&values, p);
+                    naive.include(x, y);
+                }
+                assert_eq!(batch.bounds, naive, "shape {shape:?}, spatial {spatial_dim}, grid {grid:?}");
             }
-            assert_eq!(batch.bounds, naive, "spatial {spatial_dim}, grid {grid_dim}");
         }
     }
 }

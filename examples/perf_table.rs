@@ -1,0 +1,251 @@
+//! Prints one table of the viewer's speed and memory on this machine's GPU
+//! adapter: frame time and update latency for scatters and lines, the cost
+//! of an append against a long history, video replay speed, and resident
+//! memory against the size of a memory-mapped log.
+//!
+//! `cargo run --release --example perf_table [-- --max-scatter 10000000 --history 100000000]`
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use streamvis_gpu::format::{DataCall, GridCell, Record, RecordBody, RecordMeta, TandemCall, Tensor};
+use streamvis_gpu::render::HeadlessRenderer;
+use streamvis_gpu::store::Store;
+
+fn record(body: RecordBody) -> Record {
+    Record { meta: RecordMeta { session_id: 1, seq: 0, wall_time_ns: 0, run_name: "perf".into() }, body }
+}
+
+fn layout(plot: &str) -> Record {
+    record(RecordBody::Layout(vec![(plot.into(), GridCell::new(0, 0, 1, 1))]))
+}
+
+fn scatter(n: usize, seed: u64, append: bool) -> Record {
+    let mut rng = fastrand::Rng::with_seed(seed);
+    let values: Vec<f32> = (0..n * 2).map(|_| rng.f32() * 2.0 - 1.0).collect();
+    let bytes = Bytes::from(bytemuck::cast_slice::<f32, u8>(&values).to_vec());
+    record(RecordBody::Scatter(DataCall {
+        plot: "cloud".into(),
+        spatial_dim: 1,
+        append,
+        color: None,
+        grid: None,
+        line_dims: vec![],
+        data: Tensor { shape: vec![n, 2], bytes },
+    }))
+}
+
+fn tandem(step: usize) -> Record {
+    let y = (step as f32 / 1000.0).sin() + ((step * 7919) % 1000) as f32 / 5000.0;
+    record(RecordBody::TandemLines(TandemCall {
+        plot: "loss".into(),
+        palette: None,
+        x: step as f64,
+        ys: Tensor::from_values(vec![1], &[y]),
+    }))
+}
+
+fn median(mut samples: Vec<Duration>) -> Duration {
+    samples.sort();
+    samples[samples.len() / 2]
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.1} ms", d.as_secs_f64() * 1e3)
+}
+
+/// Resident memory from /proc: (anonymous, file-backed) bytes.
+fn resident() -> (u64, u64) {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse::<u64>().ok())
+            .map_or(0, |kb| kb * 1024)
+    };
+    (field("RssAnon:"), field("RssFile:"))
+}
+
+struct Table {
+    rows: Vec<[String; 3]>,
+}
+
+impl Table {
+    fn row(&mut self, what: &str, size: &str, value: String) {
+        eprintln!("{what:<40} {size:>12} {value}");
+        self.rows.push([what.to_owned(), size.to_owned(), value]);
+    }
+}
+
+fn arg(name: &str, default: usize) -> usize {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+fn main() -> anyhow::Result<()> {
+    streamvis_gpu::render::ensure_runtime_dir();
+    let max_scatter = arg("--max-scatter", 10_000_000);
+    let history = arg("--history", 100_000_000);
+    let mut r = HeadlessRenderer::new()?;
+    let adapter = r.ctx.adapter_summary();
+    eprintln!("adapter: {adapter}");
+    let views = HashMap::new();
+    let (w, h) = (1920, 1080);
+    let mut table = Table { rows: Vec::new() };
+
+    // Scatter: frame time, and the latency of a replaced step (apply,
+    // upload, draw).
+    for n in [100_000usize, 1_000_000, 10_000_000].into_iter().filter(|&n| n <= max_scatter) {
+        let steps = [scatter(n, 1, false), scatter(n, 2, false)];
+        let mut store = Store::new();
+        store.apply(&layout("cloud"))?;
+        store.apply(&steps[0])?;
+        r.draw(&store, &views, w, h, &Default::default())?;
+        let frames: Vec<Duration> = (0..3)
+            .map(|_| {
+                let t = Instant::now();
+                r.draw(&store, &views, w, h, &Default::default()).map(|_| t.elapsed())
+            })
+            .collect::<Result<_, _>>()?;
+        table.row("scatter frame, 1920x1080", &format!("{n} pts"), ms(median(frames)));
+        let updates: Vec<Duration> = (0..3)
+            .map(|k| {
+                let t = Instant::now();
+                store.apply(&steps[(k + 1) % 2]).expect("applies");
+                r.draw(&store, &views, w, h, &Default::default()).map(|_| t.elapsed())
+            })
+            .collect::<Result<_, _>>()?;
+        table.row("scatter replaced step to frame", &format!("{n} pts"), ms(median(updates)));
+        let uploads: Vec<Duration> = (0..3)
+            .map(|k| {
+                store.apply(&steps[k % 2]).expect("applies");
+                let t = Instant::now();
+                r.sync(&store).map(|_| t.elapsed())
+            })
+            .collect::<Result<_, _>>()?;
+        table.row("scatter replaced step, upload only", &format!("{n} pts"), ms(median(uploads)));
+    }
+
+    // Lines: a tandem line of n points; frame time and the latency of one
+    // more step.
+    for n in [10_000usize, 100_000, 1_000_000, 10_000_000] {
+        let mut store = Store::new();
+        store.apply(&layout("loss"))?;
+        for step in 0..n {
+            store.apply(&tandem(step))?;
+        }
+        r.draw(&store, &views, w, h, &Default::default())?;
+        let frames: Vec<Duration> = (0..3)
+            .map(|_| {
+                let t = Instant::now();
+                r.draw(&store, &views, w, h, &Default::default()).map(|_| t.elapsed())
+            })
+            .collect::<Result<_, _>>()?;
+        table.row("line frame, 1920x1080", &format!("{n} pts"), ms(median(frames)));
+        let updates: Vec<Duration> = (0..3)
+            .map(|k| {
+                let t = Instant::now();
+                store.apply(&tandem(n + k)).expect("applies");
+                r.draw(&store, &views, w, h, &Default::default()).map(|_| t.elapsed())
+            })
+            .collect::<Result<_, _>>()?;
+        table.row("line appended step to frame", &format!("{n} pts"), ms(median(updates)));
+    }
+
+    // Appending 1e4 points to a scatter with a short and a long history:
+    // apply and upload (the frame is not drawn).
+    let history_frames = std::env::args().any(|a| a == "--history-frames");
+    for hist in [100_000usize, 10_000_000, history] {
+        let mut store = Store::new();
+        store.apply(&layout("cloud"))?;
+        let piece = 1_000_000.min(hist);
+        for k in 0..hist / piece {
+            store.apply(&scatter(piece, 10 + k as u64, true))?;
+            r.sync(&store)?;
+        }
+        let tail = scatter(10_000, 99, true);
+        let appends: Vec<Duration> = (0..20)
+            .map(|_| {
+                let t = Instant::now();
+                store.apply(&tail).expect("applies");
+                r.sync(&store).map(|_| t.elapsed())
+            })
+            .collect::<Result<_, _>>()?;
+        table.row("append 1e4 pts (apply + upload)", &format!("{hist} history"), ms(median(appends)));
+        table.row("GPU memory held", &format!("{hist} history"), format!("{} MiB", r.page().gpu_bytes() >> 20));
+        if history_frames {
+            r.draw(&store, &views, w, h, &Default::default())?;
+            let t = Instant::now();
+            r.draw(&store, &views, w, h, &Default::default())?;
+            table.row("scatter frame with the whole history", &format!("{hist} pts"), ms(t.elapsed()));
+        }
+    }
+
+    // Video replay: frames rendered and read back per second at 1280x720.
+    {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("demo.log");
+        let mut logger = streamvis_gpu::DataLogger::new("perf");
+        logger.init_write_log(&path)?;
+        let mut demo = streamvis_gpu::demo::SeedDemo::new(1);
+        demo.start(&mut logger)?;
+        for step in 0..60 {
+            demo.step(&mut logger, step)?;
+        }
+        drop(logger);
+        let mut tail = streamvis_gpu::source::FileTail::open(&path, false)?;
+        let mut store = Store::new();
+        streamvis_gpu::ingest::pump(&mut tail, &mut store, usize::MAX)?;
+        let t = Instant::now();
+        for _ in 0..30 {
+            r.render(&store, &views, 1280, 720, &Default::default())?;
+        }
+        table.row("replay frames/s (render + readback), 1280x720", "seed demo", format!("{:.1}", 30.0 / t.elapsed().as_secs_f64()));
+        let steps = [scatter(1_000_000, 3, false), scatter(1_000_000, 4, false)];
+        let mut store = Store::new();
+        store.apply(&layout("cloud"))?;
+        let t = Instant::now();
+        for k in 0..10 {
+            store.apply(&steps[k % 2])?;
+            r.render(&store, &views, 1280, 720, &Default::default())?;
+        }
+        table.row("replay frames/s (render + readback), 1280x720", "1e6 pts/step", format!("{:.1}", 10.0 / t.elapsed().as_secs_f64()));
+    }
+
+    // Resident memory while a log is memory-mapped and applied.
+    {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("big.log");
+        let mut logger = streamvis_gpu::DataLogger::new("perf");
+        logger.init_write_log(&path)?;
+        logger.set_layout([("cloud", GridCell::new(0, 0, 1, 1))])?;
+        let values: Vec<f32> = (0..20_000_000).map(|i| (i % 1000) as f32).collect();
+        for _ in 0..6 {
+            logger.scatter("cloud", streamvis_gpu::TensorView::new(&[10_000_000, 2], &values), 1, true, None, None)?;
+        }
+        drop(logger);
+        drop(values);
+        let size = std::fs::metadata(&path)?.len();
+        let (anon_before, _) = resident();
+        let mut tail = streamvis_gpu::source::FileTail::open(&path, false)?;
+        let mut store = Store::new();
+        streamvis_gpu::ingest::pump(&mut tail, &mut store, usize::MAX)?;
+        let (anon_after, file_after) = resident();
+        table.row(
+            "resident memory after reading a log",
+            &format!("{} MiB log", size >> 20),
+            format!("heap +{} MiB, mapped {} MiB", anon_after.saturating_sub(anon_before) >> 20, file_after >> 20),
+        );
+    }
+
+    println!("Adapter: {adapter}\n");
+    println!("| measurement | size | result |");
+    println!("|---|---|---|");
+    for [a, b, c] in &table.rows {
+        println!("| {a} | {b} | {c} |");
+    }
+    Ok(())
+}
