@@ -22,10 +22,11 @@ struct PlotUniforms {
     tandem_rows: u32,
     // Batches in this chunk (for the binary search).
     batch_count: u32,
+    // Dense scatters: points in the plot before this chunk, and in all.
+    instance_base: u32,
+    instance_total: u32,
     // Padding to a multiple of 16 bytes.
     _pad0: u32,
-    _pad1: u32,
-    _pad2: u32,
 };
 
 // Keep in sync with `BatchDesc` in src/render/gpu_types.rs.

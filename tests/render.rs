@@ -309,6 +309,39 @@ fn a_memory_budget_drops_the_oldest_points(r: &mut HeadlessRenderer) -> Result<(
     Ok(())
 }
 
+fn the_splat_pass_draws_what_the_triangles_draw(r: &mut HeadlessRenderer) -> Result<(), String> {
+    // 80,000 points coloured by value: drawn by the splat compute pass, and,
+    // for comparison, as antialiased triangles. Only disc edges may differ.
+    let store = common::store_from_log(|logger| {
+        one_plot(logger);
+        let mut rng = fastrand::Rng::with_seed(14);
+        let data: Vec<f32> = (0..80_000)
+            .flat_map(|_| {
+                let (x, y) = (rng.f32() * 2.0 - 1.0, rng.f32() * 2.0 - 1.0);
+                [x, y * x.abs(), rng.f32()]
+            })
+            .collect();
+        let color = Some(ColorSpec::by_value("Turbo256"));
+        logger
+            .scatter("p", TensorView::new(&[80_000, 3], &data), 1, false, color, None)
+            .unwrap();
+    });
+    let splat = render(r, &store, &HashMap::new())?;
+    let again = render(r, &store, &HashMap::new())?;
+    common::image::compare("splat_determinism", &splat, &again, common::image::EXACT)?;
+    r.page_mut().set_splat(false);
+    let triangles = render(r, &store, &HashMap::new());
+    r.page_mut().set_splat(true);
+    // Antialiased edges against hard ones: most pixels agree, and no large
+    // area differs.
+    let tolerance = common::image::Tolerance {
+        max_mean: 6.0,
+        bad_threshold: 160,
+        max_bad_fraction: 0.04,
+    };
+    common::image::compare("splat_vs_triangles", &triangles?, &splat, tolerance)
+}
+
 fn main() {
     common::run_gpu_fns(vec![
         ("same_image_twice", same_image_twice),
@@ -329,6 +362,10 @@ fn main() {
         (
             "a_memory_budget_drops_the_oldest_points",
             a_memory_budget_drops_the_oldest_points,
+        ),
+        (
+            "the_splat_pass_draws_what_the_triangles_draw",
+            the_splat_pass_draws_what_the_triangles_draw,
         ),
     ])
 }

@@ -8,13 +8,7 @@ fn validate(name: &str, source: &str) {
     Validator::new(ValidationFlags::all(), Capabilities::default())
         .validate(&module)
         .unwrap_or_else(|e| panic!("{name}: {}", e.emit_to_string(source)));
-    assert!(
-        module
-            .entry_points
-            .iter()
-            .any(|e| e.stage == naga::ShaderStage::Fragment),
-        "{name} has a fragment stage"
-    );
+    assert!(!module.entry_points.is_empty(), "{name} has entry points");
 }
 
 #[test]

@@ -27,9 +27,26 @@ pub struct PlotUniforms {
     pub tandem_lines: u32,
     pub tandem_rows: u32,
     pub batch_count: u32,
-    pub _pad: [u32; 3],
+    pub instance_base: u32,
+    pub instance_total: u32,
+    pub _pad: u32,
 }
 const _: () = assert!(std::mem::size_of::<PlotUniforms>() == 96);
+
+/// Uniforms of the dense-scatter resolve pass. Keep in sync with
+/// `ResolveUniforms` in shaders/resolve.wgsl.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Pod, Zeroable)]
+pub struct ResolveUniforms {
+    /// Top-left pixel of the plot area in the target.
+    pub origin: [f32; 2],
+    /// Width of the plot area in pixels (the id buffer's row length).
+    pub width: u32,
+    pub palette_row: u32,
+    pub default_color: [f32; 4],
+    pub nan_color: [f32; 4],
+}
+const _: () = assert!(std::mem::size_of::<ResolveUniforms>() == 48);
 
 /// Where a batch's points are in the data buffer. Keep in sync with
 /// `BatchDesc` in shaders/data.wgsl.

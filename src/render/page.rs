@@ -63,6 +63,12 @@ impl PageRenderer {
         self.plot_data.reduce_lines = on;
     }
 
+    /// Whether scatters of many points are drawn by the splat compute pass
+    /// (the default) or as triangles.
+    pub fn set_splat(&mut self, on: bool) {
+        self.plot_data.splat_dense = on;
+    }
+
     /// Limits the bytes of GPU buffers the plots may hold; past the limit,
     /// the oldest appended scatter data is dropped from view (and said so).
     pub fn set_memory_budget(&mut self, bytes: Option<u64>) {
@@ -108,10 +114,18 @@ impl PageRenderer {
                 continue;
             };
             let area = &plot.frame.plot_area;
-            if let Some(note) = self
-                .plot_data
-                .prepare_view(device, queue, &mut encoder, data, &plot.view, area)
-            {
+            if let Some(note) = self.plot_data.prepare_view(
+                device,
+                queue,
+                &mut encoder,
+                &self.pipelines,
+                &self.palette_view,
+                data,
+                &plot.view,
+                area,
+                size,
+                &scene.style,
+            ) {
                 let style = &scene.style;
                 let y = plot.frame.cell.y + (style.title_height - style.font_size * 1.25).max(0.0) / 2.0;
                 labels.push(Label {

@@ -18,7 +18,7 @@ use std::collections::HashMap;
 
 use super::buffer::GrowableBuffer;
 use super::capture::PAGE_FORMAT;
-use super::gpu_types::{BatchDesc, PlotUniforms, linear_rgba};
+use super::gpu_types::{BatchDesc, PlotUniforms, ResolveUniforms, linear_rgba};
 use super::palette::palette_row;
 use crate::layout::{DataRect, Rect};
 use crate::spec::Palette;
@@ -27,14 +27,23 @@ use crate::store::{ColorSource, Plot, PlotKind, PointLayout, Store, needs_reduct
 const DATA_SHADER: &str = include_str!("../../shaders/data.wgsl");
 const POINTS_SHADER: &str = include_str!("../../shaders/points.wgsl");
 const LINES_SHADER: &str = include_str!("../../shaders/lines.wgsl");
+const SPLAT_SHADER: &str = include_str!("../../shaders/splat.wgsl");
+const RESOLVE_SHADER: &str = include_str!("../../shaders/resolve.wgsl");
 
 /// The shader sources as compiled: the shared data code, then the renderer's.
-pub fn shader_sources() -> [(&'static str, String); 2] {
+pub fn shader_sources() -> [(&'static str, String); 3] {
     [
         ("points", format!("{DATA_SHADER}\n{POINTS_SHADER}")),
         ("lines", format!("{DATA_SHADER}\n{LINES_SHADER}")),
+        ("splat", format!("{DATA_SHADER}\n{SPLAT_SHADER}")),
     ]
 }
+
+/// Scatters of at least this many points are drawn by the splat compute
+/// pass: instanced triangles are bound by the rasteriser's vertex and setup
+/// rate (on an H100 only a few units rasterise), while the splat pass runs
+/// on every compute unit.
+pub const DENSE_MIN_POINTS: usize = 50_000;
 
 /// Colour of uncoloured data: Bokeh's default blue.
 pub const DEFAULT_COLOR: [u8; 3] = [0x1f, 0x77, 0xb4];
@@ -47,13 +56,18 @@ pub struct PlotPipelines {
     points: wgpu::RenderPipeline,
     batch_lines: wgpu::RenderPipeline,
     tandem_lines: wgpu::RenderPipeline,
+    /// Dense scatters: marks written by the splat pass, read by resolve.
+    marks_layout: wgpu::BindGroupLayout,
+    splat: wgpu::ComputePipeline,
+    resolve_layout: wgpu::BindGroupLayout,
+    resolve: wgpu::RenderPipeline,
 }
 
 impl PlotPipelines {
     pub fn new(device: &wgpu::Device) -> Self {
         let storage = |binding| wgpu::BindGroupLayoutEntry {
             binding,
-            visibility: wgpu::ShaderStages::VERTEX,
+            visibility: wgpu::ShaderStages::VERTEX | wgpu::ShaderStages::COMPUTE,
             ty: wgpu::BindingType::Buffer {
                 ty: wgpu::BufferBindingType::Storage { read_only: true },
                 has_dynamic_offset: false,
@@ -66,7 +80,7 @@ impl PlotPipelines {
             entries: &[
                 wgpu::BindGroupLayoutEntry {
                     binding: 0,
-                    visibility: wgpu::ShaderStages::VERTEX_FRAGMENT,
+                    visibility: wgpu::ShaderStages::VERTEX_FRAGMENT | wgpu::ShaderStages::COMPUTE,
                     ty: wgpu::BindingType::Buffer {
                         ty: wgpu::BufferBindingType::Uniform,
                         has_dynamic_offset: false,
@@ -78,7 +92,7 @@ impl PlotPipelines {
                 storage(2),
                 wgpu::BindGroupLayoutEntry {
                     binding: 3,
-                    visibility: wgpu::ShaderStages::VERTEX,
+                    visibility: wgpu::ShaderStages::VERTEX | wgpu::ShaderStages::COMPUTE,
                     ty: wgpu::BindingType::Texture {
                         sample_type: wgpu::TextureSampleType::Float { filterable: false },
                         view_dimension: wgpu::TextureViewDimension::D2,
@@ -93,7 +107,7 @@ impl PlotPipelines {
             bind_group_layouts: &[Some(&layout)],
             immediate_size: 0,
         });
-        let [(_, points_src), (_, lines_src)] = shader_sources();
+        let [(_, points_src), (_, lines_src), (_, splat_src)] = shader_sources();
         let points_module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
             label: Some("PlotPipelines::points_shader"),
             source: wgpu::ShaderSource::Wgsl(points_src.into()),
@@ -133,11 +147,110 @@ impl PlotPipelines {
             })
         };
         use wgpu::PrimitiveTopology::{TriangleList, TriangleStrip};
+        let points = pipeline("PlotPipelines::points", &points_module, "vs_main", TriangleList);
+        let batch_lines = pipeline("PlotPipelines::batch_lines", &lines_module, "vs_batches", TriangleStrip);
+        let tandem_lines = pipeline("PlotPipelines::tandem_lines", &lines_module, "vs_tandem", TriangleStrip);
+
+        let marks_entry = |binding, visibility, read_only| wgpu::BindGroupLayoutEntry {
+            binding,
+            visibility,
+            ty: wgpu::BindingType::Buffer {
+                ty: wgpu::BufferBindingType::Storage { read_only },
+                has_dynamic_offset: false,
+                min_binding_size: None,
+            },
+            count: None,
+        };
+        let marks_layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+            label: Some("PlotPipelines::marks_layout"),
+            entries: &[marks_entry(0, wgpu::ShaderStages::COMPUTE, false)],
+        });
+        let splat_module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+            label: Some("PlotPipelines::splat_shader"),
+            source: wgpu::ShaderSource::Wgsl(splat_src.into()),
+        });
+        let splat_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+            label: Some("PlotPipelines::splat_layout"),
+            bind_group_layouts: &[Some(&layout), Some(&marks_layout)],
+            immediate_size: 0,
+        });
+        let splat = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+            label: Some("PlotPipelines::splat"),
+            layout: Some(&splat_layout),
+            module: &splat_module,
+            entry_point: Some("cs_main"),
+            compilation_options: Default::default(),
+            cache: None,
+        });
+        let resolve_layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+            label: Some("PlotPipelines::resolve_layout"),
+            entries: &[
+                wgpu::BindGroupLayoutEntry {
+                    binding: 0,
+                    visibility: wgpu::ShaderStages::FRAGMENT,
+                    ty: wgpu::BindingType::Buffer {
+                        ty: wgpu::BufferBindingType::Uniform,
+                        has_dynamic_offset: false,
+                        min_binding_size: None,
+                    },
+                    count: None,
+                },
+                marks_entry(1, wgpu::ShaderStages::FRAGMENT, true),
+                wgpu::BindGroupLayoutEntry {
+                    binding: 2,
+                    visibility: wgpu::ShaderStages::FRAGMENT,
+                    ty: wgpu::BindingType::Texture {
+                        sample_type: wgpu::TextureSampleType::Float { filterable: false },
+                        view_dimension: wgpu::TextureViewDimension::D2,
+                        multisampled: false,
+                    },
+                    count: None,
+                },
+            ],
+        });
+        let resolve_module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+            label: Some("PlotPipelines::resolve_shader"),
+            source: wgpu::ShaderSource::Wgsl(RESOLVE_SHADER.into()),
+        });
+        let resolve_pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+            label: Some("PlotPipelines::resolve_pipeline_layout"),
+            bind_group_layouts: &[Some(&resolve_layout)],
+            immediate_size: 0,
+        });
+        let resolve = device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
+            label: Some("PlotPipelines::resolve"),
+            layout: Some(&resolve_pipeline_layout),
+            vertex: wgpu::VertexState {
+                module: &resolve_module,
+                entry_point: Some("vs_main"),
+                compilation_options: Default::default(),
+                buffers: &[],
+            },
+            primitive: wgpu::PrimitiveState::default(),
+            depth_stencil: None,
+            multisample: wgpu::MultisampleState::default(),
+            fragment: Some(wgpu::FragmentState {
+                module: &resolve_module,
+                entry_point: Some("fs_main"),
+                compilation_options: Default::default(),
+                targets: &[Some(wgpu::ColorTargetState {
+                    format: PAGE_FORMAT,
+                    blend: None,
+                    write_mask: wgpu::ColorWrites::ALL,
+                })],
+            }),
+            multiview_mask: None,
+            cache: None,
+        });
         Self {
-            points: pipeline("PlotPipelines::points", &points_module, "vs_main", TriangleList),
-            batch_lines: pipeline("PlotPipelines::batch_lines", &lines_module, "vs_batches", TriangleStrip),
-            tandem_lines: pipeline("PlotPipelines::tandem_lines", &lines_module, "vs_tandem", TriangleStrip),
+            points,
+            batch_lines,
+            tandem_lines,
             layout,
+            marks_layout,
+            splat,
+            resolve_layout,
+            resolve,
         }
     }
 }
@@ -157,7 +270,8 @@ struct Chunk {
 impl PlotGpu {
     fn bytes(&self) -> u64 {
         let reduced = self.reduced.as_ref().map_or(0, |r| r.chunk.bytes());
-        self.chunks.iter().map(Chunk::bytes).sum::<u64>() + reduced
+        let dense = self.dense.as_ref().map_or(0, |d| d.marks.size());
+        self.chunks.iter().map(Chunk::bytes).sum::<u64>() + reduced + dense
     }
 }
 
@@ -233,6 +347,20 @@ struct PlotGpu {
     /// Lines reduced to the pixel columns of the current view, when they
     /// have more points than columns.
     reduced: Option<Reduced>,
+    /// Dense scatters drawn by the splat pass.
+    dense: Option<Dense>,
+}
+
+/// A dense scatter's marks (one u32 per pixel of the plot area), written by
+/// the splat pass and read by the resolve pass.
+struct Dense {
+    marks: wgpu::Buffer,
+    size: (u32, u32),
+    marks_group: wgpu::BindGroup,
+    resolve_uniforms: wgpu::Buffer,
+    resolve_group: wgpu::BindGroup,
+    /// Whether the current frame draws the splat (not the triangles).
+    active: bool,
 }
 
 /// A min/max-per-column reduction of a plot's lines, and what it was
@@ -290,6 +418,9 @@ pub struct PlotData {
     /// Most bytes of GPU buffers to hold; past it, the oldest appended
     /// scatter data is dropped from view.
     pub memory_budget: Option<u64>,
+    /// Draw scatters of [`DENSE_MIN_POINTS`] or more by the splat pass (on
+    /// by default).
+    pub splat_dense: bool,
 }
 
 impl PlotData {
@@ -298,6 +429,7 @@ impl PlotData {
             plots: HashMap::new(),
             reduce_lines: true,
             memory_budget: None,
+            splat_dense: true,
         }
     }
 
@@ -343,6 +475,7 @@ impl PlotData {
                 tandem_lines: 0,
                 dropped_points: 0,
                 reduced: None,
+                dense: None,
             });
             if gpu.generation != plot.generation || gpu.kind != plot.kind {
                 gpu.kind = plot.kind;
@@ -373,15 +506,32 @@ impl PlotData {
     /// Prepares a plot for drawing `view` in `area`: lines with more points
     /// than pixel columns are reduced to min/max per column (recomputed when
     /// the view or data change). Returns a note to show while reduced.
+    #[allow(clippy::too_many_arguments)]
     pub fn prepare_view(
         &mut self,
         device: &wgpu::Device,
         queue: &wgpu::Queue,
         encoder: &mut wgpu::CommandEncoder,
+        pipelines: &PlotPipelines,
+        palette_view: &wgpu::TextureView,
         plot: &Plot,
         view: &DataRect,
         area: &Rect,
+        target_size: [u32; 2],
+        style: &crate::layout::Style,
     ) -> Option<String> {
+        self.splat(
+            device,
+            queue,
+            encoder,
+            pipelines,
+            palette_view,
+            plot,
+            view,
+            area,
+            target_size,
+            style,
+        );
         let gpu = self.plots.get_mut(&plot.name)?;
         let dropped = (gpu.dropped_points > 0).then(|| {
             format!(
@@ -393,6 +543,87 @@ impl PlotData {
         match (reduced, dropped) {
             (Some(a), Some(b)) => Some(format!("{a}; {b}")),
             (a, b) => a.or(b),
+        }
+    }
+
+    /// Runs the splat pass of a dense scatter (see shaders/splat.wgsl).
+    #[allow(clippy::too_many_arguments)]
+    fn splat(
+        &mut self,
+        device: &wgpu::Device,
+        queue: &wgpu::Queue,
+        encoder: &mut wgpu::CommandEncoder,
+        pipelines: &PlotPipelines,
+        palette_view: &wgpu::TextureView,
+        plot: &Plot,
+        view: &DataRect,
+        area: &Rect,
+        target_size: [u32; 2],
+        style: &crate::layout::Style,
+    ) {
+        let Some(gpu) = self.plots.get_mut(&plot.name) else {
+            return;
+        };
+        let (x, y, w, h) = area.to_pixels(target_size[0], target_size[1]);
+        let total: u64 = gpu.chunks.iter().map(|c| c.instances as u64).sum();
+        let dense = self.splat_dense
+            && gpu.kind == PlotKind::Scatter
+            && total >= DENSE_MIN_POINTS as u64
+            && total < u32::MAX as u64
+            && w > 0
+            && h > 0;
+        if !dense {
+            if let Some(d) = &mut gpu.dense {
+                d.active = false;
+            }
+            return;
+        }
+        if gpu.dense.as_ref().is_none_or(|d| d.size != (w, h)) {
+            gpu.dense = Some(new_dense(device, pipelines, palette_view, (w, h)));
+        }
+        let uniforms_base = plot_uniforms(plot, gpu, view, (w, h), style);
+        let dense = gpu.dense.as_mut().expect("just made");
+        dense.active = true;
+        let palette = uniforms_base.palette_row;
+        let resolve = ResolveUniforms {
+            origin: [x as f32, y as f32],
+            width: w,
+            palette_row: palette,
+            default_color: uniforms_base.default_color,
+            nan_color: uniforms_base.nan_color,
+        };
+        queue.write_buffer(&dense.resolve_uniforms, 0, bytemuck::bytes_of(&resolve));
+        encoder.clear_buffer(&dense.marks, 0, None);
+        let mut base = 0u32;
+        let mut groups = Vec::new();
+        for chunk in &mut gpu.chunks {
+            let uniforms = PlotUniforms {
+                batch_count: chunk.batch_count,
+                instance_base: base,
+                instance_total: total as u32,
+                ..uniforms_base
+            };
+            queue.write_buffer(&chunk.uniforms, 0, bytemuck::bytes_of(&uniforms));
+            groups.push((
+                chunk.bind_group(device, pipelines, palette_view).clone(),
+                chunk.instances,
+            ));
+            base += chunk.instances;
+        }
+        let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+            label: Some("PlotData::splat"),
+            timestamp_writes: None,
+        });
+        pass.set_pipeline(&pipelines.splat);
+        pass.set_bind_group(1, &dense.marks_group, &[]);
+        for (group, instances) in &groups {
+            if *instances == 0 {
+                continue;
+            }
+            let workgroups = instances.div_ceil(256);
+            let (gx, gy) = (workgroups.min(65_535), workgroups.div_ceil(65_535));
+            pass.set_bind_group(0, group, &[]);
+            pass.dispatch_workgroups(gx, gy, 1);
         }
     }
 
@@ -502,23 +733,13 @@ impl PlotData {
         }
         pass.set_viewport(x as f32, y as f32, w as f32, h as f32, 0.0, 1.0);
         pass.set_scissor_rect(x, y, w, h);
-        let palette = plot.palette.as_deref().and_then(|name| Palette::parse(name).ok());
-        let center = view.center();
-        let mut uniforms = PlotUniforms {
-            center: [center[0] as f32, center[1] as f32],
-            scale: [(2.0 / view.width()) as f32, (2.0 / view.height()) as f32],
-            viewport_size: [w as f32, h as f32],
-            point_radius: style.point_radius,
-            line_width: style.line_width,
-            default_color: linear_rgba(DEFAULT_COLOR, 1.0),
-            nan_color: linear_rgba(NAN_COLOR, 1.0),
-            palette_row: palette.as_ref().map_or(0, palette_row),
-            palette_size: palette.map_or(0, |p| p.size as u32),
-            tandem_lines: gpu.tandem_lines,
-            tandem_rows: 0,
-            batch_count: 0,
-            _pad: [0; 3],
-        };
+        if let Some(dense) = gpu.dense.as_ref().filter(|d| d.active) {
+            pass.set_pipeline(&pipelines.resolve);
+            pass.set_bind_group(0, &dense.resolve_group, &[]);
+            pass.draw(0..3, 0..1);
+            return;
+        }
+        let mut uniforms = plot_uniforms(plot, gpu, view, (w, h), style);
         if let Some(reduced) = gpu.reduced.as_mut().filter(|r| r.active) {
             let chunk = &mut reduced.chunk;
             if chunk.instances > 0 {
@@ -564,6 +785,90 @@ impl PlotData {
 impl Default for PlotData {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+/// A plot's uniforms for drawing `view` into a `w` x `h` plot area.
+fn plot_uniforms(
+    plot: &Plot,
+    gpu: &PlotGpu,
+    view: &DataRect,
+    (w, h): (u32, u32),
+    style: &crate::layout::Style,
+) -> PlotUniforms {
+    let palette = plot.palette.as_deref().and_then(|name| Palette::parse(name).ok());
+    let center = view.center();
+    PlotUniforms {
+        center: [center[0] as f32, center[1] as f32],
+        scale: [(2.0 / view.width()) as f32, (2.0 / view.height()) as f32],
+        viewport_size: [w as f32, h as f32],
+        point_radius: style.point_radius,
+        line_width: style.line_width,
+        default_color: linear_rgba(DEFAULT_COLOR, 1.0),
+        nan_color: linear_rgba(NAN_COLOR, 1.0),
+        palette_row: palette.as_ref().map_or(0, palette_row),
+        palette_size: palette.map_or(0, |p| p.size as u32),
+        tandem_lines: gpu.tandem_lines,
+        tandem_rows: 0,
+        batch_count: 0,
+        instance_base: 0,
+        instance_total: 0,
+        _pad: 0,
+    }
+}
+
+/// The marks buffer and bind groups of a dense scatter drawn at `size`.
+fn new_dense(
+    device: &wgpu::Device,
+    pipelines: &PlotPipelines,
+    palette_view: &wgpu::TextureView,
+    size: (u32, u32),
+) -> Dense {
+    let marks = device.create_buffer(&wgpu::BufferDescriptor {
+        label: Some("PlotGpu::marks"),
+        size: (size.0 as u64 * size.1 as u64 * 4).max(4),
+        usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
+        mapped_at_creation: false,
+    });
+    let resolve_uniforms = device.create_buffer(&wgpu::BufferDescriptor {
+        label: Some("PlotGpu::resolve_uniforms"),
+        size: std::mem::size_of::<ResolveUniforms>() as u64,
+        usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+        mapped_at_creation: false,
+    });
+    let marks_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
+        label: Some("PlotGpu::marks_group"),
+        layout: &pipelines.marks_layout,
+        entries: &[wgpu::BindGroupEntry {
+            binding: 0,
+            resource: marks.as_entire_binding(),
+        }],
+    });
+    let resolve_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
+        label: Some("PlotGpu::resolve_group"),
+        layout: &pipelines.resolve_layout,
+        entries: &[
+            wgpu::BindGroupEntry {
+                binding: 0,
+                resource: resolve_uniforms.as_entire_binding(),
+            },
+            wgpu::BindGroupEntry {
+                binding: 1,
+                resource: marks.as_entire_binding(),
+            },
+            wgpu::BindGroupEntry {
+                binding: 2,
+                resource: wgpu::BindingResource::TextureView(palette_view),
+            },
+        ],
+    });
+    Dense {
+        marks,
+        size,
+        marks_group,
+        resolve_uniforms,
+        resolve_group,
+        active: false,
     }
 }
 

@@ -1,0 +1,61 @@
+// Dense scatters, first pass: every point marks the pixels its disc covers
+// with atomicMax of (draw order, colour code), so the latest point drawn wins
+// each pixel, whatever order the threads run in. One thread per point;
+// prepended: data.wgsl. The resolve pass (resolve.wgsl) turns marks into
+// colours.
+
+@group(1) @binding(0) var<storage, read_write> marks: array<atomic<u32>>;
+
+// Colour codes: 1 + palette texel, or these.
+const DEFAULT_CODE: u32 = 257u;
+const NAN_CODE: u32 = 258u;
+
+@compute @workgroup_size(256)
+fn cs_main(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+    // Dispatches are 2D past 65535 workgroups.
+    let instance = id.x + id.y * groups.x * 256u;
+    if (plot.batch_count == 0u) {
+        return;
+    }
+    let last = batches[plot.batch_count - 1u];
+    if (instance >= last.first_instance + last.instance_count) {
+        return;
+    }
+    let b = find_batch(instance);
+    let point = gather(b, instance - batches[b].first_instance);
+    if (!is_finite2(point.xy)) {
+        return;
+    }
+    var code = DEFAULT_CODE;
+    if (point.has_color && plot.palette_size > 0u) {
+        if (abs(point.color_value) <= 3.4e38) {
+            let n = f32(plot.palette_size);
+            code = 1u + u32(clamp(floor(point.color_value * n), 0.0, n - 1.0));
+        } else {
+            code = NAN_CODE;
+        }
+    }
+    // Draw order, scaled into 23 bits: ties keep the larger colour code.
+    let global = plot.instance_base + instance;
+    let order = u32(f32(global) * (8388607.0 / f32(max(plot.instance_total, 1u))));
+    let mark = (order << 9u) | code;
+    // Pixel coordinates in the plot area, y down.
+    let clip = clip_from_data(point.xy);
+    let size = plot.viewport_size;
+    let center = vec2<f32>((clip.x * 0.5 + 0.5) * size.x, (0.5 - clip.y * 0.5) * size.y);
+    let r = plot.point_radius;
+    let lo = vec2<i32>(floor(center - vec2<f32>(r)));
+    let hi = vec2<i32>(ceil(center + vec2<f32>(r)));
+    let width = i32(size.x);
+    let height = i32(size.y);
+    for (var y = max(lo.y, 0); y <= min(hi.y, height - 1); y = y + 1) {
+        for (var x = max(lo.x, 0); x <= min(hi.x, width - 1); x = x + 1) {
+            let d = vec2<f32>(f32(x) + 0.5, f32(y) + 0.5) - center;
+            // Pixels whose centre lies in the disc: the same pixels an
+            // antialiased disc covers at least half.
+            if (dot(d, d) <= r * r) {
+                atomicMax(&marks[u32(y * width + x)], mark);
+            }
+        }
+    }
+}
