@@ -401,5 +401,8 @@ fn main() {
         }
         Ok(())
     }));
-    libtest_mimic::run(&args, trials).exit();
+    let conclusion = libtest_mimic::run(&args, trials);
+    // Stop the X server before exiting (exit skips destructors).
+    drop(xvfb);
+    conclusion.exit();
 }
