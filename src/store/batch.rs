@@ -286,7 +286,39 @@ fn slice_bounds(values: &[f32], shape: &[usize], spatial_dim: usize, grid_dim: O
 /// for `i` below `count`.
 fn strided_bounds(values: &[f32], stride: usize, count: usize) -> Bounds {
     let values = &values[..(count * stride).min(values.len())];
-    lane_bounds(count, |i| values[i * stride], |i| values[i * stride + 1])
+    match stride {
+        // [N, 2] and [N, 3] tensors: fixed strides let the loop vectorise.
+        2 => interleaved_bounds::<2>(values),
+        3 => interleaved_bounds::<3>(values),
+        _ => lane_bounds(count, |i| values[i * stride], |i| values[i * stride + 1]),
+    }
+}
+
+/// Bounds of interleaved points of `S` floats, x and y first.
+fn interleaved_bounds<const S: usize>(values: &[f32]) -> Bounds {
+    const LANES: usize = 8;
+    let block = LANES * S;
+    let whole = values.len() / block * block;
+    let mut acc = Bounds::EMPTY;
+    let mut lo = [[f32::INFINITY; LANES]; 2];
+    let mut hi = [[f32::NEG_INFINITY; LANES]; 2];
+    for chunk in values[..whole].chunks_exact(block) {
+        for lane in 0..LANES {
+            let (x, y) = (chunk[lane * S], chunk[lane * S + 1]);
+            let ok = x.abs() < f32::INFINITY && y.abs() < f32::INFINITY;
+            lo[0][lane] = if ok && x < lo[0][lane] { x } else { lo[0][lane] };
+            hi[0][lane] = if ok && x > hi[0][lane] { x } else { hi[0][lane] };
+            lo[1][lane] = if ok && y < lo[1][lane] { y } else { lo[1][lane] };
+            hi[1][lane] = if ok && y > hi[1][lane] { y } else { hi[1][lane] };
+        }
+    }
+    for lane in 0..LANES {
+        acc = acc.union(&Bounds { min: [lo[0][lane], lo[1][lane]], max: [hi[0][lane], hi[1][lane]] });
+    }
+    for point in values[whole..].chunks_exact(S) {
+        acc.include(point[0], point[1]);
+    }
+    acc
 }
 
 /// Bounds of the pairs `(xs[i], ys[i])` where both are finite.
