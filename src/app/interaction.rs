@@ -312,6 +312,55 @@ mod tests {
     }
 
     #[test]
+    fn hover_finds_the_nearest_point_within_reach() {
+        use crate::format::{DataCall, Record, RecordBody, RecordMeta, Tensor};
+        let mut store = Store::new();
+        let meta = RecordMeta {
+            session_id: 0,
+            seq: 0,
+            wall_time_ns: 0,
+            run_name: "r".into(),
+        };
+        let cells = vec![("a".to_owned(), GridCell::new(0, 0, 1, 1))];
+        store
+            .apply(&Record {
+                meta: meta.clone(),
+                body: RecordBody::Layout(cells),
+            })
+            .unwrap();
+        let data = Tensor::from_values(vec![3, 3], &[0.0, 0.0, 0.25, 1.0, 1.0, 0.5, 2.0, 0.5, 0.75]);
+        let call = DataCall {
+            plot: "a".into(),
+            spatial_dim: 1,
+            append: false,
+            color: Some(crate::format::ColorSpec::by_value("Viridis256")),
+            grid: None,
+            line_dims: vec![],
+            data,
+        };
+        store
+            .apply(&Record {
+                meta,
+                body: RecordBody::Scatter(call),
+            })
+            .unwrap();
+        let scene = PageScene::build(&store, &HashMap::new(), 800, 400, &Style::default());
+        let t = scene.plots[0].transform();
+        let near = t.screen_from_data([1.0, 1.0]);
+        let hit = nearest(
+            store.plot("a").unwrap(),
+            &scene.plots[0],
+            [near[0] + 3.0, near[1] - 2.0],
+            12.0,
+        )
+        .unwrap();
+        assert_eq!((hit.x, hit.y, hit.color_value, hit.line), (1.0, 1.0, Some(0.5), None));
+        assert_eq!(hit.describe(), "x 1  y 1  colour 0.5");
+        let far = t.screen_from_data([1.5, 0.0]);
+        assert!(nearest(store.plot("a").unwrap(), &scene.plots[0], far, 12.0).is_none());
+    }
+
+    #[test]
     fn nothing_happens_outside_the_plots() {
         let scene = scene();
         let mut views = Views::default();

@@ -150,6 +150,64 @@ pub const MESSAGE_MAX_BYTES: usize = 9 << 20;
 /// The largest tensor rank a reader accepts.
 pub const MAX_RANK: usize = 16;
 
+/// The decoder's fuzz check: `data` is decoded as a file and as a message,
+/// whole and fed in pieces, and the two must agree. Panics only on a real
+/// decoder bug; shared by the cargo-fuzz target and the tests.
+pub fn fuzz_decode(data: &[u8]) {
+    for file in [true, false] {
+        let whole = bytes::Bytes::copy_from_slice(data);
+        let mut scanner = if file {
+            FrameScanner::for_file()
+        } else {
+            FrameScanner::for_message()
+        };
+        let mut events = Vec::new();
+        // Every event advances the scanner, so there are at most as many
+        // events as bytes (plus one); more would mean a loop.
+        for _ in 0..=data.len() + 1 {
+            match scanner.next_event(&whole, 0) {
+                Ok(Some(event)) => events.push(event),
+                Ok(None) | Err(_) => break,
+            }
+        }
+        assert!(events.len() <= data.len() + 1, "the decoder looped");
+        let mut pushed = if file {
+            PushDecoder::for_file()
+        } else {
+            PushDecoder::for_message()
+        };
+        let mut piecewise = Vec::new();
+        let step = 1 + data.first().copied().unwrap_or(0) as usize % 7;
+        'feed: for piece in data.chunks(step) {
+            pushed.push(piece);
+            loop {
+                match pushed.next_event() {
+                    Ok(Some(event)) => piecewise.push(event),
+                    Ok(None) => break,
+                    Err(_) => break 'feed,
+                }
+            }
+        }
+        let records = |events: &[StreamEvent]| {
+            events
+                .iter()
+                .filter_map(|e| match e {
+                    StreamEvent::Record { offset, record } => Some((*offset, format!("{record:?}"))),
+                    StreamEvent::Corrupt { .. } => None,
+                })
+                .collect::<Vec<_>>()
+        };
+        // Records are found the same way however the bytes arrive (warnings
+        // may differ: a cut-short record is only known as such once later
+        // bytes arrive).
+        assert_eq!(
+            records(&events),
+            records(&piecewise),
+            "whole and piecewise decoding disagree"
+        );
+    }
+}
+
 /// Rounds `n` up to a multiple of [`ALIGN`].
 pub const fn align_up(n: usize) -> usize {
     (n + ALIGN - 1) & !(ALIGN - 1)

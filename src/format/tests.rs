@@ -355,3 +355,22 @@ fn a_pending_body_is_waited_for() {
     ));
     assert!(scanner.next_event(&bytes, 0).unwrap().is_none());
 }
+
+#[test]
+fn fuzz_check_holds_on_random_and_mutated_logs() {
+    // The fuzz target's body over random bytes and randomly damaged logs,
+    // so the check runs on every test run (cargo fuzz explores further).
+    let mut rng = fastrand::Rng::with_seed(42);
+    let (file, _) = sample_file();
+    for _ in 0..300 {
+        let mut data = file.clone();
+        for _ in 0..rng.usize(0..6) {
+            let at = rng.usize(0..data.len());
+            data[at] = rng.u8(..);
+        }
+        data.truncate(rng.usize(0..=data.len()));
+        fuzz_decode(&data);
+        let noise: Vec<u8> = (0..rng.usize(0..200)).map(|_| rng.u8(..)).collect();
+        fuzz_decode(&noise);
+    }
+}
