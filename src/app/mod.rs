@@ -84,6 +84,9 @@ pub fn run_window(
     };
     let mut app = App::new(source_name, receiver, recorder);
     let result = event_loop.run_app(&mut app);
+    if let Some(gfx) = &app.gfx {
+        log::info!("GPU memory for plot data at exit: {} MiB", gfx.page.gpu_bytes() >> 20);
+    }
     quit.store(true, Ordering::Relaxed);
     let _ = reader.join();
     result.context("running the window")?;
@@ -483,7 +486,9 @@ impl App {
             boxed(&mut overlay, notes.join("\n"), 8.0, scene.height as f32 - 40.0);
         }
         if self.show_help {
-            boxed(&mut overlay, HELP.to_owned(), scene.width as f32, 8.0);
+            let memory = self.gfx.as_ref().map_or(0, |g| g.page.gpu_bytes());
+            let text = format!("{HELP}\n\nGPU memory for plot data: {:.1} MiB", memory as f64 / (1 << 20) as f64);
+            boxed(&mut overlay, text, scene.width as f32, 8.0);
         }
         overlay
     }
