@@ -5,6 +5,8 @@
 //! offsets (the renderer's vertex shader does the same arithmetic), and the
 //! bounds pass walks the tensor's contiguous runs once.
 
+use wide::f32x8;
+
 use crate::format::{DataCall, Tensor};
 
 /// Axis-aligned bounds of the finite points seen so far.
@@ -296,72 +298,93 @@ fn strided_bounds(values: &[f32], stride: usize, count: usize) -> Bounds {
 
 /// Bounds of interleaved points of `S` floats, x and y first.
 fn interleaved_bounds<const S: usize>(values: &[f32]) -> Bounds {
-    const LANES: usize = 8;
     let block = LANES * S;
     let whole = values.len() / block * block;
-    let mut acc = Bounds::EMPTY;
-    let mut lo = [[f32::INFINITY; LANES]; 2];
-    let mut hi = [[f32::NEG_INFINITY; LANES]; 2];
+    let mut acc = LaneBounds::new();
     for chunk in values[..whole].chunks_exact(block) {
-        for lane in 0..LANES {
-            let (x, y) = (chunk[lane * S], chunk[lane * S + 1]);
-            let ok = x.abs() < f32::INFINITY && y.abs() < f32::INFINITY;
-            lo[0][lane] = if ok && x < lo[0][lane] { x } else { lo[0][lane] };
-            hi[0][lane] = if ok && x > hi[0][lane] { x } else { hi[0][lane] };
-            lo[1][lane] = if ok && y < lo[1][lane] { y } else { lo[1][lane] };
-            hi[1][lane] = if ok && y > hi[1][lane] { y } else { hi[1][lane] };
+        let x: [f32; LANES] = std::array::from_fn(|lane| chunk[lane * S]);
+        let y: [f32; LANES] = std::array::from_fn(|lane| chunk[lane * S + 1]);
+        acc.add(f32x8::from(x), f32x8::from(y));
+    }
+    let mut bounds = acc.finish();
+    for point in values[whole..].chunks_exact(S) {
+        bounds.include(point[0], point[1]);
+    }
+    bounds
+}
+
+/// Eight lanes of running bounds, in SIMD registers: the compiler does not
+/// vectorise float min/max on its own (it must keep NaN semantics), so the
+/// lanes are explicit and non-finite points are masked out first.
+struct LaneBounds {
+    lo: [f32x8; 2],
+    hi: [f32x8; 2],
+}
+
+const LANES: usize = 8;
+
+impl LaneBounds {
+    fn new() -> Self {
+        Self {
+            lo: [f32x8::splat(f32::INFINITY); 2],
+            hi: [f32x8::splat(f32::NEG_INFINITY); 2],
         }
     }
-    for lane in 0..LANES {
-        acc = acc.union(&Bounds { min: [lo[0][lane], lo[1][lane]], max: [hi[0][lane], hi[1][lane]] });
+
+    #[inline(always)]
+    fn add(&mut self, x: f32x8, y: f32x8) {
+        let ok = x.is_finite() & y.is_finite();
+        let (inf, neg_inf) = (f32x8::splat(f32::INFINITY), f32x8::splat(f32::NEG_INFINITY));
+        self.lo[0] = self.lo[0].fast_min(ok.bitselect(x, inf));
+        self.hi[0] = self.hi[0].fast_max(ok.bitselect(x, neg_inf));
+        self.lo[1] = self.lo[1].fast_min(ok.bitselect(y, inf));
+        self.hi[1] = self.hi[1].fast_max(ok.bitselect(y, neg_inf));
     }
-    for point in values[whole..].chunks_exact(S) {
-        acc.include(point[0], point[1]);
+
+    fn finish(&self) -> Bounds {
+        let lo: [[f32; LANES]; 2] = [self.lo[0].to_array(), self.lo[1].to_array()];
+        let hi: [[f32; LANES]; 2] = [self.hi[0].to_array(), self.hi[1].to_array()];
+        Bounds {
+            min: [
+                lo[0].iter().copied().fold(f32::INFINITY, f32::min),
+                lo[1].iter().copied().fold(f32::INFINITY, f32::min),
+            ],
+            max: [
+                hi[0].iter().copied().fold(f32::NEG_INFINITY, f32::max),
+                hi[1].iter().copied().fold(f32::NEG_INFINITY, f32::max),
+            ],
+        }
     }
-    acc
 }
 
 /// Bounds of the pairs `(xs[i], ys[i])` where both are finite.
 pub fn finite_bounds(xs: &[f32], ys: &[f32]) -> Bounds {
     let n = xs.len().min(ys.len());
-    let (xs, ys) = (&xs[..n], &ys[..n]);
-    lane_bounds(n, |i| xs[i], |i| ys[i])
+    let whole = n / LANES * LANES;
+    let mut acc = LaneBounds::new();
+    for (x, y) in xs[..whole].chunks_exact(LANES).zip(ys[..whole].chunks_exact(LANES)) {
+        let (x, y): ([f32; LANES], [f32; LANES]) = (x.try_into().expect("8 lanes"), y.try_into().expect("8 lanes"));
+        acc.add(f32x8::from(x), f32x8::from(y));
+    }
+    let mut bounds = acc.finish();
+    for i in whole..n {
+        bounds.include(xs[i], ys[i]);
+    }
+    bounds
 }
 
 /// Bounds of `n` pairs read through `x` and `y`.
-///
-/// Eight independent lanes keep the loop branch-free so it vectorises; the
-/// comparisons are false for NaN, and the `abs` test drops infinities.
-#[inline(always)]
 fn lane_bounds(n: usize, x: impl Fn(usize) -> f32, y: impl Fn(usize) -> f32) -> Bounds {
-    const LANES: usize = 8;
-    let mut lo = [[f32::INFINITY; LANES]; 2];
-    let mut hi = [[f32::NEG_INFINITY; LANES]; 2];
-    let mut step = |i: usize, x: f32, y: f32| {
-        let ok = x.abs() < f32::INFINITY && y.abs() < f32::INFINITY;
-        lo[0][i] = if ok && x < lo[0][i] { x } else { lo[0][i] };
-        hi[0][i] = if ok && x > hi[0][i] { x } else { hi[0][i] };
-        lo[1][i] = if ok && y < lo[1][i] { y } else { lo[1][i] };
-        hi[1][i] = if ok && y > hi[1][i] { y } else { hi[1][i] };
-    };
-    let whole = n - n % LANES;
+    let whole = n / LANES * LANES;
+    let mut acc = LaneBounds::new();
     for base in (0..whole).step_by(LANES) {
-        for lane in 0..LANES {
-            step(lane, x(base + lane), y(base + lane));
-        }
+        let xs: [f32; LANES] = std::array::from_fn(|lane| x(base + lane));
+        let ys: [f32; LANES] = std::array::from_fn(|lane| y(base + lane));
+        acc.add(f32x8::from(xs), f32x8::from(ys));
     }
-    for (lane, i) in (whole..n).enumerate() {
-        step(lane, x(i), y(i));
+    let mut bounds = acc.finish();
+    for i in whole..n {
+        bounds.include(x(i), y(i));
     }
-    let fold = |v: &[f32; LANES], f: fn(f32, f32) -> f32, init: f32| v.iter().copied().fold(init, f);
-    Bounds {
-        min: [
-            fold(&lo[0], f32::min, f32::INFINITY),
-            fold(&lo[1], f32::min, f32::INFINITY),
-        ],
-        max: [
-            fold(&hi[0], f32::max, f32::NEG_INFINITY),
-            fold(&hi[1], f32::max, f32::NEG_INFINITY),
-        ],
-    }
+    bounds
 }
