@@ -42,6 +42,8 @@ pub mod format;
 pub mod ingest;
 pub mod layout;
 pub mod logger;
+#[cfg(feature = "pubsub")]
+pub mod pubsub;
 #[cfg(feature = "viewer")]
 pub mod render;
 pub mod source;

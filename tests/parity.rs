@@ -18,7 +18,7 @@ fn replay(scenario: &Value, dir: &std::path::Path) -> (Value, usize) {
     for (i, call) in scenario["calls"].as_array().expect("calls").iter().enumerate() {
         logger.flush().unwrap();
         let len_before = std::fs::metadata(&log).unwrap().len();
-        let result = common::apply_call(&mut logger, call);
+        let result = common::calls::apply_call(&mut logger, call);
         logger.flush().unwrap();
         let len_after = std::fs::metadata(&log).unwrap().len();
         match (call.get("expect_error"), result) {

@@ -1,5 +1,6 @@
 //! `streamvis-test-app`: the seed README's example application, logging four
-//! plots every step.
+//! plots every step, to a file or published to a Google Pub/Sub topic (with
+//! an optional file log of the same records).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -37,6 +38,20 @@ struct Args {
 enum Mode {
     /// Log to a file.
     File { run_name: String, log_file: PathBuf },
+    /// Publish to the Google Pub/Sub topic TOPIC of project PROJECT (start the
+    /// viewer first: it creates the topic). Uses the emulator with --emulator
+    /// or PUBSUB_EMULATOR_HOST, else Application Default Credentials.
+    Publish {
+        run_name: String,
+        project: String,
+        topic: String,
+        /// Also log the same records to this file.
+        #[arg(long, value_name = "PATH", alias = "log_file")]
+        log_file: Option<PathBuf>,
+        /// Use the Pub/Sub emulator at HOST:PORT.
+        #[arg(long, value_name = "HOST:PORT")]
+        emulator: Option<String>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -51,11 +66,31 @@ fn main() -> ExitCode {
 }
 
 fn run(args: Args) -> anyhow::Result<()> {
-    let Mode::File { run_name, log_file } = &args.mode;
-    let mut logger = DataLogger::new(run_name.as_str());
-    logger
-        .init_write_log(log_file)
-        .with_context(|| format!("logging to {log_file:?}"))?;
+    let mut logger = match &args.mode {
+        Mode::File { run_name, log_file } => {
+            let mut logger = DataLogger::new(run_name.as_str());
+            logger
+                .init_write_log(log_file)
+                .with_context(|| format!("logging to {log_file:?}"))?;
+            logger
+        }
+        Mode::Publish {
+            run_name,
+            project,
+            topic,
+            log_file,
+            emulator,
+        } => {
+            let mut logger = DataLogger::new(run_name.as_str());
+            init_pubsub(&mut logger, project, topic, emulator.as_deref())?;
+            if let Some(log_file) = log_file {
+                logger
+                    .init_write_log(log_file)
+                    .with_context(|| format!("logging to {log_file:?}"))?;
+            }
+            logger
+        }
+    };
     let mut demo = SeedDemo::new(args.seed);
     demo.start(&mut logger)?;
     let interval = Duration::from_millis(args.interval_ms);
@@ -69,4 +104,17 @@ fn run(args: Args) -> anyhow::Result<()> {
     }
     logger.flush()?;
     Ok(())
+}
+
+#[cfg(feature = "pubsub")]
+fn init_pubsub(logger: &mut DataLogger, project: &str, topic: &str, emulator: Option<&str>) -> anyhow::Result<()> {
+    let endpoint = streamvis_gpu::pubsub::Endpoint::emulator_or_env(emulator)?;
+    logger
+        .init_pubsub_at(endpoint, project, topic)
+        .with_context(|| format!("publishing to Pub/Sub topic {topic:?} of project {project:?}"))
+}
+
+#[cfg(not(feature = "pubsub"))]
+fn init_pubsub(_: &mut DataLogger, _: &str, _: &str, _: Option<&str>) -> anyhow::Result<()> {
+    anyhow::bail!("this build has no Pub/Sub support: rebuild with the \"pubsub\" feature")
 }

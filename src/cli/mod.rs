@@ -17,6 +17,11 @@ use crate::video::{StepRule, VideoOptions, VideoTarget};
 /// How often a followed source is checked for new data.
 pub const POLL_INTERVAL: Duration = Duration::from_millis(10);
 
+/// With --pubsub, a one-shot output (--screenshot, --no-follow, --record
+/// without --follow) stops after this long without messages, unless
+/// --stop-after-idle says otherwise: a subscription has no "current end".
+pub const PUBSUB_IDLE: Duration = Duration::from_secs(5);
+
 /// Watch a training run's plots live, on the GPU.
 ///
 /// With no output flag, a window shows the plots and follows the source as it
@@ -32,6 +37,24 @@ pub struct Args {
     /// file) and view it live.
     #[arg(long, group = "source")]
     pub demo: bool,
+
+    /// Receive from the Google Pub/Sub topic TOPIC of project PROJECT, which
+    /// the training app publishes to (the topic is created if missing; start
+    /// the viewer first). Uses the emulator with --emulator or
+    /// PUBSUB_EMULATOR_HOST, else Application Default Credentials. With
+    /// --screenshot, --no-follow or --record (without --follow), reads until
+    /// --stop-after-idle (default 5 s) passes without messages.
+    #[arg(long, num_args = 2, value_names = ["PROJECT", "TOPIC"], group = "source")]
+    pub pubsub: Option<Vec<String>>,
+
+    /// With --pubsub: also append every record received to this log, in the
+    /// order shown (view it later with --file).
+    #[arg(long, value_name = "PATH", requires = "pubsub", alias = "log_file")]
+    pub log_file: Option<PathBuf>,
+
+    /// With --pubsub: use the Pub/Sub emulator at HOST:PORT.
+    #[arg(long, value_name = "HOST:PORT", requires = "pubsub")]
+    pub emulator: Option<String>,
 
     /// Read to the source's current end instead of following it.
     #[arg(long, conflicts_with = "follow")]
@@ -127,6 +150,16 @@ pub enum SourceConfig {
     Demo {
         interval: Duration,
     },
+    /// A Pub/Sub topic, through a subscription of the viewer's own.
+    PubSub {
+        project: String,
+        topic: String,
+        /// Append the records received to this log.
+        log_file: Option<PathBuf>,
+        /// The emulator's `HOST:PORT` (else `PUBSUB_EMULATOR_HOST`, else
+        /// Google's service).
+        emulator: Option<String>,
+    },
 }
 
 /// When to stop reading.
@@ -162,12 +195,33 @@ pub struct Config {
 impl Args {
     /// Checks the flags against each other.
     pub fn validate(self) -> anyhow::Result<Config> {
-        let source = match (self.file, self.demo) {
-            (Some(path), false) => SourceConfig::File(path),
-            (None, true) => SourceConfig::Demo {
+        if self.pubsub.is_none() && (self.log_file.is_some() || self.emulator.is_some()) {
+            bail!("--log-file and --emulator apply to --pubsub");
+        }
+        let source = match (self.file, self.demo, self.pubsub) {
+            (Some(path), false, None) => SourceConfig::File(path),
+            (None, true, None) => SourceConfig::Demo {
                 interval: Duration::from_millis(self.demo_interval_ms),
             },
-            _ => bail!("nothing to read: give --file PATH or --demo"),
+            (None, false, Some(names)) => {
+                let Ok([project, topic]) = <[String; 2]>::try_from(names) else {
+                    bail!("--pubsub takes two values: PROJECT TOPIC");
+                };
+                #[cfg(feature = "pubsub")]
+                {
+                    crate::pubsub::topic_path(&project, &topic)?;
+                    if let Some(host_port) = &self.emulator {
+                        crate::pubsub::Endpoint::emulator(host_port)?;
+                    }
+                }
+                SourceConfig::PubSub {
+                    project,
+                    topic,
+                    log_file: self.log_file,
+                    emulator: self.emulator,
+                }
+            }
+            _ => bail!("nothing to read: give --file PATH, --pubsub PROJECT TOPIC or --demo"),
         };
         let stop_after_idle = match self.stop_after_idle {
             None => None,
@@ -210,13 +264,14 @@ impl Args {
         if matches!(source, SourceConfig::Demo { .. }) && !follows {
             bail!("--demo runs live: it cannot be combined with --no-follow or a one-shot output");
         }
-        if !follows && stop_after_idle.is_some() {
-            bail!("--stop-after-idle applies only when following");
-        }
-        let follow = if follows {
-            Follow::Yes { stop_after_idle }
-        } else {
-            Follow::No
+        let follow = match (&source, follows) {
+            (_, true) => Follow::Yes { stop_after_idle },
+            // A subscription has no end to read to: read until it goes quiet.
+            (SourceConfig::PubSub { .. }, false) => Follow::Yes {
+                stop_after_idle: Some(stop_after_idle.unwrap_or(PUBSUB_IDLE)),
+            },
+            (_, false) if stop_after_idle.is_some() => bail!("--stop-after-idle applies only when following"),
+            (_, false) => Follow::No,
         };
         Ok(Config { source, follow, output })
     }
@@ -248,7 +303,45 @@ pub fn open_source(config: &SourceConfig, follow: Follow) -> anyhow::Result<Open
                 _demo: Some(demo),
             }
         }
+        SourceConfig::PubSub {
+            project,
+            topic,
+            log_file,
+            emulator,
+        } => OpenSource {
+            source: open_pubsub(project, topic, log_file.as_deref(), emulator.as_deref())?,
+            _demo: None,
+        },
     })
+}
+
+/// Subscribes to a topic (see [`crate::source::PubSubSource`]).
+#[cfg(feature = "pubsub")]
+fn open_pubsub(
+    project: &str,
+    topic: &str,
+    log_file: Option<&Path>,
+    emulator: Option<&str>,
+) -> anyhow::Result<Box<dyn RecordSource>> {
+    use crate::pubsub::Endpoint;
+    use crate::source::{PubSubOptions, PubSubSource};
+
+    let endpoint = Endpoint::emulator_or_env(emulator)?;
+    let mut options = PubSubOptions::new(endpoint, project, topic);
+    options.log_file = log_file.map(Path::to_owned);
+    let source = PubSubSource::open(options)
+        .with_context(|| format!("cannot subscribe to Pub/Sub topic {topic:?} of project {project:?}"))?;
+    Ok(Box::new(source))
+}
+
+#[cfg(not(feature = "pubsub"))]
+fn open_pubsub(
+    _project: &str,
+    _topic: &str,
+    _log_file: Option<&Path>,
+    _emulator: Option<&str>,
+) -> anyhow::Result<Box<dyn RecordSource>> {
+    bail!("this build has no Pub/Sub support: rebuild with the \"pubsub\" feature")
 }
 
 /// Runs the command.
@@ -263,7 +356,8 @@ pub fn run(config: Config) -> anyhow::Result<()> {
             write_export(&store, out)
         }
         Output::Screenshot { path, size } => {
-            let store = read(source, Follow::No, &stop)?;
+            // Follow::No but for --pubsub, which reads until idle.
+            let store = read(source, config.follow, &stop)?;
             write_screenshot(&store, path, *size)
         }
         Output::Record(video) => {
@@ -438,6 +532,86 @@ mod tests {
         assert!(parse(&["--demo", "--no-follow"]).is_err());
         assert!(parse(&["--demo", "--screenshot", "a.png"]).is_err());
         assert!(parse(&["--demo", "--file", "a.log"]).is_err());
+    }
+
+    #[test]
+    fn pubsub_follows_and_takes_its_own_flags() {
+        let config = parse(&["--pubsub", "proj", "topic"]).unwrap();
+        assert_eq!(
+            config.source,
+            SourceConfig::PubSub {
+                project: "proj".into(),
+                topic: "topic".into(),
+                log_file: None,
+                emulator: None
+            }
+        );
+        assert_eq!(config.follow, Follow::Yes { stop_after_idle: None });
+        assert_eq!(config.output, Output::Window { record: None });
+        let config = parse(&[
+            "--pubsub",
+            "proj",
+            "topic",
+            "--log-file",
+            "view.log",
+            "--emulator",
+            "127.0.0.1:8085",
+            "--export",
+            "out.json",
+            "--stop-after-idle",
+            "3",
+        ])
+        .unwrap();
+        let SourceConfig::PubSub { log_file, emulator, .. } = &config.source else {
+            panic!("{config:?}")
+        };
+        assert_eq!(log_file.as_deref(), Some(Path::new("view.log")));
+        assert_eq!(emulator.as_deref(), Some("127.0.0.1:8085"));
+        assert_eq!(
+            config.follow,
+            Follow::Yes {
+                stop_after_idle: Some(Duration::from_secs(3))
+            }
+        );
+        assert!(parse(&["--file", "a.log", "--log-file", "b.log"]).is_err());
+        assert!(parse(&["--file", "a.log", "--emulator", "127.0.0.1:1"]).is_err());
+        assert!(parse(&["--pubsub", "proj"]).is_err());
+        assert!(parse(&["--pubsub", "proj", "topic", "--file", "a.log"]).is_err());
+        assert!(parse(&["--pubsub", "proj", "topic", "--demo"]).is_err());
+    }
+
+    #[cfg(feature = "pubsub")]
+    #[test]
+    fn pubsub_names_are_checked() {
+        assert!(parse(&["--pubsub", "proj", "ab"]).is_err());
+        assert!(parse(&["--pubsub", "proj", "topic", "--emulator", "localhost"]).is_err());
+    }
+
+    #[test]
+    fn one_shot_outputs_read_pubsub_until_idle() {
+        let idle = |secs| Follow::Yes {
+            stop_after_idle: Some(Duration::from_secs(secs)),
+        };
+        let config = parse(&["--pubsub", "proj", "topic", "--screenshot", "a.png"]).unwrap();
+        assert_eq!(config.follow, idle(5));
+        let config = parse(&[
+            "--pubsub",
+            "proj",
+            "topic",
+            "--screenshot",
+            "a.png",
+            "--stop-after-idle",
+            "2",
+        ])
+        .unwrap();
+        assert_eq!(config.follow, idle(2));
+        let config = parse(&["--pubsub", "proj", "topic", "--no-follow", "--export", "o.json"]).unwrap();
+        assert_eq!(config.follow, idle(5));
+        let config = parse(&["--pubsub", "proj", "topic", "--record", "v.mp4"]).unwrap();
+        assert!(matches!(config.output, Output::Record(_)));
+        assert_eq!(config.follow, idle(5));
+        let config = parse(&["--pubsub", "proj", "topic", "--record", "v.mp4", "--follow"]).unwrap();
+        assert_eq!(config.follow, Follow::Yes { stop_after_idle: None });
     }
 
     #[test]

@@ -4,15 +4,21 @@
 //! and handed to every sink on [`DataLogger::flush`], on a background timer
 //! (every [`LoggerOptions::flush_interval`]), when the buffer passes
 //! [`LoggerOptions::flush_threshold_bytes`], and on drop. A refused call
-//! returns an error and writes nothing.
+//! returns an error and writes nothing. [`DataLogger::flush`] and drop also
+//! wait until every sink has delivered what it was given ([`Sink::sync`]):
+//! for Pub/Sub, until the messages are published.
 
 mod file;
+#[cfg(feature = "pubsub")]
+pub mod pubsub;
 
 use std::path::Path;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 pub use file::FileSink;
+#[cfg(feature = "pubsub")]
+pub use pubsub::{PubSubSink, PubSubSinkOptions};
 
 use crate::format::{
     ColorSpec, DataCall, GridCell, GridSpec, HeaderError, RecordBody, RecordMeta, TandemCall, TensorView, encode_record,
@@ -45,6 +51,10 @@ pub enum LoggerError {
 
     #[error("{0}")]
     Sink(String),
+
+    #[cfg(feature = "pubsub")]
+    #[error(transparent)]
+    PubSub(#[from] crate::pubsub::PubSubError),
 }
 
 /// Where frames go: a file, a Pub/Sub topic.
@@ -52,6 +62,13 @@ pub trait Sink: Send {
     /// Writes whole frames (their concatenation is 8-aligned); called with the
     /// logger's lock held, in call order.
     fn write_frames(&mut self, frames: &[u8]) -> Result<(), LoggerError>;
+
+    /// Waits until everything written so far has been delivered (a file:
+    /// nothing to wait for; Pub/Sub: published). Called by
+    /// [`DataLogger::flush`] and on drop, with the logger's lock held.
+    fn sync(&mut self) -> Result<(), LoggerError> {
+        Ok(())
+    }
 }
 
 /// Tuning for a [`DataLogger`].
@@ -97,6 +114,17 @@ impl Shared {
         // Give back a huge buffer once a large tensor has gone out.
         if self.pending.capacity() > 64 << 20 {
             self.pending = Vec::new();
+        }
+        first_error.map_or(Ok(()), Err)
+    }
+
+    /// Waits for every sink to deliver what it was given.
+    fn sync(&mut self) -> Result<(), LoggerError> {
+        let mut first_error = None;
+        for sink in &mut self.sinks {
+            if let Err(err) = sink.sync() {
+                first_error.get_or_insert(err);
+            }
         }
         first_error.map_or(Ok(()), Err)
     }
@@ -166,6 +194,30 @@ impl DataLogger {
     /// processes may append to the same file at the same time.
     pub fn init_write_log(&mut self, path: impl AsRef<Path>) -> Result<(), LoggerError> {
         let sink = FileSink::open(path.as_ref())?;
+        self.add_sink(Box::new(sink))
+    }
+
+    /// Publishes records to the Google Pub/Sub topic `topic` of `project`,
+    /// which must exist (the viewer creates it: start the viewer first).
+    /// Uses the emulator when `PUBSUB_EMULATOR_HOST` is set, else Application
+    /// Default Credentials. Messages go out in order under this session's
+    /// ordering key; see [`PubSubSink`].
+    #[cfg(feature = "pubsub")]
+    pub fn init_pubsub(&mut self, project: &str, topic: &str) -> Result<(), LoggerError> {
+        let endpoint = crate::pubsub::Endpoint::from_env()?;
+        self.init_pubsub_at(endpoint, project, topic)
+    }
+
+    /// Like [`DataLogger::init_pubsub`], at an explicit endpoint.
+    #[cfg(feature = "pubsub")]
+    pub fn init_pubsub_at(
+        &mut self,
+        endpoint: crate::pubsub::Endpoint,
+        project: &str,
+        topic: &str,
+    ) -> Result<(), LoggerError> {
+        let key = crate::pubsub::ordering_key(self.session_id);
+        let sink = PubSubSink::open(endpoint, project, topic, key, PubSubSinkOptions::default())?;
         self.add_sink(Box::new(sink))
     }
 
@@ -284,13 +336,16 @@ impl DataLogger {
         Ok(step)
     }
 
-    /// Hands every pending record to the sinks (for a file: one `write`).
+    /// Hands every pending record to the sinks (for a file: one `write`)
+    /// and waits until they have delivered them (for Pub/Sub: published).
     pub fn flush(&mut self) -> Result<(), LoggerError> {
         let mut shared = self.lock();
         if let Some(err) = shared.deferred_error.take() {
             return Err(err);
         }
-        shared.flush()
+        let flushed = shared.flush();
+        let synced = shared.sync();
+        flushed.and(synced)
     }
 
     fn check_plot(&self, plot: &str) -> Result<(), CallError> {
@@ -336,6 +391,9 @@ impl Drop for DataLogger {
             shared.stopping = true;
             if let Err(err) = shared.flush() {
                 log::error!("flushing the log on drop: {err}");
+            }
+            if let Err(err) = shared.sync() {
+                log::error!("delivering the last records on drop: {err}");
             }
         }
         self.shared.1.notify_all();

@@ -2,8 +2,12 @@
 //! and, with the `pubsub` feature, a Pub/Sub subscription.
 
 mod file_tail;
+#[cfg(feature = "pubsub")]
+pub mod pubsub;
 
 pub use file_tail::FileTail;
+#[cfg(feature = "pubsub")]
+pub use pubsub::{PubSubOptions, PubSubSource};
 
 use crate::format::{FrameError, Record};
 
@@ -11,9 +15,12 @@ use crate::format::{FrameError, Record};
 #[derive(Debug)]
 pub enum SourceEvent {
     /// A whole, valid record; `offset` is its byte offset in the stream (for
-    /// a file, in the file).
+    /// a file, in the file; for Pub/Sub, where it sits in a local log started
+    /// with the source).
     Record { offset: u64, record: Record },
-    /// Damaged bytes at `offset` were skipped.
+    /// Damaged bytes at `offset` were skipped (for Pub/Sub: an offset in the
+    /// message, or in the local log for a frame that checks out but cannot
+    /// be read).
     Corrupt { offset: u64, error: FrameError },
     /// The source started over (a file shrank or was replaced): everything
     /// read so far is void.
@@ -50,4 +57,15 @@ pub enum SourceError {
         #[source]
         source: crate::format::HeaderError,
     },
+
+    #[error("cannot write the local log {path:?}")]
+    LocalLog {
+        path: std::path::PathBuf,
+        #[source]
+        source: Box<crate::logger::LoggerError>,
+    },
+
+    #[cfg(feature = "pubsub")]
+    #[error(transparent)]
+    PubSub(#[from] crate::pubsub::PubSubError),
 }

@@ -6,7 +6,6 @@ use std::path::{Path, PathBuf};
 
 pub mod calls;
 
-pub use calls::{apply_call, json_f32, tensor};
 use serde_json::Value;
 use streamvis_gpu::DataLogger;
 

@@ -1,0 +1,659 @@
+//! The Pub/Sub sink: publishes the logger's frames to a topic, in order.
+//!
+//! # Messages
+//!
+//! Each batch of frames the logger hands over is packed by
+//! [`pack_messages`]: whole frames, at most [`MESSAGE_MAX_BYTES`] per
+//! message; a frame larger than that becomes Fragment records, one per
+//! message, which the viewer joins back together. The layout matches the
+//! Python logger's (`streamvis/sinks.py`) byte for byte. Every message is
+//! published under one ordering key, the session id as 16 lowercase hex
+//! digits, so a subscription with message ordering delivers them in order.
+//!
+//! # Delivery
+//!
+//! [`Sink::write_frames`] only queues the messages; a worker task on this
+//! sink's own tokio runtime publishes them in order, keeping a window of
+//! messages in flight. [`Sink::sync`] (called by `DataLogger::flush` and on
+//! drop) waits until everything queued is published. When publishing fails
+//! (the service is unreachable, or the topic vanished because an emulator
+//! restarted and the viewer has yet to recreate it) the worker warns once,
+//! then retries everything not yet confirmed, in order, with backoff, and
+//! says when publishing resumes. A retry may publish a message twice; the
+//! viewer drops duplicates by session and sequence number. Only after
+//! [`PubSubSinkOptions::give_up_after`] of failures does it drop the queued
+//! messages and report an error from the next write or flush.
+//!
+//! The queue is bounded ([`PubSubSinkOptions::max_queued_bytes`]): a logger
+//! faster than the network waits in `write_frames`.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use google_cloud_pubsub::client::Publisher;
+use google_cloud_pubsub::error::PublishError;
+use google_cloud_pubsub::model::Message;
+use google_cloud_pubsub::publisher::PublishFuture;
+use tokio::sync::mpsc;
+
+use super::{LoggerError, Sink};
+use crate::format::{
+    ALIGN, FRAME_HEADER_LEN, FRAME_MARKER, Fragment, MESSAGE_MAX_BYTES, RecordBody, RecordMeta, TensorView, align_up,
+    encode_record,
+};
+use crate::pubsub::{self, BackgroundRuntime, Connection, Endpoint, PubSubError};
+
+/// The fixed fields of a Fragment body after the prefix: u32 index, u32
+/// count, u64 total length, u64 offset, u64 piece length.
+const FRAGMENT_FIELDS_LEN: usize = 32;
+
+/// Tuning for a [`PubSubSink`].
+#[derive(Clone, Debug)]
+pub struct PubSubSinkOptions {
+    /// Bytes queued but not yet published before `write_frames` waits.
+    pub max_queued_bytes: usize,
+    /// Bytes of messages handed to the client library at once.
+    pub max_in_flight_bytes: usize,
+    /// How long publishing may keep failing before queued messages are
+    /// dropped and an error is reported.
+    pub give_up_after: Duration,
+    /// How long one message may stay unconfirmed (plus one second per MiB)
+    /// before a warning says publishing is held up.
+    pub report_after: Duration,
+    /// How long one message may stay unconfirmed (plus one second per MiB)
+    /// before the attempt counts as failed and starts over.
+    pub stall_timeout: Duration,
+}
+
+impl Default for PubSubSinkOptions {
+    fn default() -> Self {
+        Self {
+            max_queued_bytes: 256 << 20,
+            max_in_flight_bytes: 32 << 20,
+            give_up_after: Duration::from_secs(120),
+            report_after: Duration::from_secs(2),
+            stall_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// What the sink and its worker share.
+#[derive(Debug, Default)]
+struct Progress {
+    /// Messages handed to the worker.
+    submitted: u64,
+    /// Messages published, or dropped after giving up.
+    settled: u64,
+    /// Bytes submitted but not settled.
+    queued_bytes: usize,
+    /// Why messages were dropped; reported once by the next write or sync.
+    failure: Option<String>,
+    /// The worker has exited.
+    worker_done: bool,
+}
+
+#[derive(Debug, Default)]
+struct Shared {
+    progress: Mutex<Progress>,
+    changed: Condvar,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, Progress> {
+        self.progress.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn update(&self, f: impl FnOnce(&mut Progress)) {
+        f(&mut self.lock());
+        self.changed.notify_all();
+    }
+}
+
+/// Publishes frames to a Pub/Sub topic; see the [module docs](self).
+pub struct PubSubSink {
+    topic_path: String,
+    /// Runs the worker; kept for its lifetime.
+    _runtime: BackgroundRuntime,
+    queue: Option<mpsc::UnboundedSender<Bytes>>,
+    shared: Arc<Shared>,
+    options: PubSubSinkOptions,
+}
+
+impl PubSubSink {
+    /// Connects to `endpoint` and checks that the topic exists (the viewer
+    /// creates it); messages go out under `ordering_key`.
+    pub fn open(
+        endpoint: Endpoint,
+        project: &str,
+        topic: &str,
+        ordering_key: String,
+        options: PubSubSinkOptions,
+    ) -> Result<Self, LoggerError> {
+        let topic_path = pubsub::topic_path(project, topic)?;
+        let runtime = BackgroundRuntime::new("streamvis-publish")?;
+        let connect = {
+            let topic_path = topic_path.clone();
+            async move {
+                let connection = Connection::open(endpoint).await?;
+                let admin = connection.admin().await?;
+                if !admin.topic_exists(&topic_path).await? {
+                    return Err(PubSubError::TopicMissing { topic: topic_path });
+                }
+                let publisher = connection.publisher(&topic_path).await?;
+                Ok::<_, PubSubError>((connection, publisher))
+            }
+        };
+        let (connection, publisher) = runtime.wait_for(connect)??;
+        let shared = Arc::new(Shared::default());
+        let (queue, receiver) = mpsc::unbounded_channel();
+        let worker = Worker {
+            connection,
+            topic_path: topic_path.clone(),
+            ordering_key,
+            publisher: Some(publisher),
+            receiver,
+            shared: shared.clone(),
+            options: options.clone(),
+            unconfirmed: VecDeque::new(),
+            in_flight: VecDeque::new(),
+            in_flight_bytes: 0,
+            outage: None,
+            closed: false,
+        };
+        runtime.spawn(worker.run());
+        log::info!("publishing to {topic_path}");
+        Ok(Self {
+            topic_path,
+            _runtime: runtime,
+            queue: Some(queue),
+            shared,
+            options,
+        })
+    }
+
+    pub fn topic_path(&self) -> &str {
+        &self.topic_path
+    }
+
+    /// The failure to report, if any.
+    fn take_failure(progress: &mut Progress) -> Result<(), LoggerError> {
+        match progress.failure.take() {
+            Some(failure) => Err(LoggerError::Sink(failure)),
+            None => Ok(()),
+        }
+    }
+
+    fn worker_stopped() -> LoggerError {
+        LoggerError::PubSub(PubSubError::Stopped { what: "publisher" })
+    }
+}
+
+impl Sink for PubSubSink {
+    fn write_frames(&mut self, frames: &[u8]) -> Result<(), LoggerError> {
+        let messages = pack_messages(frames, MESSAGE_MAX_BYTES)?;
+        let queue = self.queue.as_ref().ok_or_else(Self::worker_stopped)?;
+        let mut progress = self.shared.lock();
+        for message in messages {
+            progress.submitted += 1;
+            progress.queued_bytes += message.len();
+            if queue.send(message).is_err() {
+                return Err(Self::worker_stopped());
+            }
+        }
+        // Back-pressure: wait for the worker to catch up.
+        while progress.queued_bytes > self.options.max_queued_bytes && progress.failure.is_none() {
+            if progress.worker_done {
+                return Err(Self::worker_stopped());
+            }
+            progress = self
+                .shared
+                .changed
+                .wait_timeout(progress, Duration::from_millis(100))
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
+        }
+        Self::take_failure(&mut progress)
+    }
+
+    fn sync(&mut self) -> Result<(), LoggerError> {
+        let mut progress = self.shared.lock();
+        let target = progress.submitted;
+        while progress.settled < target {
+            if progress.worker_done {
+                return Err(Self::worker_stopped());
+            }
+            progress = self
+                .shared
+                .changed
+                .wait_timeout(progress, Duration::from_millis(100))
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
+        }
+        Self::take_failure(&mut progress)
+    }
+}
+
+impl Drop for PubSubSink {
+    fn drop(&mut self) {
+        if let Err(err) = self.sync() {
+            log::error!("publishing the last records to {}: {err}", self.topic_path);
+        }
+        // Closing the queue lets the worker finish.
+        self.queue = None;
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let mut progress = self.shared.lock();
+        while !progress.worker_done && Instant::now() < deadline {
+            progress = self
+                .shared
+                .changed
+                .wait_timeout(progress, Duration::from_millis(50))
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
+        }
+        // The runtime shuts down when dropped, after this.
+    }
+}
+
+/// A run of failed attempts.
+struct Outage {
+    since: Instant,
+    attempts: u32,
+}
+
+/// The task that publishes queued messages in order.
+struct Worker {
+    connection: Connection,
+    topic_path: String,
+    ordering_key: String,
+    /// `None` after a stalled attempt: rebuilt before the next one.
+    publisher: Option<Publisher>,
+    receiver: mpsc::UnboundedReceiver<Bytes>,
+    shared: Arc<Shared>,
+    options: PubSubSinkOptions,
+    /// Messages not yet confirmed, oldest first.
+    unconfirmed: VecDeque<Bytes>,
+    /// Futures for the first `in_flight.len()` messages of `unconfirmed`.
+    in_flight: VecDeque<PublishFuture>,
+    in_flight_bytes: usize,
+    outage: Option<Outage>,
+    /// The queue is closed: stop once everything is settled.
+    closed: bool,
+}
+
+/// How an attempt to publish the front message ended.
+enum Attempt {
+    Published,
+    Failed(String),
+}
+
+impl Worker {
+    async fn run(mut self) {
+        loop {
+            if self.unconfirmed.is_empty() {
+                if self.closed {
+                    break;
+                }
+                match self.receiver.recv().await {
+                    Some(message) => self.unconfirmed.push_back(message),
+                    None => break,
+                }
+            }
+            while let Ok(message) = self.receiver.try_recv() {
+                self.unconfirmed.push_back(message);
+            }
+            match self.attempt().await {
+                Attempt::Published => {
+                    if let Some(outage) = self.outage.take() {
+                        log::info!(
+                            "publishing to {} resumed after {:.1} s",
+                            self.topic_path,
+                            outage.since.elapsed().as_secs_f64()
+                        );
+                    }
+                }
+                Attempt::Failed(reason) => self.failed(reason).await,
+            }
+        }
+        self.shared.update(|p| p.worker_done = true);
+    }
+
+    /// Hands unconfirmed messages to the client library, in order, up to
+    /// the in-flight window (always at least one).
+    fn fill_window(&mut self) {
+        let Some(publisher) = &self.publisher else {
+            return;
+        };
+        while self.in_flight.len() < self.unconfirmed.len()
+            && (self.in_flight.is_empty() || self.in_flight_bytes < self.options.max_in_flight_bytes)
+        {
+            let data = self.unconfirmed[self.in_flight.len()].clone();
+            self.in_flight_bytes += data.len();
+            let message = Message::new()
+                .set_data(data)
+                .set_ordering_key(self.ordering_key.clone());
+            self.in_flight.push_back(publisher.publish(message));
+        }
+    }
+
+    /// Fills the window, then waits for the front message to be confirmed,
+    /// taking in (and sending) new messages meanwhile.
+    async fn attempt(&mut self) -> Attempt {
+        if self.publisher.is_none() {
+            match self.connection.publisher(&self.topic_path).await {
+                Ok(publisher) => self.publisher = Some(publisher),
+                Err(err) => return Attempt::Failed(err.to_string()),
+            }
+        }
+        self.fill_window();
+        let Some(front_len) = self.unconfirmed.front().map(Bytes::len) else {
+            return Attempt::Published;
+        };
+        // Big messages take longer: allow a second per MiB (a slow uplink).
+        let per_size = Duration::from_secs((front_len >> 20) as u64);
+        let allowance = self.options.stall_timeout + per_size;
+        let started = tokio::time::Instant::now();
+        let deadline = started + allowance;
+        let report_at = started + self.options.report_after + per_size;
+        loop {
+            let Some(front) = self.in_flight.front_mut() else {
+                return Attempt::Failed("nothing in flight".into());
+            };
+            tokio::select! {
+                result = front => {
+                    self.in_flight.pop_front();
+                    return match result {
+                        Ok(_message_id) => {
+                            self.confirm_front();
+                            Attempt::Published
+                        }
+                        Err(err) => Attempt::Failed(describe_publish_error(&err, &self.topic_path)),
+                    };
+                }
+                message = self.receiver.recv(), if !self.closed => match message {
+                    Some(message) => {
+                        self.unconfirmed.push_back(message);
+                        self.fill_window();
+                    }
+                    // The sink is being dropped: finish what is queued.
+                    None => self.closed = true,
+                },
+                _ = tokio::time::sleep_until(report_at), if self.outage.is_none() => {
+                    log::warn!(
+                        "publishing to {}: no confirmation for {:.0} s; still trying ({} messages waiting)",
+                        self.topic_path,
+                        started.elapsed().as_secs_f64(),
+                        self.unconfirmed.len()
+                    );
+                    self.outage = Some(Outage {
+                        since: Instant::now().checked_sub(started.elapsed()).unwrap_or_else(Instant::now),
+                        attempts: 0,
+                    });
+                }
+                _ = tokio::time::sleep_until(deadline) => {
+                    // The client library retries some errors for minutes; a
+                    // fresh publisher makes the next attempt start now.
+                    self.publisher = None;
+                    return Attempt::Failed(format!("no confirmation in {:.0} s", allowance.as_secs_f64()));
+                }
+            }
+        }
+    }
+
+    fn confirm_front(&mut self) {
+        if let Some(message) = self.unconfirmed.pop_front() {
+            self.in_flight_bytes = self.in_flight_bytes.saturating_sub(message.len());
+            self.shared.update(|p| {
+                p.settled += 1;
+                p.queued_bytes = p.queued_bytes.saturating_sub(message.len());
+            });
+        }
+    }
+
+    /// Handles a failed attempt: warn on the first, back off, retry
+    /// everything unconfirmed; give up after the configured time.
+    async fn failed(&mut self, reason: String) {
+        // Later messages were published after the failed one, or failed
+        // too (publishing pauses the key): send them all again, in order.
+        self.in_flight.clear();
+        self.in_flight_bytes = 0;
+        if let Some(publisher) = &self.publisher {
+            publisher.resume_publish(self.ordering_key.clone());
+        }
+        let outage = self.outage.get_or_insert_with(|| Outage {
+            since: Instant::now(),
+            attempts: 0,
+        });
+        if outage.attempts == 0 {
+            log::warn!(
+                "publishing to {} failed: {reason}; retrying ({} messages waiting)",
+                self.topic_path,
+                self.unconfirmed.len()
+            );
+        }
+        outage.attempts += 1;
+        log::debug!("publish attempt {} failed: {reason}", outage.attempts);
+        if outage.since.elapsed() >= self.options.give_up_after {
+            let dropped = self.unconfirmed.len();
+            let bytes: usize = self.unconfirmed.iter().map(Bytes::len).sum();
+            let message = format!(
+                "gave up publishing {dropped} messages ({bytes} bytes) to {} after {:.0} s: {reason}",
+                self.topic_path,
+                outage.since.elapsed().as_secs_f64()
+            );
+            log::error!("{message}");
+            self.unconfirmed.clear();
+            self.outage = None;
+            self.shared.update(|p| {
+                p.settled += dropped as u64;
+                p.queued_bytes = p.queued_bytes.saturating_sub(bytes);
+                p.failure.get_or_insert(message);
+            });
+            return;
+        }
+        let backoff = Duration::from_millis(200)
+            .saturating_mul(1 << outage.attempts.min(5))
+            .min(Duration::from_secs(5));
+        tokio::time::sleep(backoff).await;
+    }
+}
+
+fn describe_publish_error(err: &PublishError, topic_path: &str) -> String {
+    match err {
+        PublishError::Rpc(source) if pubsub::is_not_found(source) => {
+            format!("topic {topic_path} does not exist (any more); waiting for the viewer to create it")
+        }
+        PublishError::Rpc(source) => format!("{source}"),
+        other => other.to_string(),
+    }
+}
+
+/// Splits a buffer of whole frames (as a sink receives them) into frames.
+pub fn split_frames(mut data: &[u8]) -> Result<Vec<&[u8]>, LoggerError> {
+    let mut frames = Vec::new();
+    while !data.is_empty() {
+        let bad = |why: &str| LoggerError::Sink(format!("not a buffer of whole frames: {why}"));
+        if data.len() < FRAME_HEADER_LEN || data[..4] != FRAME_MARKER {
+            return Err(bad("no frame header"));
+        }
+        let mut len_bytes = [0u8; 8];
+        len_bytes.copy_from_slice(&data[8..16]);
+        let body_len = usize::try_from(u64::from_le_bytes(len_bytes)).map_err(|_| bad("body too long"))?;
+        let frame_len = body_len
+            .checked_add(FRAME_HEADER_LEN)
+            .filter(|&n| n <= data.len())
+            .ok_or_else(|| bad("a frame is cut short"))?;
+        let (frame, rest) = data.split_at(frame_len);
+        frames.push(frame);
+        data = rest;
+    }
+    Ok(frames)
+}
+
+/// Groups whole frames into messages of at most `max_bytes`; a frame larger
+/// than that becomes Fragment frames, one per message (as the Python
+/// logger's `pack_messages`).
+pub fn pack_messages(data: &[u8], max_bytes: usize) -> Result<Vec<Bytes>, LoggerError> {
+    let mut messages = Vec::new();
+    let mut batch: Vec<u8> = Vec::new();
+    for frame in split_frames(data)? {
+        if !batch.is_empty() && batch.len() + frame.len() > max_bytes {
+            messages.push(Bytes::from(std::mem::take(&mut batch)));
+        }
+        if frame.len() > max_bytes {
+            messages.extend(encode_fragments(frame, max_bytes)?);
+            continue;
+        }
+        batch.extend_from_slice(frame);
+    }
+    if !batch.is_empty() {
+        messages.push(Bytes::from(batch));
+    }
+    Ok(messages)
+}
+
+/// Splits one frame into Fragment frames of at most `max_bytes` each, each
+/// carrying the frame's session, sequence number, wall time and run name.
+/// Pieces are the largest multiple of 8 that fits.
+pub fn encode_fragments(frame: &[u8], max_bytes: usize) -> Result<Vec<Bytes>, LoggerError> {
+    let meta = frame_meta(frame)
+        .ok_or_else(|| LoggerError::Sink("cannot fragment a frame without a readable record prefix".into()))?;
+    let prefix_len = body_prefix_len(&meta.run_name);
+    let overhead = FRAME_HEADER_LEN + align_up(prefix_len) + FRAGMENT_FIELDS_LEN;
+    let piece_max = max_bytes.saturating_sub(overhead) / ALIGN * ALIGN;
+    if piece_max == 0 {
+        return Err(LoggerError::Sink(format!(
+            "a message of {max_bytes} bytes leaves no room for a fragment's bytes"
+        )));
+    }
+    let total = frame.len();
+    let count = u32::try_from(total.div_ceil(piece_max))
+        .map_err(|_| LoggerError::Sink(format!("a frame of {total} bytes needs too many fragments")))?;
+    let frame = Bytes::copy_from_slice(frame);
+    let mut fragments = Vec::with_capacity(count as usize);
+    for index in 0..count {
+        let offset = index as usize * piece_max;
+        let piece = frame.slice(offset..(offset + piece_max).min(total));
+        let body = RecordBody::<TensorView>::Fragment(Fragment {
+            index,
+            count,
+            total_len: total as u64,
+            offset: offset as u64,
+            bytes: piece,
+        });
+        let mut out = Vec::with_capacity(max_bytes.min(overhead + piece_max));
+        encode_record(&meta, &body, &mut out);
+        fragments.push(Bytes::from(out));
+    }
+    Ok(fragments)
+}
+
+/// Length of a body's common prefix (session, sequence, wall time, run name
+/// padded to 4).
+fn body_prefix_len(run_name: &str) -> usize {
+    (28 + run_name.len()).div_ceil(4) * 4
+}
+
+/// The common prefix of a frame's body.
+fn frame_meta(frame: &[u8]) -> Option<RecordMeta> {
+    let body = frame.get(FRAME_HEADER_LEN..)?;
+    let u64_at = |at: usize| -> Option<u64> { Some(u64::from_le_bytes(body.get(at..at + 8)?.try_into().ok()?)) };
+    let name_len = u32::from_le_bytes(body.get(24..28)?.try_into().ok()?) as usize;
+    let name = body.get(28..28usize.checked_add(name_len)?)?;
+    Some(RecordMeta {
+        session_id: u64_at(0)?,
+        seq: u64_at(8)?,
+        wall_time_ns: u64_at(16)? as i64,
+        run_name: std::str::from_utf8(name).ok()?.to_owned(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::format::{FrameScanner, Record, StreamEvent};
+
+    fn frames(count: u64, values: usize) -> Vec<u8> {
+        let data: Vec<f32> = (0..values).map(|i| i as f32).collect();
+        let shape = [values / 2, 2];
+        let mut out = Vec::new();
+        for seq in 0..count {
+            let meta = RecordMeta {
+                session_id: 7,
+                seq,
+                wall_time_ns: 11,
+                run_name: "run".into(),
+            };
+            let body = RecordBody::Scatter(crate::format::DataCall {
+                plot: "p".into(),
+                spatial_dim: 1,
+                append: false,
+                color: None,
+                grid: None,
+                line_dims: vec![],
+                data: TensorView::new(&shape, &data),
+            });
+            encode_record(&meta, &body, &mut out);
+        }
+        out
+    }
+
+    fn records(message: &Bytes) -> Vec<Record> {
+        let mut scanner = FrameScanner::for_message();
+        let mut out = Vec::new();
+        while let Some(event) = scanner.next_event(message, 0).unwrap() {
+            match event {
+                StreamEvent::Record { record, .. } => out.push(record),
+                StreamEvent::Corrupt { error, .. } => panic!("{error}"),
+            }
+        }
+        assert_eq!(scanner.position(), message.len() as u64);
+        out
+    }
+
+    #[test]
+    fn small_frames_share_messages() {
+        let data = frames(10, 16);
+        let one = split_frames(&data).unwrap()[0].len();
+        let messages = pack_messages(&data, one * 3 + 7).unwrap();
+        assert_eq!(messages.len(), 4);
+        let seqs: Vec<u64> = messages.iter().flat_map(records).map(|r| r.meta.seq).collect();
+        assert_eq!(seqs, (0..10).collect::<Vec<_>>());
+        assert!(messages.iter().all(|m| m.len() <= one * 3 + 7));
+    }
+
+    #[test]
+    fn large_frames_become_fragments() {
+        let data = frames(2, 1000);
+        let frame = split_frames(&data).unwrap()[0];
+        let max = 1024;
+        let messages = pack_messages(&data, max).unwrap();
+        let mut joined = [Vec::new(), Vec::new()];
+        for message in &messages {
+            assert!(message.len() <= max);
+            let records = records(message);
+            assert_eq!(records.len(), 1);
+            let RecordBody::Fragment(fragment) = &records[0].body else {
+                panic!("not a fragment")
+            };
+            assert_eq!(records[0].meta.run_name, "run");
+            assert_eq!(fragment.offset as usize, joined[records[0].meta.seq as usize].len());
+            assert_eq!(fragment.bytes.len() % 8, 0);
+            joined[records[0].meta.seq as usize].extend_from_slice(&fragment.bytes);
+        }
+        assert_eq!(joined[0], frame);
+        // Pieces are the largest multiple of 8 that fits.
+        let overhead = FRAME_HEADER_LEN + align_up(body_prefix_len("run")) + FRAGMENT_FIELDS_LEN;
+        assert_eq!(messages[0].len(), overhead + (max - overhead) / 8 * 8);
+    }
+
+    #[test]
+    fn bad_buffers_are_errors() {
+        assert!(split_frames(&[0u8; 10]).is_err());
+        let mut data = frames(1, 4);
+        data.truncate(data.len() - 8);
+        assert!(pack_messages(&data, 1 << 20).is_err());
+        assert!(encode_fragments(&frames(1, 4), 40).is_err());
+    }
+}
