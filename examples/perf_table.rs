@@ -14,7 +14,15 @@ use streamvis_gpu::render::HeadlessRenderer;
 use streamvis_gpu::store::Store;
 
 fn record(body: RecordBody) -> Record {
-    Record { meta: RecordMeta { session_id: 1, seq: 0, wall_time_ns: 0, run_name: "perf".into() }, body }
+    Record {
+        meta: RecordMeta {
+            session_id: 1,
+            seq: 0,
+            wall_time_ns: 0,
+            run_name: "perf".into(),
+        },
+        body,
+    }
 }
 
 fn layout(plot: &str) -> Record {
@@ -32,7 +40,10 @@ fn scatter(n: usize, seed: u64, append: bool) -> Record {
         color: None,
         grid: None,
         line_dims: vec![],
-        data: Tensor { shape: vec![n, 2], bytes },
+        data: Tensor {
+            shape: vec![n, 2],
+            bytes,
+        },
     }))
 }
 
@@ -82,7 +93,11 @@ impl Table {
 
 fn arg(name: &str, default: usize) -> usize {
     let args: Vec<String> = std::env::args().collect();
-    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).and_then(|v| v.parse().ok()).unwrap_or(default)
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 fn main() -> anyhow::Result<()> {
@@ -98,7 +113,10 @@ fn main() -> anyhow::Result<()> {
 
     // Scatter: frame time, and the latency of a replaced step (apply,
     // upload, draw).
-    for n in [100_000usize, 1_000_000, 10_000_000].into_iter().filter(|&n| n <= max_scatter) {
+    for n in [100_000usize, 1_000_000, 10_000_000]
+        .into_iter()
+        .filter(|&n| n <= max_scatter)
+    {
         let steps = [scatter(n, 1, false), scatter(n, 2, false)];
         let mut store = Store::new();
         store.apply(&layout("cloud"))?;
@@ -118,7 +136,11 @@ fn main() -> anyhow::Result<()> {
                 r.draw(&store, &views, w, h, &Default::default()).map(|_| t.elapsed())
             })
             .collect::<Result<_, _>>()?;
-        table.row("scatter replaced step to frame", &format!("{n} pts"), ms(median(updates)));
+        table.row(
+            "scatter replaced step to frame",
+            &format!("{n} pts"),
+            ms(median(updates)),
+        );
         let uploads: Vec<Duration> = (0..3)
             .map(|k| {
                 store.apply(&steps[k % 2]).expect("applies");
@@ -126,7 +148,11 @@ fn main() -> anyhow::Result<()> {
                 r.sync(&store).map(|_| t.elapsed())
             })
             .collect::<Result<_, _>>()?;
-        table.row("scatter replaced step, upload only", &format!("{n} pts"), ms(median(uploads)));
+        table.row(
+            "scatter replaced step, upload only",
+            &format!("{n} pts"),
+            ms(median(uploads)),
+        );
     }
 
     // Lines: a tandem line of n points; frame time and the latency of one
@@ -174,13 +200,25 @@ fn main() -> anyhow::Result<()> {
                 r.sync(&store).map(|_| t.elapsed())
             })
             .collect::<Result<_, _>>()?;
-        table.row("append 1e4 pts (apply + upload)", &format!("{hist} history"), ms(median(appends)));
-        table.row("GPU memory held", &format!("{hist} history"), format!("{} MiB", r.page().gpu_bytes() >> 20));
+        table.row(
+            "append 1e4 pts (apply + upload)",
+            &format!("{hist} history"),
+            ms(median(appends)),
+        );
+        table.row(
+            "GPU memory held",
+            &format!("{hist} history"),
+            format!("{} MiB", r.page().gpu_bytes() >> 20),
+        );
         if history_frames {
             r.draw(&store, &views, w, h, &Default::default())?;
             let t = Instant::now();
             r.draw(&store, &views, w, h, &Default::default())?;
-            table.row("scatter frame with the whole history", &format!("{hist} pts"), ms(t.elapsed()));
+            table.row(
+                "scatter frame with the whole history",
+                &format!("{hist} pts"),
+                ms(t.elapsed()),
+            );
         }
     }
 
@@ -203,7 +241,11 @@ fn main() -> anyhow::Result<()> {
         for _ in 0..30 {
             r.render(&store, &views, 1280, 720, &Default::default())?;
         }
-        table.row("replay frames/s (render + readback), 1280x720", "seed demo", format!("{:.1}", 30.0 / t.elapsed().as_secs_f64()));
+        table.row(
+            "replay frames/s (render + readback), 1280x720",
+            "seed demo",
+            format!("{:.1}", 30.0 / t.elapsed().as_secs_f64()),
+        );
         let steps = [scatter(1_000_000, 3, false), scatter(1_000_000, 4, false)];
         let mut store = Store::new();
         store.apply(&layout("cloud"))?;
@@ -212,7 +254,11 @@ fn main() -> anyhow::Result<()> {
             store.apply(&steps[k % 2])?;
             r.render(&store, &views, 1280, 720, &Default::default())?;
         }
-        table.row("replay frames/s (render + readback), 1280x720", "1e6 pts/step", format!("{:.1}", 10.0 / t.elapsed().as_secs_f64()));
+        table.row(
+            "replay frames/s (render + readback), 1280x720",
+            "1e6 pts/step",
+            format!("{:.1}", 10.0 / t.elapsed().as_secs_f64()),
+        );
     }
 
     // Resident memory while a log is memory-mapped and applied.
@@ -224,7 +270,14 @@ fn main() -> anyhow::Result<()> {
         logger.set_layout([("cloud", GridCell::new(0, 0, 1, 1))])?;
         let values: Vec<f32> = (0..20_000_000).map(|i| (i % 1000) as f32).collect();
         for _ in 0..6 {
-            logger.scatter("cloud", streamvis_gpu::TensorView::new(&[10_000_000, 2], &values), 1, true, None, None)?;
+            logger.scatter(
+                "cloud",
+                streamvis_gpu::TensorView::new(&[10_000_000, 2], &values),
+                1,
+                true,
+                None,
+                None,
+            )?;
         }
         drop(logger);
         drop(values);
@@ -237,7 +290,11 @@ fn main() -> anyhow::Result<()> {
         table.row(
             "resident memory after reading a log",
             &format!("{} MiB log", size >> 20),
-            format!("heap +{} MiB, mapped {} MiB", anon_after.saturating_sub(anon_before) >> 20, file_after >> 20),
+            format!(
+                "heap +{} MiB, mapped {} MiB",
+                anon_after.saturating_sub(anon_before) >> 20,
+                file_after >> 20
+            ),
         );
     }
 

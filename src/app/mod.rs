@@ -487,7 +487,10 @@ impl App {
         }
         if self.show_help {
             let memory = self.gfx.as_ref().map_or(0, |g| g.page.gpu_bytes());
-            let text = format!("{HELP}\n\nGPU memory for plot data: {:.1} MiB", memory as f64 / (1 << 20) as f64);
+            let text = format!(
+                "{HELP}\n\nGPU memory for plot data: {:.1} MiB",
+                memory as f64 / (1 << 20) as f64
+            );
             boxed(&mut overlay, text, scene.width as f32, 8.0);
         }
         overlay

@@ -134,10 +134,17 @@ fn bounds_pass_matches_a_naive_one_with_grid_tiling() {
     // Random data with the spatial dim and grid dim at every position,
     // including spatial dim last (x and y interleaved).
     let mut rng = fastrand::Rng::with_seed(3);
-    for shape in [vec![3usize, 2, 4, 5], vec![3, 4, 5, 2], vec![7, 2], vec![2, 9], vec![4, 1, 2]] {
+    for shape in [
+        vec![3usize, 2, 4, 5],
+        vec![3, 4, 5, 2],
+        vec![7, 2],
+        vec![2, 9],
+        vec![4, 1, 2],
+    ] {
         let n: usize = shape.iter().product::<usize>();
-        let values: Vec<f32> =
-            (0..n).map(|i| if i % 11 == 5 { f32::NAN } else { rng.f32() * 10.0 - 5.0 }).collect();
+        let values: Vec<f32> = (0..n)
+            .map(|i| if i % 11 == 5 { f32::NAN } else { rng.f32() * 10.0 - 5.0 })
+            .collect();
         for spatial_dim in (0..shape.len()).filter(|&d| shape[d] == 2) {
             let grids = (0..shape.len()).filter(|&g| g != spatial_dim).map(Some).chain([None]);
             for grid in grids {
@@ -156,7 +163,10 @@ fn bounds_pass_matches_a_naive_one_with_grid_tiling() {
                     let (x, y, _) = batch.layout.point(&values, p);
                     naive.include(x, y);
                 }
-                assert_eq!(batch.bounds, naive, "shape {shape:?}, spatial {spatial_dim}, grid {grid:?}");
+                assert_eq!(
+                    batch.bounds, naive,
+                    "shape {shape:?}, spatial {spatial_dim}, grid {grid:?}"
+                );
             }
         }
     }
