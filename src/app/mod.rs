@@ -59,6 +59,7 @@ pub fn run_window(
     opened: OpenSource,
     follow: Follow,
     record: Option<VideoOptions>,
+    gpu_memory_budget: Option<u64>,
     stop: Arc<AtomicBool>,
 ) -> anyhow::Result<()> {
     if std::env::var_os("DISPLAY").is_none() && std::env::var_os("WAYLAND_DISPLAY").is_none() {
@@ -83,6 +84,7 @@ pub fn run_window(
         None => None,
     };
     let mut app = App::new(source_name, receiver, recorder);
+    app.gpu_memory_budget = gpu_memory_budget;
     let result = event_loop.run_app(&mut app);
     if let Some(gfx) = &app.gfx {
         log::info!("GPU memory for plot data at exit: {} MiB", gfx.page.gpu_bytes() >> 20);
@@ -306,6 +308,7 @@ struct App {
     /// A short message shown for a few seconds ("saved ...").
     status: Option<(String, Instant)>,
     error: Option<anyhow::Error>,
+    gpu_memory_budget: Option<u64>,
 }
 
 impl App {
@@ -327,6 +330,7 @@ impl App {
             source_done: false,
             status: None,
             error: None,
+            gpu_memory_budget: None,
         }
     }
 
@@ -611,7 +615,8 @@ impl ApplicationHandler<AppEvent> for App {
             return;
         }
         match Gfx::new(event_loop) {
-            Ok(gfx) => {
+            Ok(mut gfx) => {
+                gfx.page.set_memory_budget(self.gpu_memory_budget);
                 self.gfx = Some(gfx);
                 self.redraw();
             }

@@ -111,6 +111,11 @@ pub struct Args {
     #[arg(long, value_name = "SECS")]
     pub stop_after_idle: Option<f64>,
 
+    /// Most GPU memory for plot data, in MiB; past it the oldest appended
+    /// points are dropped from view (and the plot says how many).
+    #[arg(long, value_name = "MB", value_parser = clap::value_parser!(u64).range(16..))]
+    pub gpu_memory_mb: Option<u64>,
+
     /// With --demo: milliseconds between the example's steps.
     #[arg(long, value_name = "MS", default_value_t = 200)]
     pub demo_interval_ms: u64,
@@ -190,6 +195,8 @@ pub struct Config {
     pub source: SourceConfig,
     pub follow: Follow,
     pub output: Output,
+    /// Bytes of GPU memory the plots may hold.
+    pub gpu_memory_budget: Option<u64>,
 }
 
 impl Args {
@@ -241,6 +248,7 @@ impl Args {
                 rule: self.step_plot.clone().map(StepRule::Plot),
                 steps: self.steps,
                 speed: self.speed,
+                gpu_memory_budget: None,
             }),
             None => {
                 if self.speed.is_some() || self.step_plot.is_some() || self.steps.is_some() {
@@ -273,7 +281,13 @@ impl Args {
             (_, false) if stop_after_idle.is_some() => bail!("--stop-after-idle applies only when following"),
             (_, false) => Follow::No,
         };
-        Ok(Config { source, follow, output })
+        let gpu_memory_budget = self.gpu_memory_mb.map(|mb| mb << 20);
+        Ok(Config {
+            source,
+            follow,
+            output,
+            gpu_memory_budget,
+        })
     }
 }
 
@@ -350,7 +364,9 @@ pub fn run(config: Config) -> anyhow::Result<()> {
     let source = opened.source.as_mut();
     let stop = stop_flag()?;
     match &config.output {
-        Output::Window { record } => crate::app::run_window(opened, config.follow, record.clone(), stop),
+        Output::Window { record } => {
+            crate::app::run_window(opened, config.follow, record.clone(), config.gpu_memory_budget, stop)
+        }
         Output::Export(out) => {
             let store = read(source, config.follow, &stop)?;
             write_export(&store, out)
@@ -358,12 +374,16 @@ pub fn run(config: Config) -> anyhow::Result<()> {
         Output::Screenshot { path, size } => {
             // Follow::No but for --pubsub, which reads until idle.
             let store = read(source, config.follow, &stop)?;
-            write_screenshot(&store, path, *size)
+            write_screenshot(&store, path, *size, config.gpu_memory_budget)
         }
         Output::Record(video) => {
+            let video = VideoOptions {
+                gpu_memory_budget: config.gpu_memory_budget,
+                ..video.clone()
+            };
             let summary = match (&config.source, config.follow) {
-                (SourceConfig::File(path), Follow::No) => crate::video::replay(path, video.clone())?,
-                _ => crate::video::record_live(source, video.clone(), config.follow, &stop)?,
+                (SourceConfig::File(path), Follow::No) => crate::video::replay(path, video)?,
+                _ => crate::video::record_live(source, video, config.follow, &stop)?,
             };
             log::info!(
                 "wrote {} frames for {} steps in {:.1} s ({:.1} frames/s)",
@@ -407,15 +427,22 @@ pub fn write_export(store: &Store, out: &Path) -> anyhow::Result<()> {
 }
 
 /// Renders the store offscreen and writes a PNG.
-pub fn write_screenshot(store: &Store, path: &Path, (width, height): (u32, u32)) -> anyhow::Result<()> {
+pub fn write_screenshot(
+    store: &Store,
+    path: &Path,
+    (width, height): (u32, u32),
+    gpu_memory_budget: Option<u64>,
+) -> anyhow::Result<()> {
     let mut renderer = crate::render::HeadlessRenderer::new().context("starting the renderer")?;
+    renderer.page_mut().set_memory_budget(gpu_memory_budget);
     let image = renderer
         .render(store, &Default::default(), width, height, &Default::default())
         .context("rendering the screenshot")?;
     image.save_png(path).with_context(|| format!("writing {path:?}"))?;
     log::info!(
-        "wrote {path:?} ({width}x{height}) on {}",
-        renderer.ctx.adapter_summary()
+        "wrote {path:?} ({width}x{height}) on {}; plot data held {} MiB of GPU memory",
+        renderer.ctx.adapter_summary(),
+        renderer.page().gpu_bytes() >> 20
     );
     Ok(())
 }
@@ -523,6 +550,17 @@ mod tests {
         );
         assert!(parse(&["--file", "a.log", "--record", "v.mp4", "--speed", "0"]).is_err());
         assert!(parse(&["--file", "a.log", "--record", "v.mp4", "--steps", "9..3"]).is_err());
+    }
+
+    #[test]
+    fn gpu_memory_budget_in_mib() {
+        let config = parse(&["--file", "a.log", "--gpu-memory-mb", "512"]).unwrap();
+        assert_eq!(config.gpu_memory_budget, Some(512 << 20));
+        assert_eq!(parse(&["--file", "a.log"]).unwrap().gpu_memory_budget, None);
+        assert!(
+            parse(&["--file", "a.log", "--gpu-memory-mb", "2"]).is_err(),
+            "too small to hold anything"
+        );
     }
 
     #[test]

@@ -35,6 +35,8 @@ pub struct VideoOptions {
     pub steps: Option<(u64, u64)>,
     /// Pace by the log's wall-clock time, this many times faster.
     pub speed: Option<f64>,
+    /// Bytes of GPU memory the plots may hold.
+    pub gpu_memory_budget: Option<u64>,
 }
 
 /// What a recording produced.
@@ -72,7 +74,8 @@ impl Recorder {
         detector: StepDetector,
         progress: indicatif::ProgressBar,
     ) -> anyhow::Result<Self> {
-        let renderer = HeadlessRenderer::new().context("starting the renderer")?;
+        let mut renderer = HeadlessRenderer::new().context("starting the renderer")?;
+        renderer.page_mut().set_memory_budget(options.gpu_memory_budget);
         log::info!(
             "recording {:?} at {}x{} on {}",
             options.target,
