@@ -400,6 +400,23 @@ impl Admin {
     }
 
     /// Creates the topic; `Ok(false)` when it existed already.
+    /// Whether anyone subscribes to the topic (false if it does not exist):
+    /// messages published to a topic without subscriptions are lost.
+    pub async fn topic_has_subscription(&self, topic_path: &str) -> Result<bool, PubSubError> {
+        let action = || format!("listing the subscriptions of {topic_path}");
+        let request = self
+            .topics
+            .list_topic_subscriptions()
+            .set_topic(topic_path)
+            .set_page_size(1)
+            .send();
+        match self.call(action, request).await? {
+            Ok(response) => Ok(!response.subscriptions.is_empty()),
+            Err(err) if is_not_found(&err) => Ok(false),
+            Err(err) => Err(self.api_error(action(), err)),
+        }
+    }
+
     pub async fn create_topic(&self, topic_path: &str) -> Result<bool, PubSubError> {
         let action = || format!("creating topic {topic_path}");
         match self

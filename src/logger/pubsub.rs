@@ -160,6 +160,7 @@ impl PubSubSink {
             in_flight: VecDeque::new(),
             in_flight_bytes: 0,
             outage: None,
+            awaiting_subscriber: false,
             closed: false,
         };
         runtime.spawn(worker.run());
@@ -278,6 +279,10 @@ struct Worker {
     in_flight: VecDeque<PublishFuture>,
     in_flight_bytes: usize,
     outage: Option<Outage>,
+    /// The topic vanished (the emulator restarted, say): messages wait until
+    /// the viewer has recreated it and subscribed again, or they would be
+    /// published to nobody.
+    awaiting_subscriber: bool,
     /// The queue is closed: stop once everything is settled.
     closed: bool,
 }
@@ -286,6 +291,8 @@ struct Worker {
 enum Attempt {
     Published,
     Failed(String),
+    /// The topic does not exist (any more).
+    TopicGone(String),
 }
 
 impl Worker {
@@ -303,7 +310,25 @@ impl Worker {
             while let Ok(message) = self.receiver.try_recv() {
                 self.unconfirmed.push_back(message);
             }
+            if self.awaiting_subscriber {
+                match self.subscriber_ready().await {
+                    Ok(true) => self.awaiting_subscriber = false,
+                    Ok(false) => {
+                        let reason = format!("topic {} has no subscriber yet", self.topic_path);
+                        self.failed(reason).await;
+                        continue;
+                    }
+                    Err(err) => {
+                        self.failed(err.to_string()).await;
+                        continue;
+                    }
+                }
+            }
             match self.attempt().await {
+                Attempt::TopicGone(reason) => {
+                    self.awaiting_subscriber = true;
+                    self.failed(reason).await;
+                }
                 Attempt::Published => {
                     if let Some(outage) = self.outage.take() {
                         log::info!(
@@ -368,6 +393,9 @@ impl Worker {
                             self.confirm_front();
                             Attempt::Published
                         }
+                        Err(PublishError::Rpc(source)) if pubsub::is_not_found(&source) => Attempt::TopicGone(
+                            format!("topic {} does not exist (any more); waiting for the viewer to create it", self.topic_path),
+                        ),
                         Err(err) => Attempt::Failed(describe_publish_error(&err, &self.topic_path)),
                     };
                 }
@@ -399,6 +427,12 @@ impl Worker {
                 }
             }
         }
+    }
+
+    /// Whether the topic is back and subscribed to.
+    async fn subscriber_ready(&self) -> Result<bool, crate::pubsub::PubSubError> {
+        let admin = self.connection.admin().await?;
+        admin.topic_has_subscription(&self.topic_path).await
     }
 
     fn confirm_front(&mut self) {
