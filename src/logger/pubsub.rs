@@ -105,6 +105,25 @@ impl Shared {
         self.progress.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Waits while `pending` holds, or until the worker has stopped.
+    fn wait_while<'a>(
+        &'a self,
+        mut progress: MutexGuard<'a, Progress>,
+        pending: impl Fn(&Progress) -> bool,
+    ) -> Result<MutexGuard<'a, Progress>, LoggerError> {
+        while pending(&progress) {
+            if progress.worker_done {
+                return Err(PubSubSink::worker_stopped());
+            }
+            progress = self
+                .changed
+                .wait_timeout(progress, Duration::from_millis(100))
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
+        }
+        Ok(progress)
+    }
+
     fn update(&self, f: impl FnOnce(&mut Progress)) {
         f(&mut self.lock());
         self.changed.notify_all();
@@ -204,34 +223,17 @@ impl Sink for PubSubSink {
             }
         }
         // Back-pressure: wait for the worker to catch up.
-        while progress.queued_bytes > self.options.max_queued_bytes && progress.failure.is_none() {
-            if progress.worker_done {
-                return Err(Self::worker_stopped());
-            }
-            progress = self
-                .shared
-                .changed
-                .wait_timeout(progress, Duration::from_millis(100))
-                .unwrap_or_else(|p| p.into_inner())
-                .0;
-        }
+        let limit = self.options.max_queued_bytes;
+        let mut progress = self
+            .shared
+            .wait_while(progress, |p| p.queued_bytes > limit && p.failure.is_none())?;
         Self::take_failure(&mut progress)
     }
 
     fn sync(&mut self) -> Result<(), LoggerError> {
-        let mut progress = self.shared.lock();
+        let progress = self.shared.lock();
         let target = progress.submitted;
-        while progress.settled < target {
-            if progress.worker_done {
-                return Err(Self::worker_stopped());
-            }
-            progress = self
-                .shared
-                .changed
-                .wait_timeout(progress, Duration::from_millis(100))
-                .unwrap_or_else(|p| p.into_inner())
-                .0;
-        }
+        let mut progress = self.shared.wait_while(progress, |p| p.settled < target)?;
         Self::take_failure(&mut progress)
     }
 }
