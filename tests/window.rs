@@ -389,8 +389,10 @@ fn main() {
         })
         .collect();
     trials.push(libtest_mimic::Trial::test("no_display_is_reported", || {
+        let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
         let out = Command::new(common::bin("streamvis-gpu"))
             .args(["--file", "missing.log"])
+            .current_dir(dir.path())
             .env_remove("DISPLAY")
             .env_remove("WAYLAND_DISPLAY")
             .output()
@@ -398,6 +400,9 @@ fn main() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         if out.status.success() || !stderr.contains("no display") || !stderr.contains("--screenshot") {
             return Err(format!("expected a clear no-display error, got {}: {stderr}", out.status).into());
+        }
+        if dir.path().join("missing.log").exists() {
+            return Err("the log was created although no window could open".into());
         }
         Ok(())
     }));

@@ -62,9 +62,7 @@ pub fn run_window(
     gpu_memory_budget: Option<u64>,
     stop: Arc<AtomicBool>,
 ) -> anyhow::Result<()> {
-    if std::env::var_os("DISPLAY").is_none() && std::env::var_os("WAYLAND_DISPLAY").is_none() {
-        bail!(no_display("neither DISPLAY nor WAYLAND_DISPLAY is set"));
-    }
+    check_display()?;
     let event_loop = EventLoop::<AppEvent>::with_user_event()
         .build()
         .map_err(|e| anyhow!(no_display(&e.to_string())))?;
@@ -100,6 +98,14 @@ pub fn run_window(
         Some(err) => Err(err),
         None => Ok(()),
     }
+}
+
+/// Fails with a clear message when there is no display to open a window on.
+pub fn check_display() -> anyhow::Result<()> {
+    if std::env::var_os("DISPLAY").is_none() && std::env::var_os("WAYLAND_DISPLAY").is_none() {
+        bail!(no_display("neither DISPLAY nor WAYLAND_DISPLAY is set"));
+    }
+    Ok(())
 }
 
 fn no_display(detail: &str) -> String {

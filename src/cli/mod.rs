@@ -360,6 +360,10 @@ fn open_pubsub(
 
 /// Runs the command.
 pub fn run(config: Config) -> anyhow::Result<()> {
+    if matches!(config.output, Output::Window { .. }) {
+        // Before creating files or subscriptions for a window that cannot open.
+        crate::app::check_display()?;
+    }
     let mut opened = open_source(&config.source, config.follow)?;
     let source = opened.source.as_mut();
     let stop = stop_flag()?;
