@@ -332,6 +332,36 @@ fn follows_a_growing_log(x: &Xvfb) -> Result<(), String> {
     viewer.quit()
 }
 
+fn resizing_lays_the_page_out_again(x: &Xvfb) -> Result<(), String> {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("run.log");
+    if !test_app(&log, 5, 0).status().map_err(|e| e.to_string())?.success() {
+        return Err("the test app failed".into());
+    }
+    let mut viewer = Viewer::start(x, dir.path(), &["--file", "run.log"], "e2e")?;
+    viewer.xdotool(&["windowsize", &viewer.window.clone(), "800", "600"]);
+    std::thread::sleep(Duration::from_millis(800));
+    let shot = viewer.screenshot()?;
+    let out = dir.path().join("small.png");
+    let status = Command::new(common::bin("streamvis-gpu"))
+        .args([
+            "--file",
+            log.to_str().unwrap(),
+            "--screenshot",
+            out.to_str().unwrap(),
+            "--size",
+            "800x600",
+        ])
+        .status()
+        .map_err(|e| e.to_string())?;
+    if !status.success() {
+        return Err("--screenshot failed".into());
+    }
+    let expected = RgbaImage::load_png(&out).map_err(|e| e.to_string())?;
+    common::image::compare("resized_window", &expected, &shot, common::image::EXACT)?;
+    viewer.quit()
+}
+
 fn demo_runs_live(x: &Xvfb) -> Result<(), String> {
     let dir = tempfile::tempdir().unwrap();
     let mut viewer = Viewer::start(x, dir.path(), &["--demo", "--demo-interval-ms", "50"], "demo")?;
@@ -373,6 +403,7 @@ fn main() {
     let tests: Vec<(&str, WindowTest)> = vec![
         ("zoom_pan_box_and_reset", zoom_pan_box_and_reset),
         ("follows_a_growing_log", follows_a_growing_log),
+        ("resizing_lays_the_page_out_again", resizing_lays_the_page_out_again),
         ("demo_runs_live", demo_runs_live),
     ];
     let mut trials: Vec<libtest_mimic::Trial> = tests
