@@ -57,9 +57,11 @@ fn tandem(step: usize) -> Record {
     }))
 }
 
-fn median(mut samples: Vec<Duration>) -> Duration {
+/// The median of `runs` timings, each measured by `run` (given its index).
+fn median_of(runs: usize, mut run: impl FnMut(usize) -> anyhow::Result<Duration>) -> anyhow::Result<Duration> {
+    let mut samples = (0..runs).map(&mut run).collect::<anyhow::Result<Vec<_>>>()?;
     samples.sort();
-    samples[samples.len() / 2]
+    Ok(samples[samples.len() / 2])
 }
 
 fn ms(d: Duration) -> String {
@@ -122,37 +124,26 @@ fn main() -> anyhow::Result<()> {
         store.apply(&layout("cloud"))?;
         store.apply(&steps[0])?;
         r.draw(&store, &views, w, h, &Default::default())?;
-        let frames: Vec<Duration> = (0..3)
-            .map(|_| {
-                let t = Instant::now();
-                r.draw(&store, &views, w, h, &Default::default()).map(|_| t.elapsed())
-            })
-            .collect::<Result<_, _>>()?;
-        table.row("scatter frame, 1920x1080", &format!("{n} pts"), ms(median(frames)));
-        let updates: Vec<Duration> = (0..3)
-            .map(|k| {
-                let t = Instant::now();
-                store.apply(&steps[(k + 1) % 2]).expect("applies");
-                r.draw(&store, &views, w, h, &Default::default()).map(|_| t.elapsed())
-            })
-            .collect::<Result<_, _>>()?;
-        table.row(
-            "scatter replaced step to frame",
-            &format!("{n} pts"),
-            ms(median(updates)),
-        );
-        let uploads: Vec<Duration> = (0..3)
-            .map(|k| {
-                store.apply(&steps[k % 2]).expect("applies");
-                let t = Instant::now();
-                r.sync(&store).map(|_| t.elapsed())
-            })
-            .collect::<Result<_, _>>()?;
-        table.row(
-            "scatter replaced step, upload only",
-            &format!("{n} pts"),
-            ms(median(uploads)),
-        );
+        let frames = median_of(3, |_| {
+            let t = Instant::now();
+            r.draw(&store, &views, w, h, &Default::default())?;
+            Ok(t.elapsed())
+        })?;
+        table.row("scatter frame, 1920x1080", &format!("{n} pts"), ms(frames));
+        let updates = median_of(3, |k| {
+            let t = Instant::now();
+            store.apply(&steps[(k + 1) % 2])?;
+            r.draw(&store, &views, w, h, &Default::default())?;
+            Ok(t.elapsed())
+        })?;
+        table.row("scatter replaced step to frame", &format!("{n} pts"), ms(updates));
+        let uploads = median_of(3, |k| {
+            store.apply(&steps[k % 2])?;
+            let t = Instant::now();
+            r.sync(&store)?;
+            Ok(t.elapsed())
+        })?;
+        table.row("scatter replaced step, upload only", &format!("{n} pts"), ms(uploads));
     }
 
     // Lines: a tandem line of n points; frame time and the latency of one
@@ -164,21 +155,19 @@ fn main() -> anyhow::Result<()> {
             store.apply(&tandem(step))?;
         }
         r.draw(&store, &views, w, h, &Default::default())?;
-        let frames: Vec<Duration> = (0..3)
-            .map(|_| {
-                let t = Instant::now();
-                r.draw(&store, &views, w, h, &Default::default()).map(|_| t.elapsed())
-            })
-            .collect::<Result<_, _>>()?;
-        table.row("line frame, 1920x1080", &format!("{n} pts"), ms(median(frames)));
-        let updates: Vec<Duration> = (0..3)
-            .map(|k| {
-                let t = Instant::now();
-                store.apply(&tandem(n + k)).expect("applies");
-                r.draw(&store, &views, w, h, &Default::default()).map(|_| t.elapsed())
-            })
-            .collect::<Result<_, _>>()?;
-        table.row("line appended step to frame", &format!("{n} pts"), ms(median(updates)));
+        let frames = median_of(3, |_| {
+            let t = Instant::now();
+            r.draw(&store, &views, w, h, &Default::default())?;
+            Ok(t.elapsed())
+        })?;
+        table.row("line frame, 1920x1080", &format!("{n} pts"), ms(frames));
+        let updates = median_of(3, |k| {
+            let t = Instant::now();
+            store.apply(&tandem(n + k))?;
+            r.draw(&store, &views, w, h, &Default::default())?;
+            Ok(t.elapsed())
+        })?;
+        table.row("line appended step to frame", &format!("{n} pts"), ms(updates));
     }
 
     // Appending 1e4 points to a scatter with a short and a long history:
@@ -193,17 +182,16 @@ fn main() -> anyhow::Result<()> {
             r.sync(&store)?;
         }
         let tail = scatter(10_000, 99, true);
-        let appends: Vec<Duration> = (0..20)
-            .map(|_| {
-                let t = Instant::now();
-                store.apply(&tail).expect("applies");
-                r.sync(&store).map(|_| t.elapsed())
-            })
-            .collect::<Result<_, _>>()?;
+        let appends = median_of(20, |_| {
+            let t = Instant::now();
+            store.apply(&tail)?;
+            r.sync(&store)?;
+            Ok(t.elapsed())
+        })?;
         table.row(
             "append 1e4 pts (apply + upload)",
             &format!("{hist} history"),
-            ms(median(appends)),
+            ms(appends),
         );
         table.row(
             "GPU memory held",

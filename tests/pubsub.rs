@@ -363,6 +363,23 @@ fn start_viewer(emulator: &Emulator, dir: &Path, topic: &str, args: &[&str]) -> 
         .map_err(|e| format!("starting the viewer: {e}"))
 }
 
+/// The viewer writing `view.log` and `out.json`, stopping after `idle_secs`
+/// without messages; returns once its subscription exists.
+fn start_logging_viewer(emulator: &Emulator, dir: &Path, topic: &str, idle_secs: u32) -> Result<Child, String> {
+    let idle = idle_secs.to_string();
+    let args = [
+        "--log-file",
+        "view.log",
+        "--export",
+        "out.json",
+        "--stop-after-idle",
+        &idle,
+    ];
+    let mut viewer = start_viewer(emulator, dir, topic, &args)?;
+    emulator.wait_for_subscription(topic, &mut viewer)?;
+    Ok(viewer)
+}
+
 /// The test app publishing `steps` steps to `topic`, logging to `dir/app.log`
 /// too; stderr to `dir/app.err`. The emulator comes from the environment.
 fn start_app(emulator: &Emulator, dir: &Path, topic: &str, steps: u32, interval_ms: u32) -> Result<Child, String> {
@@ -486,20 +503,7 @@ fn app_and_viewer_agree(emulator: &Emulator) -> TestResult {
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
     let dir = dir.path();
     let topic = "topic-agree";
-    let mut viewer = start_viewer(
-        emulator,
-        dir,
-        topic,
-        &[
-            "--log-file",
-            "view.log",
-            "--export",
-            "out.json",
-            "--stop-after-idle",
-            "3",
-        ],
-    )?;
-    emulator.wait_for_subscription(topic, &mut viewer)?;
+    let mut viewer = start_logging_viewer(emulator, dir, topic, 3)?;
     let mut app = start_app(emulator, dir, topic, 20, 50)?;
     wait_ok(&mut app, "the app", dir, "app.err", Duration::from_secs(60))?;
     wait_ok(&mut viewer, "the viewer", dir, "viewer.err", Duration::from_secs(60))?;
@@ -522,20 +526,7 @@ fn duplicates_are_dropped(emulator: &Emulator) -> TestResult {
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
     let dir = dir.path();
     let topic = "topic-dups";
-    let mut viewer = start_viewer(
-        emulator,
-        dir,
-        topic,
-        &[
-            "--log-file",
-            "view.log",
-            "--export",
-            "out.json",
-            "--stop-after-idle",
-            "4",
-        ],
-    )?;
-    emulator.wait_for_subscription(topic, &mut viewer)?;
+    let mut viewer = start_logging_viewer(emulator, dir, topic, 4)?;
     let mut app = start_app(emulator, dir, topic, 20, 50)?;
     wait_ok(&mut app, "the app", dir, "app.err", Duration::from_secs(60))?;
 
@@ -575,20 +566,7 @@ fn a_30_mb_tensor_arrives_whole(emulator: &Emulator) -> TestResult {
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
     let dir = dir.path();
     let topic = "topic-big";
-    let mut viewer = start_viewer(
-        emulator,
-        dir,
-        topic,
-        &[
-            "--log-file",
-            "view.log",
-            "--export",
-            "out.json",
-            "--stop-after-idle",
-            "3",
-        ],
-    )?;
-    emulator.wait_for_subscription(topic, &mut viewer)?;
+    let mut viewer = start_logging_viewer(emulator, dir, topic, 3)?;
 
     const POINTS: usize = 3_750_000;
     // Values exact in f32 and in the JSON export.
@@ -677,20 +655,7 @@ fn an_emulator_restart_is_survived(_shared: &Emulator) -> TestResult {
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
     let dir = dir.path();
     let topic = "topic-restart";
-    let mut viewer = start_viewer(
-        &emulator,
-        dir,
-        topic,
-        &[
-            "--log-file",
-            "view.log",
-            "--export",
-            "out.json",
-            "--stop-after-idle",
-            "20",
-        ],
-    )?;
-    emulator.wait_for_subscription(topic, &mut viewer)?;
+    let mut viewer = start_logging_viewer(&emulator, dir, topic, 20)?;
     let mut app = start_app(&emulator, dir, topic, 80, 100)?;
     // Let some records through, then stop the emulator.
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -717,15 +682,16 @@ fn an_emulator_restart_is_survived(_shared: &Emulator) -> TestResult {
     if !view.iter().all(|v| rest.any(|a| a == v)) {
         return Err("view.log holds records out of order, or records the app never logged".into());
     }
+    let viewer_err = std::fs::read_to_string(dir.join("viewer.err")).unwrap_or_default();
+    let app_err = std::fs::read_to_string(dir.join("app.err")).unwrap_or_default();
     if view.last() != app_frames.last() {
         return Err(format!(
-            "the last record published after the restart did not arrive ({} of {} records)",
+            "the last record published after the restart did not arrive ({} of {} records)\n\
+             viewer:\n{viewer_err}\napp:\n{app_err}",
             view.len(),
             app_frames.len()
         ));
     }
-    let viewer_err = std::fs::read_to_string(dir.join("viewer.err")).unwrap_or_default();
-    let app_err = std::fs::read_to_string(dir.join("app.err")).unwrap_or_default();
     if !viewer_err.contains("is gone") {
         return Err(format!("the viewer did not report the restart:\n{viewer_err}"));
     }

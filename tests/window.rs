@@ -193,8 +193,8 @@ fn test_app(log: &Path, steps: u32, interval_ms: u32) -> Command {
     command
 }
 
-/// `--screenshot` of a log at the window's size.
-fn reference(log: &Path, dir: &Path) -> Result<RgbaImage, String> {
+/// `--screenshot` of a log at the window's size (`WxH`).
+fn reference(log: &Path, dir: &Path, size: &str) -> Result<RgbaImage, String> {
     let out = dir.join("reference.png");
     let status = Command::new(common::bin("streamvis-gpu"))
         .args([
@@ -203,7 +203,7 @@ fn reference(log: &Path, dir: &Path) -> Result<RgbaImage, String> {
             "--screenshot",
             out.to_str().unwrap(),
             "--size",
-            "1280x800",
+            size,
         ])
         .status()
         .map_err(|e| e.to_string())?;
@@ -243,7 +243,7 @@ fn zoom_pan_box_and_reset(x: &Xvfb) -> Result<(), String> {
     let initial = viewer.screenshot()?;
     common::image::compare(
         "window_matches_screenshot",
-        &reference(&log, dir.path())?,
+        &reference(&log, dir.path(), "1280x800")?,
         &initial,
         common::image::EXACT,
     )?;
@@ -325,7 +325,7 @@ fn follows_a_growing_log(x: &Xvfb) -> Result<(), String> {
     let last = viewer.screenshot()?;
     common::image::compare(
         "live_end_matches_screenshot",
-        &reference(&log, dir.path())?,
+        &reference(&log, dir.path(), "1280x800")?,
         &last,
         common::image::EXACT,
     )?;
@@ -342,22 +342,7 @@ fn resizing_lays_the_page_out_again(x: &Xvfb) -> Result<(), String> {
     viewer.xdotool(&["windowsize", &viewer.window.clone(), "800", "600"]);
     std::thread::sleep(Duration::from_millis(800));
     let shot = viewer.screenshot()?;
-    let out = dir.path().join("small.png");
-    let status = Command::new(common::bin("streamvis-gpu"))
-        .args([
-            "--file",
-            log.to_str().unwrap(),
-            "--screenshot",
-            out.to_str().unwrap(),
-            "--size",
-            "800x600",
-        ])
-        .status()
-        .map_err(|e| e.to_string())?;
-    if !status.success() {
-        return Err("--screenshot failed".into());
-    }
-    let expected = RgbaImage::load_png(&out).map_err(|e| e.to_string())?;
+    let expected = reference(&log, dir.path(), "800x600")?;
     common::image::compare("resized_window", &expected, &shot, common::image::EXACT)?;
     viewer.quit()
 }
