@@ -234,6 +234,11 @@ pub fn is_not_found(err: &google_cloud_pubsub::Error) -> bool {
     err.status().is_some_and(|s| s.code.name() == "NOT_FOUND") || err.http_status_code() == Some(404)
 }
 
+/// True when the caller may not make the call.
+pub fn is_permission_denied(err: &google_cloud_pubsub::Error) -> bool {
+    err.status().is_some_and(|s| s.code.name() == "PERMISSION_DENIED") || err.http_status_code() == Some(403)
+}
+
 /// True when the error says the resource exists already.
 pub fn is_already_exists(err: &google_cloud_pubsub::Error) -> bool {
     err.status().is_some_and(|s| s.code.name() == "ALREADY_EXISTS") || err.http_status_code() == Some(409)
@@ -319,6 +324,10 @@ impl Connection {
             .with_endpoint(self.endpoint.url())
             .with_credentials(self.credentials.clone())
             .set_delay_threshold(Duration::from_millis(1))
+            // The sink retries, after checking that someone subscribes: a
+            // retry inside the library could land while a restarted
+            // emulator has the topic again but no subscription yet.
+            .with_retry_policy(google_cloud_gax::retry_policy::NeverRetry)
             .build()
             .await
             .map_err(|e| self.client_error(e))
@@ -399,10 +408,10 @@ impl Admin {
         }
     }
 
-    /// Creates the topic; `Ok(false)` when it existed already.
     /// Whether anyone subscribes to the topic (false if it does not exist):
-    /// messages published to a topic without subscriptions are lost.
-    pub async fn topic_has_subscription(&self, topic_path: &str) -> Result<bool, PubSubError> {
+    /// messages published to a topic without subscriptions are lost. `None`
+    /// when the credentials may publish but not list subscriptions.
+    pub async fn topic_has_subscription(&self, topic_path: &str) -> Result<Option<bool>, PubSubError> {
         let action = || format!("listing the subscriptions of {topic_path}");
         let request = self
             .topics
@@ -411,12 +420,14 @@ impl Admin {
             .set_page_size(1)
             .send();
         match self.call(action, request).await? {
-            Ok(response) => Ok(!response.subscriptions.is_empty()),
-            Err(err) if is_not_found(&err) => Ok(false),
+            Ok(response) => Ok(Some(!response.subscriptions.is_empty())),
+            Err(err) if is_not_found(&err) => Ok(Some(false)),
+            Err(err) if is_permission_denied(&err) => Ok(None),
             Err(err) => Err(self.api_error(action(), err)),
         }
     }
 
+    /// Creates the topic; `Ok(false)` when it existed already.
     pub async fn create_topic(&self, topic_path: &str) -> Result<bool, PubSubError> {
         let action = || format!("creating topic {topic_path}");
         match self

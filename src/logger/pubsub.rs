@@ -19,7 +19,10 @@
 //! (the service is unreachable, or the topic vanished because an emulator
 //! restarted and the viewer has yet to recreate it) the worker warns once,
 //! then retries everything not yet confirmed, in order, with backoff, and
-//! says when publishing resumes. A retry may publish a message twice; the
+//! says when publishing resumes. Retries wait until the topic has a
+//! subscriber again (where the credentials allow listing them), so nothing
+//! is published into a recreated topic before the viewer's subscription is
+//! back; the client library's own retries are off for that reason. A retry may publish a message twice; the
 //! viewer drops duplicates by session and sequence number. Only after
 //! [`PubSubSinkOptions::give_up_after`] of failures does it drop the queued
 //! messages and report an error from the next write or flush.
@@ -281,9 +284,10 @@ struct Worker {
     in_flight: VecDeque<PublishFuture>,
     in_flight_bytes: usize,
     outage: Option<Outage>,
-    /// The topic vanished (the emulator restarted, say): messages wait until
-    /// the viewer has recreated it and subscribed again, or they would be
-    /// published to nobody.
+    /// Publishing failed: the next attempt waits until the topic has a
+    /// subscriber. After an emulator restart the topic is gone until the
+    /// viewer recreates it and then subscribes; messages published in
+    /// between would reach nobody.
     awaiting_subscriber: bool,
     /// The queue is closed: stop once everything is settled.
     closed: bool,
@@ -293,8 +297,6 @@ struct Worker {
 enum Attempt {
     Published,
     Failed(String),
-    /// The topic does not exist (any more).
-    TopicGone(String),
 }
 
 impl Worker {
@@ -314,8 +316,9 @@ impl Worker {
             }
             if self.awaiting_subscriber {
                 match self.subscriber_ready().await {
-                    Ok(true) => self.awaiting_subscriber = false,
-                    Ok(false) => {
+                    // `None`: these credentials cannot tell; publish.
+                    Ok(Some(true) | None) => self.awaiting_subscriber = false,
+                    Ok(Some(false)) => {
                         let reason = format!("topic {} has no subscriber yet", self.topic_path);
                         self.failed(reason).await;
                         continue;
@@ -327,7 +330,7 @@ impl Worker {
                 }
             }
             match self.attempt().await {
-                Attempt::TopicGone(reason) => {
+                Attempt::Failed(reason) => {
                     self.awaiting_subscriber = true;
                     self.failed(reason).await;
                 }
@@ -340,7 +343,6 @@ impl Worker {
                         );
                     }
                 }
-                Attempt::Failed(reason) => self.failed(reason).await,
             }
         }
         self.shared.update(|p| p.worker_done = true);
@@ -395,7 +397,7 @@ impl Worker {
                             self.confirm_front();
                             Attempt::Published
                         }
-                        Err(PublishError::Rpc(source)) if pubsub::is_not_found(&source) => Attempt::TopicGone(
+                        Err(PublishError::Rpc(source)) if pubsub::is_not_found(&source) => Attempt::Failed(
                             format!("topic {} does not exist (any more); waiting for the viewer to create it", self.topic_path),
                         ),
                         Err(err) => Attempt::Failed(describe_publish_error(&err, &self.topic_path)),
@@ -432,7 +434,7 @@ impl Worker {
     }
 
     /// Whether the topic is back and subscribed to.
-    async fn subscriber_ready(&self) -> Result<bool, crate::pubsub::PubSubError> {
+    async fn subscriber_ready(&self) -> Result<Option<bool>, crate::pubsub::PubSubError> {
         let admin = self.connection.admin().await?;
         admin.topic_has_subscription(&self.topic_path).await
     }

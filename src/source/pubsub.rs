@@ -29,7 +29,11 @@
 //! service stops answering, recreates the topic and subscription when they
 //! vanish (an emulator restart loses all its state), says when the service is
 //! back and restarts the stream at once rather than after the library's
-//! backoff. A stream that fails for good is reopened with backoff. Records
+//! backoff. A stream that fails for good is reopened with backoff, once the
+//! subscription is known to exist. A stream opened after the health check
+//! noticed the problem is kept: replacing a stream that has just opened can
+//! leave a message leased to the one dropped, and with ordering that holds
+//! back every later message until the lease runs out. Records
 //! already received stay in the view and the local log; records published
 //! while no subscription existed are lost, and show up as a skipped gap.
 
@@ -39,7 +43,7 @@ mod sequencer;
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use google_cloud_pubsub::client::Subscriber;
@@ -234,7 +238,7 @@ impl PubSubSource {
         let (events_tx, events) = mpsc::channel(EVENT_QUEUE_LEN);
         let (shutdown, shutdown_rx) = watch::channel(false);
         let (done_tx, receiver_done) = std::sync::mpsc::sync_channel(1);
-        let reconnect = Arc::new(Notify::new());
+        let reconnect = Arc::new(Reconnect::default());
         let receiver = Receiver {
             resources: resources.clone(),
             subscriber,
@@ -324,7 +328,40 @@ struct Receiver {
     pipeline: Pipeline,
     events: mpsc::Sender<SourceEvent>,
     shutdown: watch::Receiver<bool>,
-    reconnect: Arc<Notify>,
+    reconnect: Arc<Reconnect>,
+}
+
+/// How the health check asks the receiver for a fresh stream: only streams
+/// opened before it noticed the problem are replaced.
+#[derive(Default)]
+struct Reconnect {
+    /// Streams opened so far; the current one's number.
+    opened: AtomicU64,
+    /// Streams numbered up to this one should be replaced.
+    stale_up_to: AtomicU64,
+    notify: Notify,
+}
+
+impl Reconnect {
+    /// Numbers a stream being opened.
+    fn open(&self) -> u64 {
+        self.opened.fetch_add(1, Ordering::SeqCst) + 1
+    }
+
+    /// The number of the stream open now.
+    fn current(&self) -> u64 {
+        self.opened.load(Ordering::SeqCst)
+    }
+
+    /// Asks for streams up to `number` to be replaced.
+    fn request(&self, number: u64) {
+        self.stale_up_to.fetch_max(number, Ordering::SeqCst);
+        self.notify.notify_one();
+    }
+
+    fn is_stale(&self, number: u64) -> bool {
+        number <= self.stale_up_to.load(Ordering::SeqCst)
+    }
 }
 
 /// What the stream task passes on.
@@ -337,12 +374,15 @@ enum Pulled {
 /// (a stream still opening is torn down), so it runs on its own task and
 /// hands messages over a channel, which may be polled in a `select!`.
 struct StreamTask {
+    /// Its number from [`Reconnect::open`].
+    number: u64,
     messages: mpsc::Receiver<Pulled>,
     task: tokio::task::JoinHandle<()>,
 }
 
 impl StreamTask {
-    fn start(subscriber: &Subscriber, subscription_path: &str) -> Self {
+    fn start(subscriber: &Subscriber, subscription_path: &str, reconnect: &Reconnect) -> Self {
+        let number = reconnect.open();
         let mut stream = subscriber.subscribe(subscription_path.to_owned()).build();
         let (tx, messages) = mpsc::channel(16);
         let task = tokio::spawn(async move {
@@ -361,7 +401,7 @@ impl StreamTask {
             let token = stream.shutdown_token();
             let _ = tokio::time::timeout(Duration::from_secs(5), token.shutdown()).await;
         });
-        Self { messages, task }
+        Self { number, messages, task }
     }
 }
 
@@ -374,7 +414,7 @@ impl Drop for StreamTask {
 impl Receiver {
     async fn run(mut self) {
         let name = self.resources.name.clone();
-        let mut stream = StreamTask::start(&self.subscriber, &self.resources.subscription_path);
+        let mut stream = self.start_stream();
         let mut tick = tokio::time::interval(TICK_INTERVAL);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut failures = 0u32;
@@ -383,9 +423,13 @@ impl Receiver {
             tokio::select! {
                 biased;
                 _ = shutdown.changed() => break,
-                _ = self.reconnect.notified() => {
-                    log::debug!("{name}: restarting the stream");
-                    stream = StreamTask::start(&self.subscriber, &self.resources.subscription_path);
+                _ = self.reconnect.notify.notified() => {
+                    if self.reconnect.is_stale(stream.number) {
+                        log::debug!("{name}: restarting the stream");
+                        stream = self.start_stream();
+                    } else {
+                        log::debug!("{name}: the stream opened after the problem was noticed; keeping it");
+                    }
                 }
                 _ = tick.tick() => {
                     let events = self.pipeline.tick(Instant::now());
@@ -415,18 +459,27 @@ impl Receiver {
                         } else {
                             log::debug!("{name}: receiving failed again: {why}");
                         }
-                        failures += 1;
-                        let backoff = Duration::from_millis(250)
-                            .saturating_mul(1 << failures.min(5))
-                            .min(Duration::from_secs(8));
-                        tokio::select! {
-                            _ = shutdown.changed() => break,
-                            _ = tokio::time::sleep(backoff) => {}
+                        // Reopen once the subscription is known to exist.
+                        loop {
+                            failures += 1;
+                            let backoff = Duration::from_millis(250)
+                                .saturating_mul(1 << failures.min(5))
+                                .min(Duration::from_secs(8));
+                            tokio::select! {
+                                _ = shutdown.changed() => break,
+                                _ = tokio::time::sleep(backoff) => {}
+                                // The health check saw the service back.
+                                _ = self.reconnect.notify.notified() => {}
+                            }
+                            match self.resources.ensure().await {
+                                Ok(_) => break,
+                                Err(err) => log::debug!("{name}: {err}"),
+                            }
                         }
-                        if let Err(err) = self.resources.ensure().await {
-                            log::debug!("{name}: {err}");
+                        if *shutdown.borrow() {
+                            break;
                         }
-                        stream = StreamTask::start(&self.subscriber, &self.resources.subscription_path);
+                        stream = self.start_stream();
                     }
                 }
             }
@@ -449,6 +502,10 @@ impl Receiver {
             stats.lost,
             stats.corrupt
         );
+    }
+
+    fn start_stream(&self) -> StreamTask {
+        StreamTask::start(&self.subscriber, &self.resources.subscription_path, &self.reconnect)
     }
 
     /// Queues events for the consumer; false when closing.
@@ -474,18 +531,20 @@ impl Receiver {
 async fn watch_health(
     resources: Arc<Resources>,
     interval: Duration,
-    reconnect: Arc<Notify>,
+    reconnect: Arc<Reconnect>,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let name = &resources.name;
     // Answer quickly or count as down.
     let admin = resources.admin.with_timeout(HEALTH_TIMEOUT);
-    let mut down_since: Option<Instant> = None;
+    // Since when, and the stream open when the problem was noticed.
+    let mut down_since: Option<(Instant, u64)> = None;
     loop {
         tokio::select! {
             _ = shutdown.changed() => return,
             _ = tokio::time::sleep(interval) => {}
         }
+        let stream_at_check = reconnect.current();
         let checked = match admin.subscription_exists(&resources.subscription_path).await {
             Ok(true) => Ok(false),
             Ok(false) => resources.ensure().await,
@@ -493,21 +552,21 @@ async fn watch_health(
         };
         match checked {
             Ok(recreated) => {
-                if let Some(since) = down_since.take() {
+                if let Some((since, stream_then)) = down_since.take() {
                     log::info!(
                         "{name}: {} answers again (after {:.1} s)",
                         resources.endpoint,
                         since.elapsed().as_secs_f64()
                     );
-                    reconnect.notify_one();
+                    reconnect.request(if recreated { stream_at_check } else { stream_then });
                 } else if recreated {
-                    reconnect.notify_one();
+                    reconnect.request(stream_at_check);
                 }
             }
             Err(err) => {
                 if down_since.is_none() {
                     log::warn!("{name}: lost contact with Pub/Sub: {err}; retrying");
-                    down_since = Some(Instant::now());
+                    down_since = Some((Instant::now(), stream_at_check));
                 } else {
                     log::debug!("{name}: {err}");
                 }
@@ -519,6 +578,25 @@ async fn watch_health(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_streams_opened_before_the_problem_are_replaced() {
+        let reconnect = Reconnect::default();
+        let first = reconnect.open();
+        assert!(!reconnect.is_stale(first));
+        // The health check notices a problem while the first stream is open;
+        // meanwhile the receiver has opened a second one.
+        let noticed_with = reconnect.current();
+        let second = reconnect.open();
+        reconnect.request(noticed_with);
+        assert!(reconnect.is_stale(first));
+        assert!(!reconnect.is_stale(second));
+        // An older request does not undo a newer one.
+        reconnect.request(second);
+        reconnect.request(first);
+        assert!(reconnect.is_stale(second));
+        assert!(!reconnect.is_stale(reconnect.open()));
+    }
 
     #[test]
     fn subscription_ids_are_unique_and_valid() {
