@@ -228,15 +228,9 @@ mod tests {
             ("b".to_owned(), GridCell::new(0, 1, 1, 1)),
         ];
         store
-            .apply(&crate::format::Record {
-                meta: crate::format::RecordMeta {
-                    session_id: 0,
-                    seq: 0,
-                    wall_time_ns: 0,
-                    run_name: "r".into(),
-                },
-                body: crate::format::RecordBody::Layout(cells),
-            })
+            .apply(&crate::format::Record::for_test(crate::format::RecordBody::Layout(
+                cells,
+            )))
             .unwrap();
         PageScene::build(&store, &HashMap::new(), 800, 400, &Style::default())
     }
@@ -313,21 +307,10 @@ mod tests {
 
     #[test]
     fn hover_finds_the_nearest_point_within_reach() {
-        use crate::format::{DataCall, Record, RecordBody, RecordMeta, Tensor};
+        use crate::format::{DataCall, Record, RecordBody, Tensor};
         let mut store = Store::new();
-        let meta = RecordMeta {
-            session_id: 0,
-            seq: 0,
-            wall_time_ns: 0,
-            run_name: "r".into(),
-        };
         let cells = vec![("a".to_owned(), GridCell::new(0, 0, 1, 1))];
-        store
-            .apply(&Record {
-                meta: meta.clone(),
-                body: RecordBody::Layout(cells),
-            })
-            .unwrap();
+        store.apply(&Record::for_test(RecordBody::Layout(cells))).unwrap();
         let data = Tensor::from_values(vec![3, 3], &[0.0, 0.0, 0.25, 1.0, 1.0, 0.5, 2.0, 0.5, 0.75]);
         let call = DataCall {
             plot: "a".into(),
@@ -338,12 +321,7 @@ mod tests {
             line_dims: vec![],
             data,
         };
-        store
-            .apply(&Record {
-                meta,
-                body: RecordBody::Scatter(call),
-            })
-            .unwrap();
+        store.apply(&Record::for_test(RecordBody::Scatter(call))).unwrap();
         let scene = PageScene::build(&store, &HashMap::new(), 800, 400, &Style::default());
         let t = scene.plots[0].transform();
         let near = t.screen_from_data([1.0, 1.0]);

@@ -285,3 +285,20 @@ pub struct Record {
     pub meta: RecordMeta,
     pub body: RecordBody<Tensor>,
 }
+
+#[cfg(test)]
+impl Record {
+    /// A record of run "r", session 0, sequence number 0, for tests that
+    /// only care about the body.
+    pub(crate) fn for_test(body: RecordBody<Tensor>) -> Self {
+        Self {
+            meta: RecordMeta {
+                session_id: 0,
+                seq: 0,
+                wall_time_ns: 0,
+                run_name: "r".into(),
+            },
+            body,
+        }
+    }
+}

@@ -180,24 +180,13 @@ pub fn reduce_lines(plot: &Plot, x_min: f64, x_max: f64, columns: u32) -> Reduce
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::format::{GridCell, Record, RecordBody, RecordMeta, TandemCall, Tensor};
+    use crate::format::{GridCell, Record, RecordBody, TandemCall, Tensor};
     use crate::store::Store;
 
     fn tandem_store(ys: impl Fn(usize) -> Vec<f32>, steps: usize) -> Store {
         let mut store = Store::new();
-        let meta = RecordMeta {
-            session_id: 0,
-            seq: 0,
-            wall_time_ns: 0,
-            run_name: "r".into(),
-        };
         let layout = RecordBody::Layout(vec![("l".into(), GridCell::new(0, 0, 1, 1))]);
-        store
-            .apply(&Record {
-                meta: meta.clone(),
-                body: layout,
-            })
-            .unwrap();
+        store.apply(&Record::for_test(layout)).unwrap();
         for i in 0..steps {
             let v = ys(i);
             let call = TandemCall {
@@ -206,12 +195,7 @@ mod tests {
                 x: i as f64,
                 ys: Tensor::from_values(vec![v.len()], &v),
             };
-            store
-                .apply(&Record {
-                    meta: meta.clone(),
-                    body: RecordBody::TandemLines(call),
-                })
-                .unwrap();
+            store.apply(&Record::for_test(RecordBody::TandemLines(call))).unwrap();
         }
         store
     }

@@ -117,22 +117,10 @@ impl StepDetector {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::format::{RecordMeta, TandemCall, Tensor};
-
-    fn rec(body: RecordBody) -> Record {
-        Record {
-            meta: RecordMeta {
-                session_id: 0,
-                seq: 0,
-                wall_time_ns: 0,
-                run_name: String::new(),
-            },
-            body,
-        }
-    }
+    use crate::format::{TandemCall, Tensor};
 
     fn tandem(plot: &str) -> Record {
-        rec(RecordBody::TandemLines(TandemCall {
+        Record::for_test(RecordBody::TandemLines(TandemCall {
             plot: plot.into(),
             palette: None,
             x: 0.0,
@@ -153,9 +141,9 @@ mod tests {
         let records = [
             tandem("a"),
             tandem("b"),
-            rec(RecordBody::Step(0)),
+            Record::for_test(RecordBody::Step(0)),
             tandem("a"),
-            rec(RecordBody::Step(1)),
+            Record::for_test(RecordBody::Step(1)),
         ];
         let mut d = StepDetector::new(StepRule::Markers);
         assert_eq!(
@@ -174,7 +162,7 @@ mod tests {
     #[test]
     fn a_repeated_plot_starts_a_step() {
         let records = [
-            rec(RecordBody::Clear),
+            Record::for_test(RecordBody::Clear),
             tandem("a"),
             tandem("b"),
             tandem("a"),
@@ -203,7 +191,7 @@ mod tests {
         let records = [
             tandem("a"),
             tandem("a"),
-            rec(RecordBody::Step(0)),
+            Record::for_test(RecordBody::Step(0)),
             tandem("a"),
             tandem("a"),
         ];
