@@ -8,7 +8,7 @@ use super::capture::{OffscreenTarget, RgbaImage};
 use super::context::{GpuContext, RenderError};
 use super::gpu_types::{SolidRect, linear_rgba};
 use super::palette::create_palette_texture;
-use super::plots::{PlotData, PlotPipelines, SyncStats};
+use super::plots::{PlotData, PlotPipelines, PlotView, SyncStats};
 use super::solid::SolidRenderer;
 use super::text::{Anchor, Label, TextLayer};
 use crate::layout::{DataRect, PageScene, PlotScene, Style};
@@ -114,18 +114,17 @@ impl PageRenderer {
                 continue;
             };
             let area = &plot.frame.plot_area;
-            if let Some(note) = self.plot_data.prepare_view(
-                device,
-                queue,
-                &mut encoder,
-                &self.pipelines,
-                &self.palette_view,
-                data,
-                &plot.view,
+            let at = PlotView {
+                plot: data,
+                view: &plot.view,
                 area,
-                size,
-                &scene.style,
-            ) {
+                target_size: size,
+                style: &scene.style,
+            };
+            if let Some(note) =
+                self.plot_data
+                    .prepare_view(device, queue, &mut encoder, &self.pipelines, &self.palette_view, &at)
+            {
                 let style = &scene.style;
                 let y = plot.frame.cell.y + (style.title_height - style.font_size * 1.25).max(0.0) / 2.0;
                 labels.push(Label {

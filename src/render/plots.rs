@@ -410,6 +410,18 @@ impl Budget {
     }
 }
 
+/// One plot as it is drawn this frame: its data, the part of data space in
+/// view, and where on the page.
+#[derive(Clone, Copy)]
+pub struct PlotView<'a> {
+    pub plot: &'a Plot,
+    pub view: &'a DataRect,
+    pub area: &'a Rect,
+    /// The page's size in pixels.
+    pub target_size: [u32; 2],
+    pub style: &'a crate::layout::Style,
+}
+
 /// Every plot's GPU data.
 pub struct PlotData {
     plots: HashMap<String, PlotGpu>,
@@ -503,10 +515,10 @@ impl PlotData {
         stats
     }
 
-    /// Prepares a plot for drawing `view` in `area`: lines with more points
-    /// than pixel columns are reduced to min/max per column (recomputed when
-    /// the view or data change). Returns a note to show while reduced.
-    #[allow(clippy::too_many_arguments)]
+    /// Prepares a plot for drawing its view: dense scatters are splatted,
+    /// lines with more points than pixel columns are reduced to min/max per
+    /// column (recomputed when the view or data change). Returns a note to
+    /// show while points are reduced or dropped.
     pub fn prepare_view(
         &mut self,
         device: &wgpu::Device,
@@ -514,24 +526,10 @@ impl PlotData {
         encoder: &mut wgpu::CommandEncoder,
         pipelines: &PlotPipelines,
         palette_view: &wgpu::TextureView,
-        plot: &Plot,
-        view: &DataRect,
-        area: &Rect,
-        target_size: [u32; 2],
-        style: &crate::layout::Style,
+        at: &PlotView,
     ) -> Option<String> {
-        self.splat(
-            device,
-            queue,
-            encoder,
-            pipelines,
-            palette_view,
-            plot,
-            view,
-            area,
-            target_size,
-            style,
-        );
+        self.splat(device, queue, encoder, pipelines, palette_view, at);
+        let PlotView { plot, view, area, .. } = *at;
         let gpu = self.plots.get_mut(&plot.name)?;
         let dropped = (gpu.dropped_points > 0).then(|| {
             format!(
@@ -547,7 +545,6 @@ impl PlotData {
     }
 
     /// Runs the splat pass of a dense scatter (see shaders/splat.wgsl).
-    #[allow(clippy::too_many_arguments)]
     fn splat(
         &mut self,
         device: &wgpu::Device,
@@ -555,12 +552,15 @@ impl PlotData {
         encoder: &mut wgpu::CommandEncoder,
         pipelines: &PlotPipelines,
         palette_view: &wgpu::TextureView,
-        plot: &Plot,
-        view: &DataRect,
-        area: &Rect,
-        target_size: [u32; 2],
-        style: &crate::layout::Style,
+        at: &PlotView,
     ) {
+        let PlotView {
+            plot,
+            view,
+            area,
+            target_size,
+            style,
+        } = *at;
         let Some(gpu) = self.plots.get_mut(&plot.name) else {
             return;
         };
