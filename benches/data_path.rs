@@ -8,7 +8,6 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use streamvis_gpu::format::{FrameScanner, StreamEvent};
-use streamvis_gpu::ingest;
 use streamvis_gpu::source::FileTail;
 use streamvis_gpu::store::Store;
 use streamvis_gpu::{DataLogger, GridCell, TensorView};
@@ -69,7 +68,7 @@ fn decode_apply(c: &mut Criterion) {
         b.iter(|| {
             let mut tail = FileTail::open(&path, false).unwrap();
             let mut store = Store::new();
-            ingest::pump(&mut tail, &mut store, usize::MAX).unwrap();
+            streamvis_gpu::source::read_to_end(&mut tail, &mut store).unwrap();
             black_box(store.revision())
         })
     });

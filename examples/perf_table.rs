@@ -224,7 +224,7 @@ fn main() -> anyhow::Result<()> {
         drop(logger);
         let mut tail = streamvis_gpu::source::FileTail::open(&path, false)?;
         let mut store = Store::new();
-        streamvis_gpu::ingest::pump(&mut tail, &mut store, usize::MAX)?;
+        streamvis_gpu::source::read_to_end(&mut tail, &mut store)?;
         let t = Instant::now();
         for _ in 0..30 {
             r.render(&store, &views, 1280, 720, &Default::default())?;
@@ -273,7 +273,7 @@ fn main() -> anyhow::Result<()> {
         let (anon_before, _) = resident();
         let mut tail = streamvis_gpu::source::FileTail::open(&path, false)?;
         let mut store = Store::new();
-        streamvis_gpu::ingest::pump(&mut tail, &mut store, usize::MAX)?;
+        streamvis_gpu::source::read_to_end(&mut tail, &mut store)?;
         let (anon_after, file_after) = resident();
         table.row(
             "resident memory after reading a log",

@@ -39,7 +39,8 @@ pub mod app;
 pub mod cli;
 pub mod demo;
 pub mod format;
-pub mod ingest;
+#[doc(hidden)]
+pub mod fuzz;
 pub mod layout;
 pub mod logger;
 #[cfg(feature = "pubsub")]

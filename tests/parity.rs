@@ -7,8 +7,7 @@ mod common;
 
 use serde_json::Value;
 use streamvis_gpu::DataLogger;
-use streamvis_gpu::ingest;
-use streamvis_gpu::source::FileTail;
+use streamvis_gpu::source::{FileTail, Follow, Reader, Update};
 use streamvis_gpu::store::{self, Store};
 
 fn replay(scenario: &Value, dir: &std::path::Path) -> (Value, usize) {
@@ -37,14 +36,19 @@ fn replay(scenario: &Value, dir: &std::path::Path) -> (Value, usize) {
 
     let mut tail = FileTail::open(&log, false).unwrap();
     let mut store = Store::new();
-    let pumped = ingest::pump(&mut tail, &mut store, usize::MAX).unwrap();
-    assert!(pumped.at_end);
+    let mut reader = Reader::new(Box::new(&mut tail), Follow::No);
+    let mut applied = 0;
+    while let Some(update) = reader.next_update().unwrap() {
+        applied += matches!(update, Update::Record { .. }) as usize;
+        reader.apply(&mut store, &update);
+    }
+    drop(reader);
     assert_eq!(
         tail.position(),
         std::fs::metadata(&log).unwrap().len(),
         "every byte decoded"
     );
-    (serde_json::to_value(store::export(&store)).unwrap(), pumped.applied)
+    (serde_json::to_value(store::export(&store)).unwrap(), applied)
 }
 
 #[test]

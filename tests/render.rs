@@ -156,7 +156,7 @@ fn appends_upload_only_the_new_tail(r: &mut HeadlessRenderer) -> Result<(), Stri
     logger.flush().unwrap();
     let mut tail = streamvis_gpu::source::FileTail::open(&path, false).unwrap();
     let mut store = Store::new();
-    streamvis_gpu::ingest::pump(&mut tail, &mut store, usize::MAX).unwrap();
+    streamvis_gpu::source::read_to_end(&mut tail, &mut store).unwrap();
     render(r, &store, &HashMap::new())?;
     let first = r.last_sync().uploaded_bytes;
     if first < 800_000 {
@@ -169,7 +169,7 @@ fn appends_upload_only_the_new_tail(r: &mut HeadlessRenderer) -> Result<(), Stri
         .scatter("p", TensorView::new(&[10_000, 2], &small), 1, true, None, None)
         .unwrap();
     logger.flush().unwrap();
-    streamvis_gpu::ingest::pump(&mut tail, &mut store, usize::MAX).unwrap();
+    streamvis_gpu::source::read_to_end(&mut tail, &mut store).unwrap();
     render(r, &store, &HashMap::new())?;
     let second = r.last_sync().uploaded_bytes;
     // The new batch's 80000 bytes and its small descriptor, nothing more.
@@ -286,7 +286,7 @@ fn a_memory_budget_drops_the_oldest_points(r: &mut HeadlessRenderer) -> Result<(
             .scatter("p", TensorView::new(&[100_000, 2], &data), 1, true, None, None)
             .unwrap();
         logger.flush().unwrap();
-        streamvis_gpu::ingest::pump(&mut tail, &mut store, usize::MAX).unwrap();
+        streamvis_gpu::source::read_to_end(&mut tail, &mut store).unwrap();
         dropped += r.sync(&store).map_err(|e| e.to_string())?.dropped_points;
         peak = peak.max(r.page().gpu_bytes());
     }

@@ -237,6 +237,100 @@ fn ctrl_c_leaves_a_playable_video() -> Result<(), String> {
     Ok(())
 }
 
+/// A log of `steps` steps, each replacing a 200,000-point cloud: slow
+/// enough to read and draw on a software renderer that the file can be
+/// truncated in the middle.
+fn heavy_log(log: &Path, steps: usize) {
+    let mut logger = streamvis_gpu::DataLogger::new("heavy");
+    logger.init_write_log(log).unwrap();
+    logger
+        .set_layout([("cloud", streamvis_gpu::GridCell::new(0, 0, 1, 1))])
+        .unwrap();
+    let mut rng = fastrand::Rng::with_seed(3);
+    for _ in 0..steps {
+        let points: Vec<f32> = (0..400_000).map(|_| rng.f32()).collect();
+        logger
+            .scatter(
+                "cloud",
+                streamvis_gpu::TensorView::new(&[200_000, 2], &points),
+                1,
+                false,
+                None,
+                None,
+            )
+            .unwrap();
+        logger.end_step().unwrap();
+    }
+}
+
+fn truncate(log: &Path, len: u64) {
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(log)
+        .unwrap()
+        .set_len(len)
+        .unwrap();
+}
+
+/// `truncate -s 100` of the log while each output reads or draws it: the
+/// process ends normally (no SIGBUS), and the readers that were still
+/// reading say that they start over.
+fn truncation_mid_read_never_crashes() -> Result<(), String> {
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("source.log");
+    heavy_log(&source, 40);
+    let log = dir.path().join("run.log");
+    let log_arg = log.to_str().unwrap();
+    let frames = dir.path().join("frames");
+    let shot = dir.path().join("shot.png");
+    let cases: [(&str, Vec<&str>, &str, bool); 3] = [
+        (
+            "replay",
+            vec!["--record", frames.to_str().unwrap(), "--size", "320x240"],
+            "recording",
+            true,
+        ),
+        (
+            "live recording",
+            vec![
+                "--record",
+                frames.to_str().unwrap(),
+                "--follow",
+                "--stop-after-idle",
+                "2",
+            ],
+            "caught up at",
+            true,
+        ),
+        (
+            "screenshot",
+            vec!["--screenshot", shot.to_str().unwrap()],
+            "adapter",
+            false,
+        ),
+    ];
+    for (what, args, cue, restarts) in cases {
+        std::fs::copy(&source, &log).unwrap();
+        let _ = std::fs::remove_dir_all(&frames);
+        let mut all = vec!["--file", log_arg];
+        all.extend(args);
+        let mut viewer = common::Viewer::start(&all);
+        viewer.wait_for(cue);
+        truncate(&log, 100);
+        let (status, stderr) = viewer.finish();
+        if !status.success() {
+            return Err(format!("{what}: exit {status:?} after truncation\n{stderr}"));
+        }
+        if restarts && !stderr.contains("starting over") {
+            return Err(format!("{what}: the truncation was not noticed\n{stderr}"));
+        }
+    }
+    if !shot.exists() {
+        return Err("the screenshot was not written".into());
+    }
+    Ok(())
+}
+
 unsafe extern "C" {
     #[link_name = "kill"]
     fn libc_kill(pid: i32, signal: i32) -> i32;
@@ -337,6 +431,7 @@ fn main() {
             a_range_of_steps_and_wall_clock_pacing,
         ),
         ("without_ffmpeg_the_error_says_so", without_ffmpeg_the_error_says_so),
+        ("truncation_mid_read_never_crashes", truncation_mid_read_never_crashes),
     ];
     let trials = tests
         .into_iter()

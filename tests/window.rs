@@ -217,7 +217,7 @@ fn reference(log: &Path, dir: &Path, size: &str) -> Result<RgbaImage, String> {
 fn scene_of(log: &Path) -> PageScene {
     let mut tail = streamvis_gpu::source::FileTail::open(log, false).unwrap();
     let mut store = streamvis_gpu::store::Store::new();
-    streamvis_gpu::ingest::pump(&mut tail, &mut store, usize::MAX).unwrap();
+    streamvis_gpu::source::read_to_end(&mut tail, &mut store).unwrap();
     PageScene::build(&store, &Default::default(), 1280, 800, &Style::default())
 }
 

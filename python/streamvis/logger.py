@@ -204,7 +204,7 @@ class DataLogger:
         self._next_seq = 0
         self._next_step = 0
         # The plots of the layout as last set: calls for others are refused.
-        self._layout: list[str] = []
+        self._layout: dict[str, None] = {}  # ordered, O(1) membership
         self._flush_interval = flush_interval
         self._shared = _Shared(flush_threshold_bytes)
         self._finalizer = weakref.finalize(self, self._shared.close)
@@ -253,13 +253,13 @@ class DataLogger:
                     body.u32(value)
 
         self._emit(RecordKind.LAYOUT, fill)
-        self._layout = [name for name, _ in cells]
+        self._layout = dict.fromkeys(name for name, _ in cells)
 
     def clear(self) -> None:
         """Drops every plot, the layout and all data; set a layout again
         before logging more."""
         self._emit(RecordKind.CLEAR, lambda body: None)
-        self._layout = []
+        self._layout = {}
 
     def scatter(
         self,

@@ -140,9 +140,19 @@ class GridSpec:
             return np.float32(self.padding_factor)
 
 
+#: The most plots a layout may hold (as the viewer and the Rust logger).
+MAX_LAYOUT_PLOTS = 10_000
+#: The largest grid a layout may span: top + height and left + width.
+MAX_GRID_SPAN = 10_000
+
+
 def check_layout(cells: Sequence[tuple[str, tuple[int, int, int, int]]]) -> None:
     """Checks a layout (plot name, ``(top, left, height, width)``) before it
     replaces the current one."""
+    if len(cells) > MAX_LAYOUT_PLOTS:
+        raise CallError(
+            f"number of plots in the layout {len(cells)} is too large (at most {MAX_LAYOUT_PLOTS})"
+        )
     seen = set()
     for plot, cell in cells:
         if not plot:
@@ -151,6 +161,11 @@ def check_layout(cells: Sequence[tuple[str, tuple[int, int, int, int]]]) -> None
         if height == 0 or width == 0:
             raise CallError(
                 f"layout cell for plot {plot} must have height and width of at least 1, "
+                f"got (top={top}, left={left}, height={height}, width={width})"
+            )
+        if top + height > MAX_GRID_SPAN or left + width > MAX_GRID_SPAN:
+            raise CallError(
+                f"layout cell for plot {plot} lies outside the largest grid ({MAX_GRID_SPAN} rows and columns), "
                 f"got (top={top}, left={left}, height={height}, width={width})"
             )
         if plot in seen:
@@ -182,10 +197,12 @@ def normalize_layout(grid_map) -> list[tuple[str, tuple[int, int, int, int]]]:
 
 def check_in_layout(plot: str, layout_plots: Iterable[str]) -> None:
     """Checks that ``plot`` is one of the layout's plots."""
-    known = list(layout_plots)
-    if plot in known:
+    if plot in layout_plots:
         return
-    names = ", ".join(known) if known else "no plots"
+    known = list(layout_plots)
+    names = ", ".join(known[:20]) if known else "no plots"
+    if len(known) > 20:
+        names += f" and {len(known) - 20} more"
     raise CallError(f"plot {plot} not in layout (the layout has: {names}); call set_layout first")
 
 

@@ -135,6 +135,14 @@ REFUSED = {
         lambda lg: lg.set_layout({"a": (-1, 0, 1, 1)}),
         r"layout cell for plot a must hold integers from 0 to 4294967295",
     ),
+    "cell past the largest grid": (
+        lambda lg: lg.set_layout({"a": (9_999, 0, 2, 1)}),
+        r"layout cell for plot a lies outside the largest grid \(10000 rows and columns\)",
+    ),
+    "layout of too many plots": (
+        lambda lg: lg.set_layout({f"p{i}": (i // 100, i % 100, 1, 1) for i in range(10_001)}),
+        r"number of plots in the layout 10001 is too large \(at most 10000\)",
+    ),
     "cell of three numbers": (
         lambda lg: lg.set_layout({"a": (0, 0, 1)}),
         r"layout cell for plot a must be \(top, left, height, width\)",

@@ -24,10 +24,9 @@ use winit::window::{Window, WindowId};
 
 use self::blit::Blit;
 use self::interaction::{Drag, Hit, Views, nearest, plot_area_at};
-use crate::cli::{Follow, OpenSource, POLL_INTERVAL};
 use crate::layout::{PageScene, Rect, Style};
 use crate::render::{Anchor, GpuContext, Label, OffscreenTarget, Overlay, PageRenderer, SolidRect};
-use crate::source::SourceEvent;
+use crate::source::{POLL_INTERVAL, Poll, Reader, Update, apply_update};
 use crate::store::Store;
 use crate::video::{Recorder, StepDetector, VideoOptions};
 
@@ -54,23 +53,21 @@ Space: pause or resume following\n\
 h or ?: show or hide this help\n\
 q or Esc: quit";
 
-/// Opens the window and runs until it is closed.
+/// Opens the window on what `reader` reads, and runs until it is closed.
 pub fn run_window(
-    opened: OpenSource,
-    follow: Follow,
+    reader: Reader<'static>,
     record: Option<VideoOptions>,
     gpu_memory_budget: Option<u64>,
-    stop: Arc<AtomicBool>,
 ) -> anyhow::Result<()> {
     check_display()?;
     let event_loop = EventLoop::<AppEvent>::with_user_event()
         .build()
         .map_err(|e| anyhow!(no_display(&e.to_string())))?;
     event_loop.set_control_flow(ControlFlow::Wait);
-    let source_name = opened.source.describe();
+    let source_name = reader.describe().to_owned();
     let (sender, receiver) = channel();
     let quit = Arc::new(AtomicBool::new(false));
-    let reader = spawn_reader(opened, follow, sender, event_loop.create_proxy(), stop, quit.clone())?;
+    let reader = spawn_reader(reader, sender, event_loop.create_proxy(), quit.clone())?;
     let recorder = match record {
         Some(options) => {
             let detector = match &options.rule {
@@ -117,57 +114,56 @@ fn no_display(detail: &str) -> String {
 
 /// Pulls records from the source on its own thread.
 fn spawn_reader(
-    opened: OpenSource,
-    follow: Follow,
-    sender: Sender<SourceEvent>,
+    mut reader: Reader<'static>,
+    sender: Sender<Update>,
     proxy: EventLoopProxy<AppEvent>,
-    stop: Arc<AtomicBool>,
     quit: Arc<AtomicBool>,
 ) -> anyhow::Result<std::thread::JoinHandle<()>> {
     let thread = std::thread::Builder::new()
         .name("streamvis-reader".into())
         .spawn(move || {
-            // Move all of `opened` in (not just the source field), so that a
-            // demo's writer lives as long as the reader.
-            let mut opened = opened;
             let mut pending = 0usize;
-            loop {
-                if stop.load(Ordering::Relaxed) {
-                    let _ = proxy.send_event(AppEvent::Quit);
-                    return;
+            let wake = |pending: &mut usize| {
+                if *pending > 0 {
+                    let _ = proxy.send_event(AppEvent::Data);
+                    *pending = 0;
                 }
-                if quit.load(Ordering::Relaxed) {
-                    return;
-                }
-                match opened.source.next_event() {
-                    Ok(Some(event)) => {
-                        if sender.send(event).is_err() {
+            };
+            while !quit.load(Ordering::Relaxed) {
+                match reader.poll() {
+                    Ok(Poll::Update(update)) => {
+                        if sender.send(update).is_err() {
                             return;
                         }
                         pending += 1;
                         // Wake the window in batches while catching up.
                         if pending >= 1024 {
-                            let _ = proxy.send_event(AppEvent::Data);
-                            pending = 0;
+                            wake(&mut pending);
                         }
                     }
-                    Ok(None) => {
-                        if pending > 0 {
-                            let _ = proxy.send_event(AppEvent::Data);
-                            pending = 0;
-                        }
-                        if follow == Follow::No {
-                            let _ = proxy.send_event(AppEvent::SourceDone);
-                            // Keep the source (and a demo's writer) alive until
-                            // the window closes.
-                            while !quit.load(Ordering::Relaxed) && !stop.load(Ordering::Relaxed) {
-                                std::thread::sleep(Duration::from_millis(50));
-                            }
-                            continue;
-                        }
+                    Ok(Poll::Waiting) => {
+                        wake(&mut pending);
                         std::thread::sleep(POLL_INTERVAL);
                     }
+                    Ok(Poll::Finished) => {
+                        wake(&mut pending);
+                        let _ = proxy.send_event(if reader.is_stopped() {
+                            AppEvent::Quit
+                        } else {
+                            AppEvent::SourceDone
+                        });
+                        // Keep the source (and a demo's writer) alive until
+                        // the window closes.
+                        while !quit.load(Ordering::Relaxed) && !reader.is_stopped() {
+                            std::thread::sleep(Duration::from_millis(50));
+                        }
+                        if reader.is_stopped() {
+                            let _ = proxy.send_event(AppEvent::Quit);
+                        }
+                        return;
+                    }
                     Err(err) => {
+                        wake(&mut pending);
                         let _ = proxy.send_event(AppEvent::SourceError(format!("{err:#}")));
                         return;
                     }
@@ -297,7 +293,7 @@ impl Gfx {
 /// The window's state.
 struct App {
     source_name: String,
-    receiver: Receiver<SourceEvent>,
+    receiver: Receiver<Update>,
     store: Store,
     recorder: Option<Recorder>,
     views: Views,
@@ -318,7 +314,7 @@ struct App {
 }
 
 impl App {
-    fn new(source_name: String, receiver: Receiver<SourceEvent>, recorder: Option<Recorder>) -> Self {
+    fn new(source_name: String, receiver: Receiver<Update>, recorder: Option<Recorder>) -> Self {
         Self {
             source_name,
             receiver,
@@ -351,42 +347,24 @@ impl App {
         event_loop.exit();
     }
 
-    /// Applies the records waiting in the channel (unless paused).
+    /// Applies the updates waiting in the channel (unless paused).
     fn apply_pending(&mut self) -> anyhow::Result<bool> {
         if self.paused {
             return Ok(false);
         }
         let mut changed = false;
-        while let Ok(event) = self.receiver.try_recv() {
-            match event {
-                SourceEvent::Record { offset, record } => {
-                    let result = match &mut self.recorder {
-                        Some(recorder) => recorder.apply(&mut self.store, &record).map(|_| Ok(())),
-                        None => Ok(self.store.apply(&record)),
-                    };
-                    if let Err(err) = result? {
-                        log::warn!("{}: record at byte offset {offset} not shown: {err}", self.source_name);
-                    }
-                    changed = true;
-                }
-                SourceEvent::Corrupt { offset, error } => {
-                    log::warn!(
-                        "{}: skipping corrupt record at byte offset {offset}: {error}",
-                        self.source_name
-                    )
-                }
-                SourceEvent::Restarted { reason } => {
-                    log::warn!("{reason}; starting over");
-                    self.store.reset();
-                    changed = true;
-                }
+        while let Ok(update) = self.receiver.try_recv() {
+            match &mut self.recorder {
+                Some(recorder) => recorder.apply(&mut self.store, &update, &self.source_name)?,
+                None => apply_update(&mut self.store, &update, &self.source_name),
             }
+            changed = true;
         }
         Ok(changed)
     }
 
     fn title(&self) -> String {
-        let run = self.store.run_name().unwrap_or("waiting for data");
+        let run = crate::spec::printable(self.store.run_name().unwrap_or("waiting for data"));
         let mut title = format!("streamvis-gpu: {run} ({})", self.source_name);
         if self.paused {
             title.push_str(" [paused]");

@@ -4,18 +4,15 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{Context, bail};
 use clap::Parser;
 
-use crate::ingest;
-use crate::source::{FileTail, RecordSource};
+pub use crate::source::Follow;
+use crate::source::{FileTail, Reader, RecordSource};
 use crate::store::{self, Store};
 use crate::video::{StepRule, VideoOptions, VideoTarget};
-
-/// How often a followed source is checked for new data.
-pub const POLL_INTERVAL: Duration = Duration::from_millis(10);
 
 /// With --pubsub, a one-shot output (--screenshot, --no-follow, --record
 /// without --follow) stops after this long without messages, unless
@@ -90,7 +87,7 @@ pub struct Args {
     pub fps: u32,
 
     /// Pace the video by the log's wall-clock time, this many times faster
-    /// (repeating frames between steps).
+    /// (repeating frames between steps); from 0.001 to 1000000.
     #[arg(long, value_name = "X")]
     pub speed: Option<f64>,
 
@@ -113,13 +110,23 @@ pub struct Args {
 
     /// Most GPU memory for plot data, in MiB; past it the oldest appended
     /// points are dropped from view (and the plot says how many).
-    #[arg(long, value_name = "MB", value_parser = clap::value_parser!(u64).range(16..))]
+    #[arg(long, value_name = "MB", value_parser = clap::value_parser!(u64).range(16..=MAX_GPU_MEMORY_MB))]
     pub gpu_memory_mb: Option<u64>,
 
     /// With --demo: milliseconds between the example's steps.
     #[arg(long, value_name = "MS", default_value_t = 200)]
     pub demo_interval_ms: u64,
 }
+
+/// The longest --stop-after-idle: a year.
+const MAX_IDLE: Duration = Duration::from_secs(365 * 24 * 3600);
+
+/// --speed: from a thousandth (a second of log is 17 minutes of video) to
+/// a million times the log's pace.
+const SPEED_RANGE: std::ops::RangeInclusive<f64> = 1e-3..=1e6;
+
+/// The largest --gpu-memory-mb: 16 TiB.
+const MAX_GPU_MEMORY_MB: u64 = 1 << 24;
 
 /// Parses `WxH`.
 pub fn parse_size(text: &str) -> Result<(u32, u32), String> {
@@ -165,15 +172,6 @@ pub enum SourceConfig {
         /// Google's service).
         emulator: Option<String>,
     },
-}
-
-/// When to stop reading.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Follow {
-    /// Stop at the current end.
-    No,
-    /// Follow until interrupted, or until idle for the given time.
-    Yes { stop_after_idle: Option<Duration> },
 }
 
 /// What to produce.
@@ -232,13 +230,22 @@ impl Args {
         };
         let stop_after_idle = match self.stop_after_idle {
             None => None,
-            Some(secs) if secs.is_finite() && secs >= 0.0 => Some(Duration::from_secs_f64(secs)),
-            Some(secs) => bail!("--stop-after-idle must be a non-negative number of seconds, got {secs}"),
+            Some(secs) => match Duration::try_from_secs_f64(secs) {
+                Ok(idle) if idle <= MAX_IDLE => Some(idle),
+                _ => bail!(
+                    "--stop-after-idle must be from 0 to {} seconds, got {secs}",
+                    MAX_IDLE.as_secs()
+                ),
+            },
         };
         if let Some(speed) = self.speed
-            && !(speed.is_finite() && speed > 0.0)
+            && !(SPEED_RANGE.contains(&speed))
         {
-            bail!("--speed must be a positive number, got {speed}");
+            bail!(
+                "--speed must be from {} to {}, got {speed}",
+                SPEED_RANGE.start(),
+                SPEED_RANGE.end()
+            );
         }
         let video = match &self.record {
             Some(path) => Some(VideoOptions {
@@ -291,42 +298,30 @@ impl Args {
     }
 }
 
-/// An open source, and what keeps it alive (the demo's writer thread).
-pub struct OpenSource {
-    pub source: Box<dyn RecordSource>,
-    /// The demo's temporary directory and writer; dropped with the source.
-    _demo: Option<crate::demo::DemoRun>,
-}
-
-/// Opens the configured source. Files are created and waited for when
-/// followed.
-pub fn open_source(config: &SourceConfig, follow: Follow) -> anyhow::Result<OpenSource> {
-    Ok(match config {
+/// Opens the configured source for reading. Files are created and waited
+/// for when followed; the demo's writer lives as long as the reader.
+pub fn open_source(config: &SourceConfig, follow: Follow, stop: Arc<AtomicBool>) -> anyhow::Result<Reader<'static>> {
+    let reader = match config {
         SourceConfig::File(path) => {
             let tail = FileTail::open(path, follow != Follow::No).with_context(|| format!("cannot read {path:?}"))?;
-            OpenSource {
-                source: Box::new(tail),
-                _demo: None,
-            }
+            Reader::new(Box::new(tail), follow)
         }
         SourceConfig::Demo { interval } => {
             let demo = crate::demo::DemoRun::start(*interval).context("starting the demo")?;
             let tail = FileTail::open(demo.log_path(), true).context("reading the demo's log")?;
-            OpenSource {
-                source: Box::new(tail),
-                _demo: Some(demo),
-            }
+            Reader::new(Box::new(tail), follow).keep_alive(Box::new(demo))
         }
         SourceConfig::PubSub {
             project,
             topic,
             log_file,
             emulator,
-        } => OpenSource {
-            source: open_pubsub(project, topic, log_file.as_deref(), emulator.as_deref())?,
-            _demo: None,
-        },
-    })
+        } => Reader::new(
+            open_pubsub(project, topic, log_file.as_deref(), emulator.as_deref())?,
+            follow,
+        ),
+    };
+    Ok(reader.with_stop(stop))
 }
 
 /// Subscribes to a topic (see [`crate::source::PubSubSource`]).
@@ -360,24 +355,31 @@ fn open_pubsub(
 
 /// Runs the command.
 pub fn run(config: Config) -> anyhow::Result<()> {
+    let result = run_output(config);
+    if crate::source::reads_past_shrunken_ends() > 0 {
+        log::warn!("the log shrank while its records were in use: what was drawn or exported then may show zeros");
+    }
+    result
+}
+
+fn run_output(config: Config) -> anyhow::Result<()> {
     if matches!(config.output, Output::Window { .. }) {
         // Before creating files or subscriptions for a window that cannot open.
         crate::app::check_display()?;
     }
-    let mut opened = open_source(&config.source, config.follow)?;
-    let source = opened.source.as_mut();
     let stop = stop_flag()?;
+    let mut reader = open_source(&config.source, config.follow, stop)?;
     match &config.output {
-        Output::Window { record } => {
-            crate::app::run_window(opened, config.follow, record.clone(), config.gpu_memory_budget, stop)
-        }
+        Output::Window { record } => crate::app::run_window(reader, record.clone(), config.gpu_memory_budget),
         Output::Export(out) => {
-            let store = read(source, config.follow, &stop)?;
+            let mut store = Store::new();
+            reader.read_into(&mut store)?;
             write_export(&store, out)
         }
         Output::Screenshot { path, size } => {
             // Follow::No but for --pubsub, which reads until idle.
-            let store = read(source, config.follow, &stop)?;
+            let mut store = Store::new();
+            reader.read_into(&mut store)?;
             write_screenshot(&store, path, *size, config.gpu_memory_budget)
         }
         Output::Record(video) => {
@@ -386,8 +388,8 @@ pub fn run(config: Config) -> anyhow::Result<()> {
                 ..video.clone()
             };
             let summary = match (&config.source, config.follow) {
-                (SourceConfig::File(path), Follow::No) => crate::video::replay(path, video)?,
-                _ => crate::video::record_live(source, video, config.follow, &stop)?,
+                (SourceConfig::File(path), Follow::No) => crate::video::replay(path, reader, video)?,
+                _ => crate::video::record_live(reader, video)?,
             };
             log::info!(
                 "wrote {} frames for {} steps in {:.1} s ({:.1} frames/s)",
@@ -397,29 +399,6 @@ pub fn run(config: Config) -> anyhow::Result<()> {
                 summary.frames as f64 / summary.seconds.max(1e-9)
             );
             Ok(())
-        }
-    }
-}
-
-/// Reads a source into a store: to its current end, or following it until
-/// stopped (Ctrl-C) or idle.
-pub fn read(source: &mut dyn RecordSource, follow: Follow, stop: &AtomicBool) -> anyhow::Result<Store> {
-    let mut store = Store::new();
-    let mut last_growth = Instant::now();
-    loop {
-        let pumped = ingest::pump(source, &mut store, usize::MAX)?;
-        if pumped.applied > 0 {
-            last_growth = Instant::now();
-        }
-        let done = match follow {
-            Follow::No => pumped.at_end,
-            Follow::Yes { stop_after_idle } => stop_after_idle.is_some_and(|idle| last_growth.elapsed() >= idle),
-        };
-        if done || stop.load(Ordering::Relaxed) {
-            return Ok(store);
-        }
-        if pumped.at_end {
-            std::thread::sleep(POLL_INTERVAL);
         }
     }
 }
@@ -654,6 +633,33 @@ mod tests {
         assert_eq!(config.follow, idle(5));
         let config = parse(&["--pubsub", "proj", "topic", "--record", "v.mp4", "--follow"]).unwrap();
         assert_eq!(config.follow, Follow::Yes { stop_after_idle: None });
+    }
+
+    #[test]
+    fn numbers_out_of_range_are_clear_errors() {
+        let err = parse(&["--file", "a.log", "--export", "o.json", "--stop-after-idle", "1e30"]).unwrap_err();
+        assert!(err.to_string().contains("--stop-after-idle must be from 0 to"), "{err}");
+        let config = parse(&["--file", "a.log", "--export", "o.json", "--stop-after-idle", "0"]).unwrap();
+        assert_eq!(
+            config.follow,
+            Follow::Yes {
+                stop_after_idle: Some(Duration::ZERO)
+            }
+        );
+        for speed in ["1e-300", "0", "-1", "inf", "NaN", "1e7"] {
+            let flag = format!("--speed={speed}");
+            let err = parse(&["--file", "a.log", "--record", "v.mp4", &flag]).unwrap_err();
+            assert!(
+                err.to_string().contains("--speed must be from 0.001 to"),
+                "{speed}: {err}"
+            );
+        }
+        assert!(parse(&["--file", "a.log", "--record", "v.mp4", "--speed", "0.001"]).is_ok());
+        let huge = (1u64 << 44).to_string();
+        let err = parse(&["--file", "a.log", "--gpu-memory-mb", &huge]).unwrap_err();
+        assert!(err.to_string().contains("16..=16777216"), "{err}");
+        let config = parse(&["--file", "a.log", "--gpu-memory-mb", "16777216"]).unwrap();
+        assert_eq!(config.gpu_memory_budget, Some(1 << 44));
     }
 
     #[test]

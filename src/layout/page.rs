@@ -33,11 +33,12 @@ impl Rect {
         point[0] >= self.x && point[0] < self.right() && point[1] >= self.y && point[1] < self.bottom()
     }
 
-    /// The rectangle with `left`, `top`, `right`, `bottom` taken off.
+    /// The rectangle with `left`, `top`, `right`, `bottom` taken off; never
+    /// outside `self` (an inset larger than the rectangle leaves it empty).
     pub fn inset(&self, left: f32, top: f32, right: f32, bottom: f32) -> Rect {
         Rect::new(
-            self.x + left,
-            self.y + top,
+            self.x + left.min(self.width),
+            self.y + top.min(self.height),
             self.width - left - right,
             self.height - top - bottom,
         )
@@ -136,8 +137,18 @@ impl PageLayout {
     /// rows and columns as the cells reach; a cell spans `height` rows and
     /// `width` columns from `(top, left)`.
     pub fn new(cells: &[(String, GridCell)], width: f32, height: f32, style: &Style) -> PageLayout {
-        let rows = cells.iter().map(|(_, c)| c.top + c.height).max().unwrap_or(1).max(1);
-        let cols = cells.iter().map(|(_, c)| c.left + c.width).max().unwrap_or(1).max(1);
+        let rows = cells
+            .iter()
+            .map(|(_, c)| c.top.saturating_add(c.height))
+            .max()
+            .unwrap_or(1)
+            .max(1);
+        let cols = cells
+            .iter()
+            .map(|(_, c)| c.left.saturating_add(c.width))
+            .max()
+            .unwrap_or(1)
+            .max(1);
         let (row_px, col_px) = (height / rows as f32, width / cols as f32);
         let frames = cells
             .iter()
@@ -145,8 +156,8 @@ impl PageLayout {
                 // Whole-pixel edges, so that neighbouring cells share none.
                 let x0 = (c.left as f32 * col_px).round();
                 let y0 = (c.top as f32 * row_px).round();
-                let x1 = ((c.left + c.width) as f32 * col_px).round();
-                let y1 = ((c.top + c.height) as f32 * row_px).round();
+                let x1 = (c.left.saturating_add(c.width) as f32 * col_px).round();
+                let y1 = (c.top.saturating_add(c.height) as f32 * row_px).round();
                 let m = style.cell_margin;
                 let cell = Rect::new(x0, y0, x1 - x0, y1 - y0).inset(m, m, m, m);
                 let title = Rect::new(cell.x, cell.y, cell.width, style.title_height.min(cell.height));

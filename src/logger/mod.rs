@@ -150,7 +150,7 @@ pub struct DataLogger {
     next_seq: u64,
     next_step: u64,
     /// The layout as last set: calls for other plots are refused.
-    layout: Vec<(String, GridCell)>,
+    layout: spec::Layout,
     options: LoggerOptions,
     shared: Arc<(Mutex<Shared>, Condvar)>,
     flusher: Option<std::thread::JoinHandle<()>>,
@@ -173,7 +173,7 @@ impl DataLogger {
             session_id: new_session_id(),
             next_seq: 0,
             next_step: 0,
-            layout: Vec::new(),
+            layout: spec::Layout::default(),
             options,
             shared: Arc::new((Mutex::new(shared), Condvar::new())),
             flusher: None,
@@ -246,9 +246,9 @@ impl DataLogger {
             .into_iter()
             .map(|(name, cell)| (name.into(), cell.into()))
             .collect();
-        spec::check_layout(&cells)?;
-        self.write(&RecordBody::<TensorView>::Layout(cells.clone()))?;
-        self.layout = cells;
+        let layout = spec::Layout::new(cells)?;
+        self.write(&RecordBody::<TensorView>::Layout(layout.cells().to_vec()))?;
+        self.layout = layout;
         Ok(())
     }
 
@@ -256,7 +256,7 @@ impl DataLogger {
     /// logging more.
     pub fn clear(&mut self) -> Result<(), LoggerError> {
         self.write(&RecordBody::<TensorView>::Clear)?;
-        self.layout.clear();
+        self.layout = spec::Layout::default();
         Ok(())
     }
 
@@ -349,7 +349,7 @@ impl DataLogger {
     }
 
     fn check_plot(&self, plot: &str) -> Result<(), CallError> {
-        spec::check_in_layout(plot, self.layout.iter().map(|(name, _)| name.as_str()))
+        self.layout.check_contains(plot)
     }
 
     fn lock(&self) -> MutexGuard<'_, Shared> {

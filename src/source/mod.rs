@@ -2,12 +2,16 @@
 //! and, with the `pubsub` feature, a Pub/Sub subscription.
 
 mod file_tail;
+mod mapped;
 #[cfg(feature = "pubsub")]
 pub mod pubsub;
+mod reader;
 
 pub use file_tail::FileTail;
+pub use mapped::{GuardedMap, reads_past_shrunken_ends};
 #[cfg(feature = "pubsub")]
 pub use pubsub::{PubSubOptions, PubSubSource};
+pub use reader::{Follow, POLL_INTERVAL, Poll, Reader, Update, apply_update, read_to_end};
 
 use crate::format::{FrameError, Record};
 
@@ -35,6 +39,38 @@ pub trait RecordSource: Send {
 
     /// What is being read, for titles and messages: "file run.log".
     fn describe(&self) -> String;
+
+    /// A count that grows whenever bytes arrive (a file's length, bytes
+    /// received), whole records or not: a reader is idle only while it
+    /// stands still. Sources that cannot tell report 0 and are idle
+    /// between records.
+    fn bytes_seen(&self) -> u64 {
+        0
+    }
+
+    /// Bytes at the end that are not a whole record yet, as `(offset,
+    /// len_bytes)`: a record still being written, or cut off.
+    fn incomplete_tail(&self) -> Option<(u64, u64)> {
+        None
+    }
+}
+
+impl<T: RecordSource + ?Sized> RecordSource for &mut T {
+    fn next_event(&mut self) -> Result<Option<SourceEvent>, SourceError> {
+        (**self).next_event()
+    }
+
+    fn describe(&self) -> String {
+        (**self).describe()
+    }
+
+    fn bytes_seen(&self) -> u64 {
+        (**self).bytes_seen()
+    }
+
+    fn incomplete_tail(&self) -> Option<(u64, u64)> {
+        (**self).incomplete_tail()
+    }
 }
 
 /// Why a source cannot go on.
@@ -48,8 +84,14 @@ pub enum SourceError {
         source: std::io::Error,
     },
 
-    #[error("{0}")]
-    Transport(String),
+    #[error("{path:?} is {kind}, not a log file")]
+    NotAFile {
+        path: std::path::PathBuf,
+        kind: &'static str,
+    },
+
+    #[error("{path:?} is too large to map ({len_bytes} bytes)")]
+    TooLarge { path: std::path::PathBuf, len_bytes: u64 },
 
     #[error("cannot read {path:?}")]
     NotALog {

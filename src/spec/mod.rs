@@ -6,6 +6,9 @@ mod palette;
 
 pub use palette::{Palette, PaletteFamily};
 
+use std::borrow::Cow;
+use std::collections::HashMap;
+
 use crate::format::{DataCall, GridCell, MAX_RANK, TensorData};
 
 /// Why a call is refused.
@@ -84,6 +87,9 @@ pub enum CallError {
     #[error("layout cell for plot {plot} must have height and width of at least 1, got {cell:?}")]
     EmptyCell { plot: String, cell: GridCell },
 
+    #[error("layout cell for plot {plot} lies outside the largest grid ({max} rows and columns), got {cell:?}")]
+    CellOutsideGrid { plot: String, cell: GridCell, max: u32 },
+
     #[error("layout names plot {plot} twice")]
     RepeatedPlot { plot: String },
 
@@ -92,6 +98,36 @@ pub enum CallError {
 
     #[error("tandem_lines needs at least one y value")]
     NoYs,
+}
+
+impl CallError {
+    /// The variant's name: what kind of refusal this is.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            CallError::NotInLayout { .. } => "NotInLayout",
+            CallError::ShapeMismatch { .. } => "ShapeMismatch",
+            CallError::ScalarData => "ScalarData",
+            CallError::RankTooLarge { .. } => "RankTooLarge",
+            CallError::TooLarge { .. } => "TooLarge",
+            CallError::SpatialDimOutOfRange { .. } => "SpatialDimOutOfRange",
+            CallError::WrongSpatialSize { .. } => "WrongSpatialSize",
+            CallError::ColorDimIsSpatial { .. } => "ColorDimIsSpatial",
+            CallError::ColorDimOutOfRange { .. } => "ColorDimOutOfRange",
+            CallError::GridDimIsSpatial { .. } => "GridDimIsSpatial",
+            CallError::GridDimOutOfRange { .. } => "GridDimOutOfRange",
+            CallError::GridNoColumns => "GridNoColumns",
+            CallError::GridBadPadding(_) => "GridBadPadding",
+            CallError::NoLineDims => "NoLineDims",
+            CallError::BadLineDim { .. } => "BadLineDim",
+            CallError::RepeatedLineDim { .. } => "RepeatedLineDim",
+            CallError::UnknownPalette { .. } => "UnknownPalette",
+            CallError::EmptyCell { .. } => "EmptyCell",
+            CallError::CellOutsideGrid { .. } => "CellOutsideGrid",
+            CallError::RepeatedPlot { .. } => "RepeatedPlot",
+            CallError::EmptyPlotName => "EmptyPlotName",
+            CallError::NoYs => "NoYs",
+        }
+    }
 }
 
 /// Which data call is being checked.
@@ -214,43 +250,112 @@ pub fn check_tandem_call(palette: Option<&str>, ys_len: usize) -> Result<(), Cal
     Ok(())
 }
 
-/// Checks a layout before it replaces the current one.
-pub fn check_layout(cells: &[(String, GridCell)]) -> Result<(), CallError> {
-    for (i, (plot, cell)) in cells.iter().enumerate() {
-        if plot.is_empty() {
-            return Err(CallError::EmptyPlotName);
-        }
-        if cell.height == 0 || cell.width == 0 {
-            return Err(CallError::EmptyCell {
-                plot: plot.clone(),
-                cell: *cell,
-            });
-        }
-        if cells[..i].iter().any(|(p, _)| p == plot) {
-            return Err(CallError::RepeatedPlot { plot: plot.clone() });
-        }
-    }
-    Ok(())
+/// The most plots a layout may hold: a page of more cells than this has no
+/// pixels to show them.
+pub const MAX_LAYOUT_PLOTS: usize = 10_000;
+
+/// The largest grid a layout may span: `top + height` and `left + width` of
+/// every cell are at most this.
+pub const MAX_GRID_SPAN: u32 = 10_000;
+
+/// A checked layout: cells in the caller's order, and an index by plot name
+/// so that every data call's check is O(1), whatever the layout's size.
+#[derive(Clone, Debug, Default)]
+pub struct Layout {
+    cells: Vec<(String, GridCell)>,
+    index: HashMap<String, usize>,
 }
 
-/// Checks that `plot` is one of the layout's plots.
-pub fn check_in_layout<'a>(
-    plot: &str,
-    mut layout_plots: impl Iterator<Item = &'a str> + Clone,
-) -> Result<(), CallError> {
-    if layout_plots.clone().any(|p| p == plot) {
-        return Ok(());
+impl Layout {
+    /// Checks `cells` (in one pass) and indexes them.
+    pub fn new(cells: Vec<(String, GridCell)>) -> Result<Layout, CallError> {
+        if cells.len() > MAX_LAYOUT_PLOTS {
+            return Err(CallError::TooLarge {
+                what: "number of plots in the layout",
+                value: cells.len(),
+                max: MAX_LAYOUT_PLOTS,
+            });
+        }
+        let mut index = HashMap::with_capacity(cells.len());
+        for (i, (plot, cell)) in cells.iter().enumerate() {
+            if plot.is_empty() {
+                return Err(CallError::EmptyPlotName);
+            }
+            if cell.height == 0 || cell.width == 0 {
+                return Err(CallError::EmptyCell {
+                    plot: plot.clone(),
+                    cell: *cell,
+                });
+            }
+            let fits = |start: u32, len: u32| start.checked_add(len).is_some_and(|end| end <= MAX_GRID_SPAN);
+            if !fits(cell.top, cell.height) || !fits(cell.left, cell.width) {
+                return Err(CallError::CellOutsideGrid {
+                    plot: plot.clone(),
+                    cell: *cell,
+                    max: MAX_GRID_SPAN,
+                });
+            }
+            if index.insert(plot.clone(), i).is_some() {
+                return Err(CallError::RepeatedPlot { plot: plot.clone() });
+            }
+        }
+        Ok(Layout { cells, index })
     }
-    let known: Vec<&str> = layout_plots.by_ref().collect();
-    let known = if known.is_empty() {
-        "no plots".to_owned()
-    } else {
-        known.join(", ")
-    };
-    Err(CallError::NotInLayout {
-        plot: plot.to_owned(),
-        known,
-    })
+
+    /// The cells in the caller's order.
+    pub fn cells(&self) -> &[(String, GridCell)] {
+        &self.cells
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.cells.is_empty()
+    }
+
+    /// The cell of `plot`.
+    pub fn cell(&self, plot: &str) -> Option<GridCell> {
+        self.index.get(plot).map(|&i| self.cells[i].1)
+    }
+
+    /// Checks that `plot` is one of the layout's plots.
+    pub fn check_contains(&self, plot: &str) -> Result<(), CallError> {
+        if self.index.contains_key(plot) {
+            return Ok(());
+        }
+        const SHOWN: usize = 20;
+        let mut known = self
+            .cells
+            .iter()
+            .take(SHOWN)
+            .map(|(name, _)| name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ");
+        if self.cells.is_empty() {
+            known = "no plots".to_owned();
+        } else if self.cells.len() > SHOWN {
+            known.push_str(&format!(" and {} more", self.cells.len() - SHOWN));
+        }
+        Err(CallError::NotInLayout {
+            plot: plot.to_owned(),
+            known,
+        })
+    }
+}
+
+/// `text` with control characters escaped, for messages: a name from a log
+/// may hold anything.
+pub fn printable(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
 }
 
 #[cfg(test)]

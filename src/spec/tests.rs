@@ -147,19 +147,46 @@ fn layout_and_membership() {
         ("a".to_owned(), GridCell::new(0, 0, 1, 1)),
         ("b".to_owned(), GridCell::new(0, 1, 0, 1)),
     ];
-    assert!(matches!(check_layout(&cells), Err(CallError::EmptyCell { .. })));
+    assert!(matches!(Layout::new(cells), Err(CallError::EmptyCell { .. })));
     let dup = vec![
         ("a".to_owned(), GridCell::new(0, 0, 1, 1)),
         ("a".to_owned(), GridCell::new(0, 1, 1, 1)),
     ];
-    assert!(matches!(check_layout(&dup), Err(CallError::RepeatedPlot { .. })));
-    let plots = ["a", "b"];
-    assert!(check_in_layout("a", plots.iter().copied()).is_ok());
-    let err = check_in_layout("zz", plots.iter().copied()).unwrap_err();
+    assert!(matches!(Layout::new(dup), Err(CallError::RepeatedPlot { .. })));
+    let layout = Layout::new(vec![
+        ("a".to_owned(), GridCell::new(0, 0, 1, 1)),
+        ("b".to_owned(), GridCell::new(0, 1, 1, 1)),
+    ])
+    .unwrap();
+    assert!(layout.check_contains("a").is_ok());
+    assert_eq!(layout.cell("b"), Some(GridCell::new(0, 1, 1, 1)));
+    let err = layout.check_contains("zz").unwrap_err();
     assert_eq!(
         err.to_string(),
         "plot zz not in layout (the layout has: a, b); call set_layout first"
     );
+}
+
+#[test]
+fn layouts_are_bounded() {
+    let overflow = vec![("a".to_owned(), GridCell::new(u32::MAX - 1, 0, 5, 1))];
+    assert!(matches!(Layout::new(overflow), Err(CallError::CellOutsideGrid { .. })));
+    let wide = vec![("a".to_owned(), GridCell::new(0, MAX_GRID_SPAN, 1, 1))];
+    assert!(matches!(Layout::new(wide), Err(CallError::CellOutsideGrid { .. })));
+    let edge = vec![("a".to_owned(), GridCell::new(0, MAX_GRID_SPAN - 1, 1, 1))];
+    assert!(Layout::new(edge).is_ok());
+    let many = |n: usize| {
+        (0..n)
+            .map(|i| (format!("p{i}"), GridCell::new(i as u32 / 100, i as u32 % 100, 1, 1)))
+            .collect::<Vec<_>>()
+    };
+    let layout = Layout::new(many(MAX_LAYOUT_PLOTS)).unwrap();
+    let err = layout.check_contains("zz").unwrap_err().to_string();
+    assert!(err.contains("and 9980 more"), "{err}");
+    assert!(matches!(
+        Layout::new(many(MAX_LAYOUT_PLOTS + 1)),
+        Err(CallError::TooLarge { value: 10_001, .. })
+    ));
 }
 
 #[test]
@@ -185,4 +212,10 @@ fn rank_and_sizes_must_fit_the_format() {
         check_data_call(DataCallKind::Scatter, &c),
         Err(CallError::TooLarge { .. })
     ));
+}
+
+#[test]
+fn control_characters_are_escaped() {
+    assert_eq!(printable("loss"), "loss");
+    assert_eq!(printable("a\nb\u{7}"), "a\\nb\\u{7}");
 }

@@ -23,7 +23,9 @@ pub use export::{ExportColumns, ExportPlot, export};
 pub use reduce::{ReducedLines, needs_reduction, reduce_lines};
 
 use crate::format::{DataCall, GridCell, Record, RecordBody, TandemCall, Tensor};
-use crate::spec::{self, CallError, DataCallKind};
+use std::collections::HashMap;
+
+use crate::spec::{self, CallError, DataCallKind, Layout};
 
 /// What kind of plot a name holds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -116,12 +118,23 @@ pub enum ApplyError {
     Call(#[from] CallError),
 }
 
+impl ApplyError {
+    /// The kind of refusal, for counting repeats.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ApplyError::Call(err) => err.kind(),
+        }
+    }
+}
+
 /// Every plot, the layout, and what changed.
 #[derive(Debug, Default)]
 pub struct Store {
-    layout: Vec<(String, GridCell)>,
+    layout: Layout,
     /// Plots in order of first data.
     plots: Vec<Plot>,
+    /// Index into `plots` by name.
+    plot_index: HashMap<String, usize>,
     /// Incremented on every applied record; lets a viewer skip redraws.
     revision: u64,
     run_name: Option<String>,
@@ -135,7 +148,7 @@ impl Store {
 
     /// The layout as last set, in the caller's order.
     pub fn layout(&self) -> &[(String, GridCell)] {
-        &self.layout
+        self.layout.cells()
     }
 
     pub fn plots(&self) -> &[Plot] {
@@ -143,12 +156,12 @@ impl Store {
     }
 
     pub fn plot(&self, name: &str) -> Option<&Plot> {
-        self.plots.iter().find(|p| p.name == name)
+        self.plot_index.get(name).map(|&i| &self.plots[i])
     }
 
     /// The layout cell of a plot.
     pub fn cell(&self, name: &str) -> Option<GridCell> {
-        self.layout.iter().find(|(n, _)| n == name).map(|(_, c)| *c)
+        self.layout.cell(name)
     }
 
     /// Changes with every applied record.
@@ -168,9 +181,14 @@ impl Store {
 
     /// Forgets everything, as after `clear()`; used when the source restarts.
     pub fn reset(&mut self) {
-        self.layout.clear();
-        self.plots.clear();
+        self.clear();
         self.revision += 1;
+    }
+
+    fn clear(&mut self) {
+        self.layout = Layout::default();
+        self.plots.clear();
+        self.plot_index.clear();
     }
 
     /// Applies one record. A record that a logger would have refused (written
@@ -180,14 +198,8 @@ impl Store {
             self.run_name = Some(record.meta.run_name.clone());
         }
         match &record.body {
-            RecordBody::Layout(cells) => {
-                spec::check_layout(cells)?;
-                self.layout = cells.clone();
-            }
-            RecordBody::Clear => {
-                self.layout.clear();
-                self.plots.clear();
-            }
+            RecordBody::Layout(cells) => self.layout = Layout::new(cells.clone())?,
+            RecordBody::Clear => self.clear(),
             RecordBody::Scatter(call) => self.apply_data(DataCallKind::Scatter, call)?,
             RecordBody::MultiLines(call) => self.apply_data(DataCallKind::MultiLines, call)?,
             RecordBody::TandemLines(call) => self.apply_tandem(call)?,
@@ -200,14 +212,14 @@ impl Store {
     }
 
     fn check_in_layout(&self, plot: &str) -> Result<(), CallError> {
-        spec::check_in_layout(plot, self.layout.iter().map(|(n, _)| n.as_str()))
+        self.layout.check_contains(plot)
     }
 
     /// The plot named `name`, made fresh (new generation, no data) when it is
     /// missing, of another kind, or `fresh` is set.
     fn plot_for(&mut self, name: &str, kind: PlotKind, fresh: bool) -> &mut Plot {
         let generation = next_generation();
-        let index = match self.plots.iter().position(|p| p.name == name) {
+        let index = match self.plot_index.get(name).copied() {
             Some(i) if fresh || self.plots[i].kind != kind => {
                 let plot = &mut self.plots[i];
                 plot.kind = kind;
@@ -228,6 +240,7 @@ impl Store {
                     tandem: TandemData::default(),
                     bounds: Bounds::EMPTY,
                 });
+                self.plot_index.insert(name.to_owned(), self.plots.len() - 1);
                 self.plots.len() - 1
             }
         };
@@ -250,7 +263,7 @@ impl Store {
                 if lines.is_some_and(|n| n != batch.layout.lines_shape().0) {
                     log::warn!(
                         "plot {}: appending {} lines to {} lines; replacing instead",
-                        call.plot,
+                        spec::printable(&call.plot),
                         batch.layout.lines_shape().0,
                         lines.unwrap_or(0)
                     );
@@ -276,7 +289,7 @@ impl Store {
         if restart {
             log::warn!(
                 "plot {}: tandem_lines with {lines} values after a different count; restarting its lines",
-                call.plot
+                spec::printable(&call.plot)
             );
         }
         let plot = self.plot_for(&call.plot, PlotKind::Tandem, restart);

@@ -18,10 +18,13 @@ pub use sink::{FrameSink, VideoTarget, format_frame, open_sink};
 
 pub use steps::{Boundary, StepDetector, StepRule};
 
-use crate::format::Record;
 use crate::render::{HeadlessRenderer, RgbaImage};
-use crate::source::{FileTail, SourceEvent};
+use crate::source::{FileTail, Follow, Reader, Update, apply_update};
 use crate::store::Store;
+
+/// Pacing by wall time holds one frame for at most this many seconds of
+/// video, however far the log's clock jumps between two steps.
+const MAX_HOLD_SECS: u64 = 60;
 
 /// How to make a video.
 #[derive(Clone, Debug, PartialEq)]
@@ -63,6 +66,8 @@ pub struct Recorder {
     last_frame: Option<RgbaImage>,
     /// Wall time of the latest record.
     wall_ns: i64,
+    /// Pacing: frames left out where the log's clock jumped too far.
+    skipped_frames: u64,
     started: std::time::Instant,
     progress: indicatif::ProgressBar,
 }
@@ -94,27 +99,35 @@ impl Recorder {
             first_wall_ns: None,
             last_frame: None,
             wall_ns: 0,
+            skipped_frames: 0,
             started: std::time::Instant::now(),
             progress,
         })
     }
 
-    /// Applies `record` to `store`, taking a frame where a step ends.
-    pub fn apply(&mut self, store: &mut Store, record: &Record) -> anyhow::Result<()> {
-        let boundary = self.detector.observe(record);
-        if boundary.before {
-            self.end_step(store)?;
-        }
-        self.wall_ns = record.meta.wall_time_ns;
-        if let Err(err) = store.apply(record) {
-            log::warn!(
-                "record {} of session {:x} not shown: {err}",
-                record.meta.seq,
-                record.meta.session_id
-            );
-        }
-        if boundary.after {
-            self.end_step(store)?;
+    /// Applies `update` to `store`, taking a frame where a step ends.
+    /// `source_name` names the source in warnings.
+    pub fn apply(&mut self, store: &mut Store, update: &Update, source_name: &str) -> anyhow::Result<()> {
+        match update {
+            Update::Record { record, .. } => {
+                let boundary = self.detector.observe(record);
+                if boundary.before {
+                    self.end_step(store)?;
+                }
+                self.wall_ns = record.meta.wall_time_ns;
+                apply_update(store, update, source_name);
+                if boundary.after {
+                    self.end_step(store)?;
+                }
+            }
+            Update::Restarted => {
+                // The unfinished step of what was read gets its frame, as at
+                // the end of a log; then steps count on over the new data.
+                if self.detector.finish() {
+                    self.end_step(store)?;
+                }
+                apply_update(store, update, source_name);
+            }
         }
         Ok(())
     }
@@ -148,10 +161,19 @@ impl Recorder {
             Some(speed) => {
                 // Hold the previous frame until this step's time comes.
                 let first = *self.first_wall_ns.get_or_insert(self.wall_ns);
-                let seconds = (self.wall_ns - first).max(0) as f64 / 1e9 / speed;
-                let due = (seconds * self.options.fps as f64).floor() as u64;
+                let seconds = self.wall_ns.saturating_sub(first).max(0) as f64 / 1e9 / speed;
+                // Saturating: a clock that jumps far is bounded below.
+                let due = ((seconds * self.options.fps as f64).floor() as u64).saturating_sub(self.skipped_frames);
+                let most = self.frames + MAX_HOLD_SECS * self.options.fps as u64;
+                if due > most {
+                    log::warn!(
+                        "step {step}: the log's clock jumps {:.0} s of video ahead; holding the frame for {MAX_HOLD_SECS} s",
+                        (due - self.frames) as f64 / self.options.fps as f64
+                    );
+                    self.skipped_frames += due - most;
+                }
                 if let Some(previous) = &self.last_frame {
-                    while self.frames < due {
+                    while self.frames < due.min(most) {
                         sink.write(previous)?;
                         self.frames += 1;
                     }
@@ -183,17 +205,20 @@ impl Recorder {
 
 /// Counts the steps of a log (for the progress bar) and picks the rule.
 pub fn scan_steps(path: &Path, rule: Option<StepRule>) -> anyhow::Result<(StepRule, u64)> {
-    let mut tail = FileTail::open(path, false).with_context(|| format!("cannot read {path:?}"))?;
+    let tail = FileTail::open(path, false).with_context(|| format!("cannot read {path:?}"))?;
+    let mut reader = Reader::new(Box::new(tail), Follow::No);
     let mut records = Vec::new();
-    let mut markers = 0u64;
     // Bodies are decoded without copying tensors, so holding them is cheap.
-    while let Some(event) = tail.next_event()? {
-        if let SourceEvent::Record { record, .. } = event {
-            markers += matches!(record.body, crate::format::RecordBody::Step(_)) as u64;
-            records.push(record);
+    while let Some(update) = reader.next_update()? {
+        match update {
+            Update::Record { record, .. } => records.push(record),
+            Update::Restarted => records.clear(),
         }
     }
-    let rule = rule.unwrap_or(if markers > 0 {
+    let markers = records
+        .iter()
+        .any(|record| matches!(record.body, crate::format::RecordBody::Step(_)));
+    let rule = rule.unwrap_or(if markers {
         StepRule::Markers
     } else {
         StepRule::PlotRepeats
@@ -228,74 +253,33 @@ pub fn progress_bar(steps: Option<u64>) -> indicatif::ProgressBar {
 }
 
 /// Records while following a source: a frame per step as steps arrive,
-/// until the source ends (without `follow`), Ctrl-C, or idleness.
-pub fn record_live(
-    source: &mut dyn crate::source::RecordSource,
-    options: VideoOptions,
-    follow: crate::cli::Follow,
-    stop: &std::sync::atomic::AtomicBool,
-) -> anyhow::Result<VideoSummary> {
+/// until the reader finishes (the end without following, Ctrl-C, or
+/// idleness).
+pub fn record_live(reader: Reader, options: VideoOptions) -> anyhow::Result<VideoSummary> {
     let detector = match &options.rule {
         Some(rule) => StepDetector::new(rule.clone()),
         None => StepDetector::adaptive(),
     };
-    let mut recorder = Recorder::new(options, detector, progress_bar(None))?;
-    let mut store = Store::new();
-    let mut last_growth = std::time::Instant::now();
-    let describe = source.describe();
-    loop {
-        match source.next_event()? {
-            Some(SourceEvent::Record { record, .. }) => {
-                recorder.apply(&mut store, &record)?;
-                last_growth = std::time::Instant::now();
-            }
-            Some(SourceEvent::Corrupt { offset, error }) => {
-                log::warn!("{describe}: skipping corrupt record at byte offset {offset}: {error}")
-            }
-            Some(SourceEvent::Restarted { reason }) => {
-                log::warn!("{reason}; starting over");
-                store.reset();
-            }
-            None => {
-                let idle = match follow {
-                    crate::cli::Follow::No => true,
-                    crate::cli::Follow::Yes { stop_after_idle } => {
-                        stop_after_idle.is_some_and(|idle| last_growth.elapsed() >= idle)
-                    }
-                };
-                if idle {
-                    break;
-                }
-                std::thread::sleep(crate::cli::POLL_INTERVAL);
-            }
-        }
-        if stop.load(std::sync::atomic::Ordering::Relaxed) {
-            log::info!("stopping: finishing the video");
-            break;
-        }
-    }
-    recorder.finish(&store)
+    let recorder = Recorder::new(options, detector, progress_bar(None))?;
+    record(reader, recorder)
 }
 
-/// Replays a whole log into a video.
-pub fn replay(path: &Path, options: VideoOptions) -> anyhow::Result<VideoSummary> {
+/// Replays the whole log at `path`, read by `reader`, into a video.
+pub fn replay(path: &Path, reader: Reader, options: VideoOptions) -> anyhow::Result<VideoSummary> {
     let (rule, steps) = scan_steps(path, options.rule.clone())?;
     let total = match options.steps {
         Some((first, last)) => (last.min(steps.saturating_sub(1)) + 1).saturating_sub(first),
         None => steps,
     };
     log::info!("{steps} steps ({rule:?}); recording {total}");
-    let mut recorder = Recorder::new(options, StepDetector::new(rule), progress_bar(Some(steps)))?;
-    let mut tail = FileTail::open(path, false).with_context(|| format!("cannot read {path:?}"))?;
+    let recorder = Recorder::new(options, StepDetector::new(rule), progress_bar(Some(steps)))?;
+    record(reader, recorder)
+}
+
+fn record(mut reader: Reader, mut recorder: Recorder) -> anyhow::Result<VideoSummary> {
     let mut store = Store::new();
-    while let Some(event) = tail.next_event()? {
-        match event {
-            SourceEvent::Record { record, .. } => recorder.apply(&mut store, &record)?,
-            SourceEvent::Corrupt { offset, error } => {
-                log::warn!("{path:?}: skipping corrupt record at byte offset {offset}: {error}")
-            }
-            SourceEvent::Restarted { reason } => log::warn!("{reason}"),
-        }
+    while let Some(update) = reader.next_update()? {
+        recorder.apply(&mut store, &update, reader.describe())?;
     }
     recorder.finish(&store)
 }

@@ -250,7 +250,7 @@ pub fn store_from_log(log: impl FnOnce(&mut DataLogger)) -> streamvis_gpu::store
     drop(logger);
     let mut tail = streamvis_gpu::source::FileTail::open(&path, false).unwrap();
     let mut store = streamvis_gpu::store::Store::new();
-    streamvis_gpu::ingest::pump(&mut tail, &mut store, usize::MAX).unwrap();
+    streamvis_gpu::source::read_to_end(&mut tail, &mut store).unwrap();
     store
 }
 
@@ -301,4 +301,82 @@ pub fn run_gpu_tests(tests: Vec<(String, GpuTest)>) -> ! {
         })
         .collect();
     libtest_mimic::run(&args, trials).exit()
+}
+
+/// Generous: the machine may be busy.
+const VIEWER_DEADLINE: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// The viewer with `args`, its stderr collected line by line.
+pub struct Viewer {
+    child: std::process::Child,
+    lines: std::sync::mpsc::Receiver<String>,
+    seen: Vec<String>,
+}
+
+impl Viewer {
+    pub fn start(args: &[&str]) -> Viewer {
+        use std::io::{BufRead, BufReader};
+        use std::process::{Command, Stdio};
+        let mut child = Command::new(bin("streamvis-gpu"))
+            .args(args)
+            .env("RUST_LOG", "streamvis_gpu=debug")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let (sender, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if sender.send(line).is_err() {
+                    return;
+                }
+            }
+        });
+        Viewer {
+            child,
+            lines,
+            seen: Vec::new(),
+        }
+    }
+
+    /// Waits for a stderr line containing `text`.
+    pub fn wait_for(&mut self, text: &str) {
+        let deadline = std::time::Instant::now() + VIEWER_DEADLINE;
+        if self.seen.iter().any(|l| l.contains(text)) {
+            return;
+        }
+        while let Some(left) = deadline.checked_duration_since(std::time::Instant::now()) {
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    let found = line.contains(text);
+                    self.seen.push(line);
+                    if found {
+                        return;
+                    }
+                }
+                Err(_) => break,
+            }
+        }
+        panic!("no line with {text:?}; stderr:\n{}", self.seen.join("\n"));
+    }
+
+    /// Waits for the exit; returns the status and all of stderr.
+    pub fn finish(mut self) -> (std::process::ExitStatus, String) {
+        let deadline = std::time::Instant::now() + VIEWER_DEADLINE;
+        let status = loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                break status;
+            }
+            if std::time::Instant::now() > deadline {
+                let _ = self.child.kill();
+                panic!("the viewer did not exit; stderr:\n{}", self.seen.join("\n"));
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        };
+        while let Ok(line) = self.lines.recv_timeout(std::time::Duration::from_secs(10)) {
+            self.seen.push(line);
+        }
+        (status, self.seen.join("\n"))
+    }
 }

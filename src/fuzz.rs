@@ -1,0 +1,229 @@
+//! The whole way from bytes to a page, checked on hostile input: shared by
+//! the cargo-fuzz target `view` and by `cargo test`.
+//!
+//! Random bytes rarely survive the frame checksums, so [`fuzz_view`] reads
+//! its input as a little program instead: records with hostile fields (huge
+//! or overflowing grid cells, NaN and infinite values, out-of-range dims,
+//! unknown palettes, names with control characters, empty shapes) are
+//! encoded with valid checksums, some of their bodies are then damaged and
+//! checksummed again (so the body parser sees bad bytes), and the stream
+//! goes through the decoder, the store, the export, the page layout and the
+//! line reduction. Bad input may be refused or skipped; nothing may panic,
+//! loop, or lay a plot out off the page.
+
+use std::collections::HashMap;
+
+use crate::format::{
+    ColorSpec, DataCall, FRAME_HEADER_LEN, FrameScanner, GridCell, GridSpec, RecordBody, RecordMeta, StreamEvent,
+    TandemCall, TensorView, encode_file_header, encode_record,
+};
+use crate::layout::{PageScene, Style};
+use crate::store::{self, PlotKind, Store, needs_reduction, reduce_lines};
+
+/// Reads fuzz input one value at a time; zeros once it runs out.
+struct Input<'a> {
+    data: &'a [u8],
+    at: usize,
+}
+
+impl Input<'_> {
+    fn u8(&mut self) -> u8 {
+        let byte = self.data.get(self.at).copied().unwrap_or(0);
+        self.at += 1;
+        byte
+    }
+
+    fn u32(&mut self) -> u32 {
+        u32::from_le_bytes([self.u8(), self.u8(), self.u8(), self.u8()])
+    }
+
+    fn done(&self) -> bool {
+        self.at >= self.data.len()
+    }
+
+    /// A small count, or now and then a hostile one.
+    fn count(&mut self) -> u32 {
+        match self.u8() % 8 {
+            0 => self.u32(),
+            n => n as u32 - 1,
+        }
+    }
+
+    fn name(&mut self) -> String {
+        ["a", "b", "loss", "", "x\ny\u{1b}[2J", "b"][self.u8() as usize % 6].to_owned()
+    }
+
+    fn palette(&mut self) -> String {
+        ["Viridis256", "Category10_10", "Greys3", "nope", "Turbo256"][self.u8() as usize % 5].to_owned()
+    }
+
+    fn value(&mut self) -> f32 {
+        match self.u8() % 10 {
+            0 => f32::NAN,
+            1 => f32::INFINITY,
+            2 => f32::NEG_INFINITY,
+            3 => f32::MAX,
+            4 => -1e-30,
+            _ => f32::from_bits(self.u32() & 0x4fff_ffff) - 1e6,
+        }
+    }
+}
+
+/// Encodes the records `data` describes, as a log file.
+fn hostile_log(input: &mut Input) -> Vec<u8> {
+    let mut out = Vec::new();
+    encode_file_header(&mut out);
+    let mut seq = 0;
+    let mut values = Vec::new();
+    let mut shape = Vec::new();
+    while !input.done() && seq < 64 {
+        let meta = RecordMeta {
+            session_id: input.u8() as u64 % 3,
+            seq,
+            wall_time_ns: i64::from(input.u32() as i32) << 32,
+            run_name: input.name(),
+        };
+        seq += 1;
+        // A tensor of at most 4096 values, with a shape that may not match.
+        shape.clear();
+        for _ in 0..input.u8() % 4 {
+            shape.push(input.count() as usize % 64);
+        }
+        let len: usize = shape.iter().product::<usize>().min(4096);
+        values.clear();
+        values.extend((0..len).map(|_| input.value()));
+        if input.u8().is_multiple_of(8) {
+            values.pop();
+        }
+        let data = TensorView {
+            shape: &shape,
+            values: &values,
+        };
+        let data_call = |input: &mut Input| DataCall {
+            plot: input.name(),
+            spatial_dim: input.count() as usize % 5,
+            append: input.u8().is_multiple_of(2),
+            color: match input.u8() % 3 {
+                0 => None,
+                1 => Some(ColorSpec::by_value(input.palette())),
+                _ => Some(ColorSpec::by_dim(input.palette(), input.count() as usize)),
+            },
+            grid: (input.u8().is_multiple_of(3)).then(|| GridSpec {
+                dim: input.count() as usize % 5,
+                num_columns: input.count() as usize,
+                padding_factor: input.value(),
+            }),
+            line_dims: (0..input.u8() % 3).map(|_| input.count() as usize % 5).collect(),
+            data,
+        };
+        let body = match input.u8() % 7 {
+            0 | 1 => RecordBody::Layout(
+                (0..input.count().min(300))
+                    .map(|_| {
+                        let cell = GridCell::new(input.count(), input.count(), input.count(), input.count());
+                        (input.name(), cell)
+                    })
+                    .collect(),
+            ),
+            2 => RecordBody::Scatter(data_call(input)),
+            3 => RecordBody::MultiLines(data_call(input)),
+            4 => RecordBody::TandemLines(TandemCall {
+                plot: input.name(),
+                palette: (input.u8().is_multiple_of(2)).then(|| input.palette()),
+                x: input.value() as f64,
+                ys: data,
+            }),
+            5 => RecordBody::Step(input.u32() as u64),
+            _ => RecordBody::Clear,
+        };
+        let start = out.len();
+        encode_record(&meta, &body, &mut out);
+        // Now and then damage the body and checksum it again, so the damage
+        // reaches the body parser instead of the checksum test.
+        if input.u8().is_multiple_of(4) && out.len() > start + FRAME_HEADER_LEN {
+            let body_len = out.len() - start - FRAME_HEADER_LEN;
+            let at = start + FRAME_HEADER_LEN + input.u32() as usize % body_len;
+            out[at] ^= input.u8() | 1;
+            let body_crc = crc32c::crc32c(&out[start + FRAME_HEADER_LEN..]);
+            out[start + 16..start + 20].copy_from_slice(&body_crc.to_le_bytes());
+            let header_crc = crc32c::crc32c(&out[start..start + 20]);
+            out[start + 20..start + 24].copy_from_slice(&header_crc.to_le_bytes());
+        }
+    }
+    out
+}
+
+/// The whole-way check: see the module docs. Panics only on a real bug.
+pub fn fuzz_view(data: &[u8]) {
+    let log = hostile_log(&mut Input { data, at: 0 });
+    check_log(&log);
+    // The same bytes cut anywhere.
+    let cut = data.first().map_or(0, |&b| b as usize * 97) % (log.len() + 1);
+    check_log(&log[..cut]);
+}
+
+/// Decodes `log` into a store and derives everything the outputs show.
+pub fn check_log(log: &[u8]) {
+    let bytes = bytes::Bytes::copy_from_slice(log);
+    let mut scanner = FrameScanner::for_file();
+    let mut store = Store::new();
+    for _ in 0..=log.len() + 1 {
+        match scanner.next_event(&bytes, 0) {
+            Ok(Some(StreamEvent::Record { record, .. })) => {
+                let _refused = store.apply(&record);
+            }
+            Ok(Some(StreamEvent::Corrupt { .. })) => {}
+            Ok(None) | Err(_) => break,
+        }
+    }
+    check_store(&store);
+}
+
+/// Export, page layout and line reduction of `store` must hold together.
+pub fn check_store(store: &Store) {
+    let export = store::export(store);
+    serde_json::to_vec(&export).expect("the export serialises");
+    for (width, height) in [(1280, 800), (16, 16)] {
+        let scene = PageScene::build(store, &HashMap::new(), width, height, &Style::default());
+        assert!(scene.plots.len() <= store.layout().len());
+        for plot in &scene.plots {
+            let cell = plot.frame.cell;
+            for v in [cell.x, cell.y, cell.width, cell.height] {
+                assert!(v.is_finite(), "cell of {:?}: {cell:?}", plot.frame.name);
+            }
+            assert!(
+                cell.x >= -0.5 && cell.y >= -0.5,
+                "cell of {:?} off the page: {cell:?}",
+                plot.frame.name
+            );
+            assert!(cell.right() <= width as f32 + 0.5 && cell.bottom() <= height as f32 + 0.5);
+            for tick in plot.x_ticks.iter().chain(&plot.y_ticks) {
+                assert!(tick.value.is_finite(), "tick {tick:?}");
+            }
+            assert!(plot.x_ticks.len() < 1000 && plot.y_ticks.len() < 1000);
+            if let Some(data) = store.plot(&plot.frame.name)
+                && data.kind != PlotKind::Scatter
+            {
+                let columns = plot.frame.plot_area.width.max(1.0) as u32;
+                if needs_reduction(data, columns) {
+                    let reduced = reduce_lines(data, plot.view.min[0], plot.view.max[0], columns);
+                    std::hint::black_box(reduced);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_whole_way_holds_on_random_programs() {
+        let mut rng = fastrand::Rng::with_seed(7);
+        for _ in 0..400 {
+            let data: Vec<u8> = (0..rng.usize(0..600)).map(|_| rng.u8(..)).collect();
+            fuzz_view(&data);
+        }
+    }
+}
