@@ -283,11 +283,16 @@ fn truncation_mid_read_never_crashes() -> Result<(), String> {
     let log_arg = log.to_str().unwrap();
     let frames = dir.path().join("frames");
     let shot = dir.path().join("shot.png");
-    let cases: [(&str, Vec<&str>, &str, bool); 3] = [
+    // What to wait for before truncating: a stderr line, or a frame file.
+    enum Cue<'a> {
+        Line(&'a str),
+        File(PathBuf),
+    }
+    let cases = [
         (
             "replay",
             vec!["--record", frames.to_str().unwrap(), "--size", "320x240"],
-            "recording",
+            Cue::File(frames.join("00003.png")),
             true,
         ),
         (
@@ -299,13 +304,13 @@ fn truncation_mid_read_never_crashes() -> Result<(), String> {
                 "--stop-after-idle",
                 "2",
             ],
-            "caught up at",
+            Cue::Line("caught up at"),
             true,
         ),
         (
             "screenshot",
             vec!["--screenshot", shot.to_str().unwrap()],
-            "adapter",
+            Cue::Line("GPU adapter"),
             false,
         ),
     ];
@@ -315,7 +320,18 @@ fn truncation_mid_read_never_crashes() -> Result<(), String> {
         let mut all = vec!["--file", log_arg];
         all.extend(args);
         let mut viewer = common::Viewer::start(&all);
-        viewer.wait_for(cue);
+        match cue {
+            Cue::Line(text) => viewer.wait_for(text),
+            Cue::File(path) => {
+                let deadline = std::time::Instant::now() + Duration::from_secs(120);
+                while !path.exists() {
+                    if std::time::Instant::now() > deadline {
+                        return Err(format!("{what}: no {path:?}"));
+                    }
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+            }
+        }
         truncate(&log, 100);
         let (status, stderr) = viewer.finish();
         if !status.success() {
