@@ -115,6 +115,8 @@ fn thirty_steps_thirty_frames() -> Result<(), String> {
     Ok(())
 }
 
+/// Frame k of a video, `--at-step k --screenshot` and `--screenshot` of the
+/// log cut after step k are the same pixels.
 fn frame_k_is_the_screenshot_after_step_k() -> Result<(), String> {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("run.log");
@@ -147,6 +149,20 @@ fn frame_k_is_the_screenshot_after_step_k() -> Result<(), String> {
         let expected = RgbaImage::load_png(&shot).map_err(|e| e.to_string())?;
         let frame = RgbaImage::load_png(&files[k as usize]).map_err(|e| e.to_string())?;
         common::image::compare(&format!("video_frame_{k}"), &expected, &frame, common::image::EXACT)?;
+        // The same step of the whole log, by --at-step.
+        let at = dir.path().join(format!("at{k}.png"));
+        ok(&viewer(&[
+            "--file",
+            log.to_str().unwrap(),
+            "--at-step",
+            &k.to_string(),
+            "--screenshot",
+            at.to_str().unwrap(),
+            "--size",
+            "480x320",
+        ]))?;
+        let at = RgbaImage::load_png(&at).map_err(|e| e.to_string())?;
+        common::image::compare(&format!("at_step_{k}"), &expected, &at, common::image::EXACT)?;
     }
     Ok(())
 }

@@ -26,9 +26,10 @@ use self::blit::Blit;
 use self::interaction::{Drag, Hit, Views, nearest, plot_area_at};
 use crate::layout::{PageScene, Rect, Style};
 use crate::render::{Anchor, GpuContext, Label, OffscreenTarget, Overlay, PageRenderer, SolidRect};
+use crate::source::StepDetector;
 use crate::source::{POLL_INTERVAL, Poll, Reader, Update, apply_update};
 use crate::store::Store;
-use crate::video::{Recorder, StepDetector, VideoOptions};
+use crate::video::{Recorder, VideoOptions};
 
 /// What the reader thread tells the event loop.
 #[derive(Debug)]

@@ -10,9 +10,10 @@ use anyhow::{Context, bail};
 use clap::Parser;
 
 pub use crate::source::Follow;
+use crate::source::StepRule;
 use crate::source::{FileTail, Reader, RecordSource};
 use crate::store::{self, Store};
-use crate::video::{StepRule, VideoOptions, VideoTarget};
+use crate::video::{VideoOptions, VideoTarget};
 
 /// With --pubsub, a one-shot output (--screenshot, --no-follow, --record
 /// without --follow) stops after this long without messages, unless
@@ -96,6 +97,12 @@ pub struct Args {
     #[arg(long, value_name = "PLOT")]
     pub step_plot: Option<String>,
 
+    /// With --screenshot or --export: the plots right after step K (counting
+    /// from 0, steps as for --record), or `last`: the log's end. Reads the
+    /// log as it is now.
+    #[arg(long, value_name = "K|last", value_parser = parse_at_step)]
+    pub at_step: Option<AtStep>,
+
     /// Only record steps FIRST..LAST (inclusive, counting from 0), e.g. 100..200.
     #[arg(long, value_name = "FIRST..LAST", value_parser = parse_range)]
     pub steps: Option<(u64, u64)>,
@@ -138,6 +145,17 @@ pub fn parse_size(text: &str) -> Result<(u32, u32), String> {
         return Err(format!("size {w}x{h} is out of range (16..16384 per side)"));
     }
     Ok((w, h))
+}
+
+/// Parses `K` or `last`.
+pub fn parse_at_step(text: &str) -> Result<AtStep, String> {
+    match text.trim() {
+        "last" => Ok(AtStep::Last),
+        k => k
+            .parse::<u64>()
+            .map(AtStep::Index)
+            .map_err(|_| format!("expected a step number or \"last\", got {text:?}")),
+    }
 }
 
 /// Parses `FIRST..LAST`.
@@ -187,12 +205,24 @@ pub enum Output {
     Record(VideoOptions),
 }
 
+/// A step of the log (`--at-step`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AtStep {
+    /// Right after step K, counting from 0.
+    Index(u64),
+    /// The log's end.
+    Last,
+}
+
 /// Validated flags.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Config {
     pub source: SourceConfig,
     pub follow: Follow,
     pub output: Output,
+    /// With --screenshot or --export: where in the log to stop, and how
+    /// steps are told apart (`--step-plot`).
+    pub at_step: Option<(AtStep, Option<StepRule>)>,
     /// Bytes of GPU memory the plots may hold.
     pub gpu_memory_budget: Option<u64>,
 }
@@ -258,8 +288,11 @@ impl Args {
                 gpu_memory_budget: None,
             }),
             None => {
-                if self.speed.is_some() || self.step_plot.is_some() || self.steps.is_some() {
-                    bail!("--speed, --step-plot and --steps apply to --record");
+                if self.speed.is_some() || self.steps.is_some() {
+                    bail!("--speed and --steps apply to --record");
+                }
+                if self.step_plot.is_some() && self.at_step.is_none() {
+                    bail!("--step-plot applies to --record and --at-step");
                 }
                 None
             }
@@ -275,7 +308,20 @@ impl Args {
         if self.follow && !matches!(output, Output::Record(_)) {
             bail!("--follow applies to --record (the window and --export follow by default)");
         }
-        let follows = follows_by_default && !self.no_follow;
+        let at_step = match self.at_step {
+            None => None,
+            Some(at) => {
+                if !matches!(source, SourceConfig::File(_)) {
+                    bail!("--at-step reads a log file: give --file PATH");
+                }
+                if !matches!(output, Output::Export(_) | Output::Screenshot { .. }) {
+                    bail!("--at-step applies to --screenshot and --export");
+                }
+                Some((at, self.step_plot.clone().map(StepRule::Plot)))
+            }
+        };
+        // A step of the log as it is now: no following.
+        let follows = follows_by_default && !self.no_follow && at_step.is_none();
         if matches!(source, SourceConfig::Demo { .. }) && !follows {
             bail!("--demo runs live: it cannot be combined with --no-follow or a one-shot output");
         }
@@ -293,6 +339,7 @@ impl Args {
             source,
             follow,
             output,
+            at_step,
             gpu_memory_budget,
         })
     }
@@ -372,14 +419,12 @@ fn run_output(config: Config) -> anyhow::Result<()> {
     match &config.output {
         Output::Window { record } => crate::app::run_window(reader, record.clone(), config.gpu_memory_budget),
         Output::Export(out) => {
-            let mut store = Store::new();
-            reader.read_into(&mut store)?;
+            let store = read_store(&mut reader, &config)?;
             write_export(&store, out)
         }
         Output::Screenshot { path, size } => {
             // Follow::No but for --pubsub, which reads until idle.
-            let mut store = Store::new();
-            reader.read_into(&mut store)?;
+            let store = read_store(&mut reader, &config)?;
             write_screenshot(&store, path, *size, config.gpu_memory_budget)
         }
         Output::Record(video) => {
@@ -401,6 +446,36 @@ fn run_output(config: Config) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// Reads the store a one-shot output shows: everything, or up to the end of
+/// the step `--at-step` names.
+fn read_store(reader: &mut Reader, config: &Config) -> anyhow::Result<Store> {
+    let mut store = Store::new();
+    let (path, (AtStep::Index(step), rule)) = (&config.source, config.at_step.clone().unwrap_or((AtStep::Last, None)))
+    else {
+        reader.read_into(&mut store)?;
+        return Ok(store);
+    };
+    let SourceConfig::File(path) = path else {
+        bail!("--at-step reads a log file");
+    };
+    let (rule, steps) = crate::source::scan_steps(path, rule).with_context(|| format!("cannot read {path:?}"))?;
+    if step >= steps {
+        bail!(
+            "--at-step {step} is out of range: {path:?} holds {steps} steps{}",
+            if steps > 0 {
+                format!(" (0 to {})", steps - 1)
+            } else {
+                String::new()
+            }
+        );
+    }
+    log::info!("showing step {step} of {steps} ({rule:?})");
+    if !crate::source::read_to_step(reader, &mut store, rule, step)? {
+        bail!("{path:?} changed while it was read: step {step} is no longer there");
+    }
+    Ok(store)
 }
 
 /// Writes the resolved plots to `out` as JSON.
@@ -660,6 +735,34 @@ mod tests {
         assert!(err.to_string().contains("16..=16777216"), "{err}");
         let config = parse(&["--file", "a.log", "--gpu-memory-mb", "16777216"]).unwrap();
         assert_eq!(config.gpu_memory_budget, Some(1 << 44));
+    }
+
+    #[test]
+    fn at_step_reads_the_log_as_it_is() {
+        let config = parse(&["--file", "a.log", "--export", "o.json", "--at-step", "3"]).unwrap();
+        assert_eq!(config.at_step, Some((AtStep::Index(3), None)));
+        assert_eq!(config.follow, Follow::No);
+        let config = parse(&[
+            "--file",
+            "a.log",
+            "--screenshot",
+            "a.png",
+            "--at-step",
+            "last",
+            "--step-plot",
+            "loss",
+        ])
+        .unwrap();
+        assert_eq!(
+            config.at_step,
+            Some((AtStep::Last, Some(StepRule::Plot("loss".into()))))
+        );
+        assert!(parse(&["--file", "a.log", "--at-step", "1"]).is_err(), "the window");
+        assert!(parse(&["--file", "a.log", "--record", "v.mp4", "--at-step", "1"]).is_err());
+        assert!(parse(&["--pubsub", "p", "topic", "--export", "o.json", "--at-step", "1"]).is_err());
+        assert!(parse(&["--file", "a.log", "--export", "o.json", "--at-step", "-1"]).is_err());
+        assert!(parse(&["--file", "a.log", "--export", "o.json", "--at-step", "first"]).is_err());
+        assert!(parse(&["--file", "a.log", "--export", "o.json", "--step-plot", "loss"]).is_err());
     }
 
     #[test]

@@ -6,12 +6,14 @@ mod mapped;
 #[cfg(feature = "pubsub")]
 pub mod pubsub;
 mod reader;
+mod steps;
 
 pub use file_tail::FileTail;
 pub use mapped::{GuardedMap, reads_past_shrunken_ends};
 #[cfg(feature = "pubsub")]
 pub use pubsub::{PubSubOptions, PubSubSource};
 pub use reader::{Follow, POLL_INTERVAL, Poll, Reader, Update, apply_update, read_to_end};
+pub use steps::{Boundary, StepDetector, StepRule, read_to_step, scan_steps};
 
 use crate::format::{FrameError, Record};
 

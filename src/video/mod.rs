@@ -7,7 +7,6 @@
 //! the video follows the log's wall-clock time, sped up.
 
 mod sink;
-mod steps;
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -16,10 +15,8 @@ use anyhow::Context;
 
 pub use sink::{FrameSink, VideoTarget, format_frame, open_sink};
 
-pub use steps::{Boundary, StepDetector, StepRule};
-
 use crate::render::{HeadlessRenderer, RgbaImage};
-use crate::source::{FileTail, Follow, Reader, Update, apply_update};
+use crate::source::{Reader, StepDetector, StepRule, Update, apply_update, scan_steps};
 use crate::store::Store;
 
 /// Pacing by wall time holds one frame for at most this many seconds of
@@ -203,36 +200,6 @@ impl Recorder {
     }
 }
 
-/// Counts the steps of a log (for the progress bar) and picks the rule.
-pub fn scan_steps(path: &Path, rule: Option<StepRule>) -> anyhow::Result<(StepRule, u64)> {
-    let tail = FileTail::open(path, false).with_context(|| format!("cannot read {path:?}"))?;
-    let mut reader = Reader::new(Box::new(tail), Follow::No);
-    let mut records = Vec::new();
-    // Bodies are decoded without copying tensors, so holding them is cheap.
-    while let Some(update) = reader.next_update()? {
-        match update {
-            Update::Record { record, .. } => records.push(record),
-            Update::Restarted => records.clear(),
-        }
-    }
-    let markers = records
-        .iter()
-        .any(|record| matches!(record.body, crate::format::RecordBody::Step(_)));
-    let rule = rule.unwrap_or(if markers {
-        StepRule::Markers
-    } else {
-        StepRule::PlotRepeats
-    });
-    let mut detector = StepDetector::new(rule.clone());
-    let mut steps = 0;
-    for record in &records {
-        let b = detector.observe(record);
-        steps += b.before as u64 + b.after as u64;
-    }
-    steps += detector.finish() as u64;
-    Ok((rule, steps))
-}
-
 /// A progress bar on stderr for a replay of `steps` steps (hidden when
 /// stderr is not a terminal).
 pub fn progress_bar(steps: Option<u64>) -> indicatif::ProgressBar {
@@ -266,7 +233,7 @@ pub fn record_live(reader: Reader, options: VideoOptions) -> anyhow::Result<Vide
 
 /// Replays the whole log at `path`, read by `reader`, into a video.
 pub fn replay(path: &Path, reader: Reader, options: VideoOptions) -> anyhow::Result<VideoSummary> {
-    let (rule, steps) = scan_steps(path, options.rule.clone())?;
+    let (rule, steps) = scan_steps(path, options.rule.clone()).with_context(|| format!("cannot read {path:?}"))?;
     let total = match options.steps {
         Some((first, last)) => (last.min(steps.saturating_sub(1)) + 1).saturating_sub(first),
         None => steps,

@@ -1,4 +1,5 @@
-//! What a training step is, for turning a log into one frame per step.
+//! What a training step is: where the state "after step k" of a log is, for
+//! videos (one frame per step) and `--at-step`.
 //!
 //! * **Markers.** A logger that calls `end_step()` writes a Step record at
 //!   the end of every step; each marker ends a step. The seed example (and
@@ -15,7 +16,9 @@
 
 use std::collections::HashSet;
 
+use super::{FileTail, Follow, Reader, SourceError, Update};
 use crate::format::{Record, RecordBody};
+use crate::store::Store;
 
 /// How steps are delimited.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -112,6 +115,72 @@ impl StepDetector {
         self.updated.clear();
         pending
     }
+}
+
+/// Reads the log at `path` as it is now, counts its steps and picks the
+/// rule: `rule` if given, else markers if the log has any, else plot
+/// repeats.
+pub fn scan_steps(path: &std::path::Path, rule: Option<StepRule>) -> Result<(StepRule, u64), SourceError> {
+    let tail = FileTail::open(path, false)?;
+    let mut reader = Reader::new(Box::new(tail), Follow::No);
+    let mut records = Vec::new();
+    // Bodies are decoded without copying tensors, so holding them is cheap.
+    while let Some(update) = reader.next_update()? {
+        match update {
+            Update::Record { record, .. } => records.push(record),
+            Update::Restarted => records.clear(),
+        }
+    }
+    let markers = records.iter().any(|record| matches!(record.body, RecordBody::Step(_)));
+    let rule = rule.unwrap_or(if markers {
+        StepRule::Markers
+    } else {
+        StepRule::PlotRepeats
+    });
+    let mut detector = StepDetector::new(rule.clone());
+    let mut steps = 0;
+    for record in &records {
+        let b = detector.observe(record);
+        steps += b.before as u64 + b.after as u64;
+    }
+    steps += detector.finish() as u64;
+    Ok((rule, steps))
+}
+
+/// Applies updates from `reader` to `store` until step `step` has ended
+/// (steps counted by `rule` from 0): the state a video's frame `step`
+/// shows, and `--screenshot` of the log cut right after that step. Returns
+/// whether the step was reached (else the store holds everything read).
+pub fn read_to_step(reader: &mut Reader, store: &mut Store, rule: StepRule, step: u64) -> Result<bool, SourceError> {
+    let mut detector = StepDetector::new(rule.clone());
+    let mut current = 0;
+    while let Some(update) = reader.next_update()? {
+        match &update {
+            Update::Record { record, .. } => {
+                let boundary = detector.observe(record);
+                if boundary.before {
+                    if current == step {
+                        return Ok(true);
+                    }
+                    current += 1;
+                }
+                reader.apply(store, &update);
+                if boundary.after {
+                    if current == step {
+                        return Ok(true);
+                    }
+                    current += 1;
+                }
+            }
+            Update::Restarted => {
+                reader.apply(store, &update);
+                detector = StepDetector::new(rule.clone());
+                current = 0;
+            }
+        }
+    }
+    // The unfinished last step (plot repeats) ends with the log.
+    Ok(detector.finish() && current == step)
 }
 
 #[cfg(test)]
