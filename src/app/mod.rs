@@ -577,7 +577,12 @@ impl App {
             path = PathBuf::from(format!("streamvis-{stamp}-{n}.png"));
             n += 1;
         }
-        image.save_png(&path).with_context(|| format!("writing {path:?}"))?;
+        // Written aside and renamed, so the PNG appears whole or not at all.
+        let partial = path.with_extension("png.partial");
+        image
+            .save_png(&partial)
+            .with_context(|| format!("writing {partial:?}"))?;
+        std::fs::rename(&partial, &path).with_context(|| format!("renaming {partial:?} to {path:?}"))?;
         Ok(path)
     }
 
@@ -600,7 +605,11 @@ impl App {
             }
             Key::Character("s") => match self.screenshot() {
                 Ok(path) => {
-                    log::info!("saved a screenshot to {path:?}");
+                    // tests/window.rs waits for this line.
+                    log::info!(
+                        "saved a screenshot to {path:?} (store revision {})",
+                        self.store.revision()
+                    );
                     self.status = Some((format!("saved {}", path.display()), Instant::now()));
                 }
                 Err(err) => log::error!("screenshot failed: {err:#}"),
