@@ -285,9 +285,12 @@ impl<'a> Viewer<'a> {
             }
             Ok(None)
         })?;
+        // Keys go to the focused window (xdotool sends them through XTEST
+        // only there); asked again until the server says it is done.
         poll("the window getting keyboard focus", || {
-            x.xdotool(&["windowfocus", &viewer.window])?;
-            Ok((x.xdotool(&["getwindowfocus"])? == viewer.window).then_some(()))
+            let _ = x.xdotool(&["windowfocus", &viewer.window]);
+            let focused = x.xdotool(&["getwindowfocus"]).unwrap_or_default();
+            Ok((focused == viewer.window).then_some(()))
         })?;
         Ok(viewer)
     }
