@@ -2,15 +2,47 @@
 //! xdotool, screenshots taken with the window's own `s` key and compared with
 //! `--screenshot` of the same log. Ignored where Xvfb, xdotool or a GPU
 //! adapter is missing.
+//!
+//! Nothing here sleeps for a fixed time: a shared CI machine can be slow by
+//! seconds. The viewer logs a line per presented frame (its size, store
+//! revision, cursor and a fingerprint of the views) and one per saved
+//! screenshot; after each input the test waits, with a generous deadline,
+//! for the frame that shows it.
 
 mod common;
 
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
+use streamvis_gpu::DataLogger;
+use streamvis_gpu::demo::SeedDemo;
 use streamvis_gpu::layout::{PageScene, Rect, Style};
 use streamvis_gpu::render::RgbaImage;
+use streamvis_gpu::store::Store;
+
+/// How long any one condition may take: far more than it needs, even on a
+/// machine shared with a compiler.
+const PATIENCE: Duration = Duration::from_secs(120);
+
+/// How often to look again at a condition nothing notifies us of.
+const POLL: Duration = Duration::from_millis(50);
+
+/// Polls `check` until it gives a value or `PATIENCE` runs out.
+fn poll<T>(what: &str, mut check: impl FnMut() -> Result<Option<T>, String>) -> Result<T, String> {
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        if let Some(value) = check()? {
+            return Ok(value);
+        }
+        if Instant::now() > deadline {
+            return Err(format!("{what} did not happen within {PATIENCE:?}"));
+        }
+        std::thread::sleep(POLL);
+    }
+}
 
 /// A private X server.
 struct Xvfb {
@@ -32,22 +64,39 @@ impl Xvfb {
                 .spawn()
                 .map_err(|e| format!("starting Xvfb: {e}"))?;
             let socket = format!("/tmp/.X11-unix/X{n}");
-            let deadline = Instant::now() + Duration::from_secs(10);
-            while Instant::now() < deadline {
+            let started = poll("Xvfb's socket appearing", || {
                 if Path::new(&socket).exists() {
-                    return Ok(Xvfb {
-                        child,
-                        display: format!(":{n}"),
-                    });
+                    return Ok(Some(true));
                 }
-                if let Ok(Some(_)) = child.try_wait() {
-                    break;
-                }
-                std::thread::sleep(Duration::from_millis(50));
+                // Exited: another server took the display first.
+                Ok(matches!(child.try_wait(), Ok(Some(_))).then_some(false))
+            });
+            if started == Ok(true) {
+                return Ok(Xvfb {
+                    child,
+                    display: format!(":{n}"),
+                });
             }
             let _ = child.kill();
+            let _ = child.wait();
         }
         Err("no free X display".into())
+    }
+
+    /// Runs xdotool on this display and returns what it printed.
+    fn xdotool(&self, args: &[&str]) -> Result<String, String> {
+        let out = Command::new("xdotool")
+            .args(args)
+            .env("DISPLAY", &self.display)
+            .output()
+            .map_err(|e| format!("running xdotool: {e}"))?;
+        if !out.status.success() {
+            return Err(format!(
+                "xdotool {args:?} failed: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            ));
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
     }
 }
 
@@ -58,116 +107,253 @@ impl Drop for Xvfb {
     }
 }
 
+/// One presented frame, as the viewer logs it.
+#[derive(Clone, Debug, PartialEq)]
+struct Frame {
+    size: [u32; 2],
+    revision: u64,
+    cursor: Option<[i32; 2]>,
+    views: String,
+}
+
+impl Frame {
+    /// Parses `... frame N presented: WxH, store revision R, cursor X,Y, views HASH`.
+    fn parse(line: &str) -> Option<Frame> {
+        let (_, rest) = line.split_once("] frame ")?;
+        let (_number, rest) = rest.split_once(" presented: ")?;
+        let mut fields = rest.split(", ");
+        let (width, height) = fields.next()?.split_once('x')?;
+        let revision = fields.next()?.strip_prefix("store revision ")?;
+        let cursor = fields.next()?.strip_prefix("cursor ")?;
+        let views = fields.next()?.strip_prefix("views ")?;
+        let cursor = match cursor.split_once(',') {
+            Some((x, y)) => Some([x.parse().ok()?, y.parse().ok()?]),
+            None => None,
+        };
+        Some(Frame {
+            size: [width.parse().ok()?, height.parse().ok()?],
+            revision: revision.parse().ok()?,
+            cursor,
+            views: views.trim().to_owned(),
+        })
+    }
+}
+
+/// A screenshot the `s` key saved.
+struct Shot {
+    path: PathBuf,
+    /// The store revision it shows.
+    revision: u64,
+}
+
+/// What a viewer has logged so far.
+#[derive(Default)]
+struct Logged {
+    /// The latest frame presented, and its line for error messages.
+    frame: Option<Frame>,
+    frame_line: String,
+    /// Screenshots saved, in order, or why one failed.
+    shots: Vec<Result<Shot, String>>,
+    /// Every line but the frames, for error messages.
+    lines: Vec<String>,
+    /// The viewer closed its stderr (it exited).
+    closed: bool,
+}
+
+/// A viewer's stderr, read on a thread; waiters are woken at every line.
+#[derive(Default)]
+struct ViewerLog {
+    logged: Mutex<Logged>,
+    changed: Condvar,
+}
+
+impl ViewerLog {
+    /// Reads `stderr` to its end, echoing all but the frame lines.
+    fn follow(self: Arc<Self>, stderr: impl std::io::Read + Send + 'static) {
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                let mut logged = self.logged.lock().unwrap_or_else(|p| p.into_inner());
+                if let Some(frame) = Frame::parse(&line) {
+                    logged.frame = Some(frame);
+                    logged.frame_line = line;
+                } else {
+                    eprintln!("{line}");
+                    if let Some((_, saved)) = line.split_once("saved a screenshot to \"")
+                        && let Some((path, rest)) = saved.split_once('"')
+                        && let Some(revision) = rest.trim().strip_prefix("(store revision ")
+                    {
+                        logged.shots.push(Ok(Shot {
+                            path: PathBuf::from(path),
+                            revision: revision.trim_end_matches(')').parse().unwrap_or(u64::MAX),
+                        }));
+                    } else if line.contains("screenshot failed") {
+                        logged.shots.push(Err(line.clone()));
+                    }
+                    logged.lines.push(line);
+                }
+                self.changed.notify_all();
+            }
+            self.logged.lock().unwrap_or_else(|p| p.into_inner()).closed = true;
+            self.changed.notify_all();
+        });
+    }
+
+    /// Waits until `found` gives a value: at most `PATIENCE`, and no longer
+    /// than the viewer lives.
+    fn wait<T>(&self, what: &str, mut found: impl FnMut(&Logged) -> Option<T>) -> Result<T, String> {
+        let deadline = Instant::now() + PATIENCE;
+        let mut logged = self.logged.lock().unwrap_or_else(|p| p.into_inner());
+        loop {
+            if let Some(value) = found(&logged) {
+                return Ok(value);
+            }
+            let now = Instant::now();
+            if logged.closed || now >= deadline {
+                let why = if logged.closed {
+                    "the viewer exited".to_owned()
+                } else {
+                    format!("waited {PATIENCE:?}")
+                };
+                return Err(format!(
+                    "{why} before {what}; the last frame logged was {:?}; the viewer also said:\n{}",
+                    logged.frame_line,
+                    logged.lines.join("\n")
+                ));
+            }
+            logged = self
+                .changed
+                .wait_timeout(logged, deadline - now)
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
+        }
+    }
+
+    /// The latest frame presented.
+    fn frame(&self) -> Option<Frame> {
+        self.logged.lock().unwrap_or_else(|p| p.into_inner()).frame.clone()
+    }
+}
+
 /// A viewer under the X server, with its own working directory for the
-/// screenshots its `s` key writes.
+/// screenshots its `s` key writes. Killed when dropped, on every path.
 struct Viewer<'a> {
     x: &'a Xvfb,
     child: Child,
+    log: Arc<ViewerLog>,
     dir: PathBuf,
     window: String,
-    shots: usize,
 }
 
 impl<'a> Viewer<'a> {
+    /// Starts the viewer and waits for its window, titled with `title_part`,
+    /// to have keyboard focus.
     fn start(x: &'a Xvfb, dir: &Path, args: &[&str], title_part: &str) -> Result<Viewer<'a>, String> {
-        let child = Command::new(common::bin("streamvis-gpu"))
+        let mut child = Command::new(common::bin("streamvis-gpu"))
             .args(args)
             .current_dir(dir)
             .env("DISPLAY", &x.display)
+            // The frame and screenshot lines this test waits on.
+            .env("RUST_LOG", "info,streamvis_gpu::app=debug")
+            .env("RUST_LOG_STYLE", "never")
             .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
+            .stderr(Stdio::piped())
             .spawn()
             .map_err(|e| e.to_string())?;
+        let log = Arc::new(ViewerLog::default());
+        log.clone().follow(child.stderr.take().expect("piped"));
         let mut viewer = Viewer {
             x,
             child,
+            log,
             dir: dir.to_owned(),
             window: String::new(),
-            shots: 0,
         };
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let found = viewer.xdotool(&["search", "--name", "streamvis-gpu"]);
-            if let Some(id) = found.lines().next().filter(|l| !l.is_empty()) {
-                let title = viewer.xdotool(&["getwindowname", id]);
-                if title.contains(title_part) {
-                    viewer.window = id.to_owned();
-                    break;
+        viewer.wait_frame("the first frame", |_| true)?;
+        let pid = viewer.child.id().to_string();
+        viewer.window = poll(&format!("a window titled {title_part:?}"), || {
+            // Fails while no window has this process's pid.
+            let Ok(found) = x.xdotool(&["search", "--pid", &pid]) else {
+                return Ok(None);
+            };
+            for window in found.lines() {
+                if x.xdotool(&["getwindowname", window])
+                    .is_ok_and(|t| t.contains(title_part))
+                {
+                    return Ok(Some(window.to_owned()));
                 }
             }
-            if Instant::now() > deadline {
-                return Err(format!("no window titled {title_part:?} appeared"));
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        viewer.xdotool(&["windowfocus", "--sync", &viewer.window.clone()]);
+            Ok(None)
+        })?;
+        // Keys go to the focused window (xdotool sends them through XTEST
+        // only there); asked again until the server says it is done.
+        poll("the window getting keyboard focus", || {
+            let _ = x.xdotool(&["windowfocus", &viewer.window]);
+            let focused = x.xdotool(&["getwindowfocus"]).unwrap_or_default();
+            Ok((focused == viewer.window).then_some(()))
+        })?;
         Ok(viewer)
     }
 
-    fn xdotool(&self, args: &[&str]) -> String {
-        let out = Command::new("xdotool")
-            .args(args)
-            .env("DISPLAY", &self.x.display)
-            .output()
-            .expect("xdotool runs");
-        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    /// Waits for a presented frame that satisfies `shows`.
+    fn wait_frame(&self, what: &str, shows: impl Fn(&Frame) -> bool) -> Result<Frame, String> {
+        self.log
+            .wait(what, |logged| logged.frame.clone().filter(|frame| shows(frame)))
     }
 
-    fn pointer(&self, p: [f32; 2]) {
-        self.xdotool(&["mousemove", &format!("{}", p[0] as i32), &format!("{}", p[1] as i32)]);
-        std::thread::sleep(Duration::from_millis(150));
+    /// The latest frame presented.
+    fn frame(&self) -> Result<Frame, String> {
+        self.log.frame().ok_or_else(|| "no frame presented yet".to_owned())
     }
 
-    fn key(&self, key: &str) {
-        self.xdotool(&["key", "--window", &self.window, key]);
-        std::thread::sleep(Duration::from_millis(150));
+    fn xdotool(&self, args: &[&str]) -> Result<String, String> {
+        self.x.xdotool(args)
     }
 
-    /// Presses `s` with the cursor off the data, and loads the PNG written.
-    fn screenshot(&mut self) -> Result<RgbaImage, String> {
-        self.pointer([2.0, 2.0]);
-        std::thread::sleep(Duration::from_millis(300));
-        self.key("s");
-        self.shots += 1;
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            let mut pngs: Vec<PathBuf> = std::fs::read_dir(&self.dir)
-                .unwrap()
-                .map(|e| e.unwrap().path())
-                .filter(|p| {
-                    p.file_name().unwrap().to_string_lossy().starts_with("streamvis-")
-                        && p.extension().is_some_and(|e| e == "png")
-                })
-                .collect();
-            if pngs.len() >= self.shots {
-                pngs.sort_by_key(|p| std::fs::metadata(p).unwrap().modified().unwrap());
-                std::thread::sleep(Duration::from_millis(200));
-                let newest = pngs.last().unwrap();
-                return RgbaImage::load_png(newest).map_err(|e| format!("{newest:?}: {e}"));
-            }
-            if Instant::now() > deadline {
-                return Err("the s key wrote no screenshot".into());
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
+    /// Moves the pointer and waits for a frame drawn with it there.
+    fn pointer(&self, p: [f32; 2]) -> Result<Frame, String> {
+        let at = [p[0] as i32, p[1] as i32];
+        self.xdotool(&["mousemove", &at[0].to_string(), &at[1].to_string()])?;
+        self.wait_frame(&format!("a frame with the cursor at {at:?}"), |f| f.cursor == Some(at))
+    }
+
+    /// Sends an input that changes the views (zoom, pan, box, reset, or a
+    /// drag starting or ending) and waits for a frame that shows the change.
+    fn change_views(&self, what: &str, args: &[&str]) -> Result<Frame, String> {
+        let before = self.frame()?.views;
+        self.xdotool(args)?;
+        self.wait_frame(&format!("a frame showing {what}"), |f| f.views != before)
+    }
+
+    fn key(&self, key: &str) -> Result<(), String> {
+        self.xdotool(&["key", "--window", &self.window, key]).map(|_| ())
+    }
+
+    /// Presses `s` with the cursor off the data, waits for the PNG (written
+    /// whole, then renamed) and loads it with the store revision it shows.
+    fn screenshot(&mut self) -> Result<(RgbaImage, u64), String> {
+        self.pointer([2.0, 2.0])?;
+        let taken = self.log.logged.lock().unwrap_or_else(|p| p.into_inner()).shots.len();
+        self.key("s")?;
+        let shot = self.log.wait("the s key saving a screenshot", |logged| {
+            logged.shots.get(taken).map(|shot| match shot {
+                Ok(shot) => Ok((self.dir.join(&shot.path), shot.revision)),
+                Err(line) => Err(line.clone()),
+            })
+        })??;
+        let image = RgbaImage::load_png(&shot.0).map_err(|e| format!("{:?}: {e}", shot.0))?;
+        Ok((image, shot.1))
     }
 
     fn quit(mut self) -> Result<(), String> {
-        self.key("q");
-        let deadline = Instant::now() + Duration::from_secs(15);
-        loop {
-            if let Some(status) = self.child.try_wait().map_err(|e| e.to_string())? {
-                return if status.success() {
-                    Ok(())
-                } else {
-                    Err(format!("the viewer exited with {status}"))
-                };
-            }
-            if Instant::now() > deadline {
-                let _ = self.child.kill();
-                return Err("q did not close the viewer".into());
-            }
-            std::thread::sleep(Duration::from_millis(100));
+        self.key("q")?;
+        let status = poll("the viewer closing after q", || {
+            self.child.try_wait().map_err(|e| e.to_string())
+        })?;
+        if status.success() {
+            Ok(())
+        } else {
+            Err(format!("the viewer exited with {status}"))
         }
     }
 }
@@ -179,18 +365,23 @@ impl Drop for Viewer<'_> {
     }
 }
 
-fn test_app(log: &Path, steps: u32, interval_ms: u32) -> Command {
-    let mut command = Command::new(common::bin("streamvis-test-app"));
-    command.args([
-        "file",
-        "e2e",
-        log.to_str().unwrap(),
-        "--steps",
-        &steps.to_string(),
-        "--interval-ms",
-        &interval_ms.to_string(),
-    ]);
-    command
+fn test_app(log: &Path, steps: u32) -> Result<(), String> {
+    let status = Command::new(common::bin("streamvis-test-app"))
+        .args([
+            "file",
+            "e2e",
+            log.to_str().unwrap(),
+            "--steps",
+            &steps.to_string(),
+            "--interval-ms",
+            "0",
+        ])
+        .status()
+        .map_err(|e| e.to_string())?;
+    if !status.success() {
+        return Err("the test app failed".into());
+    }
+    Ok(())
 }
 
 /// `--screenshot` of a log at the window's size (`WxH`).
@@ -213,16 +404,42 @@ fn reference(log: &Path, dir: &Path, size: &str) -> Result<RgbaImage, String> {
     RgbaImage::load_png(&out).map_err(|e| e.to_string())
 }
 
+/// The log as the viewer's store holds it once it has read all of it.
+fn store_of(log: &Path) -> Store {
+    let mut tail = streamvis_gpu::source::FileTail::open(log, false).unwrap();
+    let mut store = Store::new();
+    streamvis_gpu::source::read_to_end(&mut tail, &mut store).unwrap();
+    store
+}
+
 /// The page layout of the window (scale factor 1 under Xvfb).
 fn scene_of(log: &Path) -> PageScene {
-    let mut tail = streamvis_gpu::source::FileTail::open(log, false).unwrap();
-    let mut store = streamvis_gpu::store::Store::new();
-    streamvis_gpu::source::read_to_end(&mut tail, &mut store).unwrap();
-    PageScene::build(&store, &Default::default(), 1280, 800, &Style::default())
+    PageScene::build(&store_of(log), &Default::default(), 1280, 800, &Style::default())
+}
+
+/// Waits until the viewer has drawn all of `log`, as it is now.
+fn wait_for_all_of(viewer: &Viewer, log: &Path) -> Result<Frame, String> {
+    let revision = store_of(log).revision();
+    viewer.wait_frame(&format!("a frame of the whole log (store revision {revision})"), |f| {
+        f.revision == revision
+    })
+}
+
+/// Takes a screenshot that must show store revision `revision`.
+fn screenshot_of(viewer: &mut Viewer, revision: u64) -> Result<RgbaImage, String> {
+    let (image, shown) = viewer.screenshot()?;
+    if shown != revision {
+        return Err(format!("the screenshot shows store revision {shown}, not {revision}"));
+    }
+    Ok(image)
 }
 
 fn center(rect: &Rect) -> [f32; 2] {
     [rect.x + rect.width / 2.0, rect.y + rect.height / 2.0]
+}
+
+fn at(p: [f32; 2]) -> [String; 2] {
+    [(p[0] as i32).to_string(), (p[1] as i32).to_string()]
 }
 
 /// Whether two images agree inside `rect`.
@@ -234,13 +451,13 @@ fn same_in(a: &RgbaImage, b: &RgbaImage, rect: &Rect) -> bool {
 fn zoom_pan_box_and_reset(x: &Xvfb) -> Result<(), String> {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("run.log");
-    if !test_app(&log, 8, 0).status().map_err(|e| e.to_string())?.success() {
-        return Err("the test app failed".into());
-    }
+    test_app(&log, 8)?;
     let scene = scene_of(&log);
+    let revision = store_of(&log).revision();
     let frame = |name: &str| scene.plots.iter().find(|p| p.frame.name == name).unwrap().frame.clone();
     let mut viewer = Viewer::start(x, dir.path(), &["--file", "run.log"], "e2e")?;
-    let initial = viewer.screenshot()?;
+    wait_for_all_of(&viewer, &log)?;
+    let initial = screenshot_of(&mut viewer, revision)?;
     common::image::compare(
         "window_matches_screenshot",
         &reference(&log, dir.path(), "1280x800")?,
@@ -249,12 +466,11 @@ fn zoom_pan_box_and_reset(x: &Xvfb) -> Result<(), String> {
     )?;
 
     // Wheel up three notches over bottom_left: only that plot zooms.
-    viewer.pointer(center(&frame("bottom_left").plot_area));
-    for _ in 0..3 {
-        viewer.xdotool(&["click", "4"]);
-        std::thread::sleep(Duration::from_millis(100));
+    viewer.pointer(center(&frame("bottom_left").plot_area))?;
+    for notch in 1..=3 {
+        viewer.change_views(&format!("wheel notch {notch}"), &["click", "4"])?;
     }
-    let zoomed = viewer.screenshot()?;
+    let zoomed = screenshot_of(&mut viewer, revision)?;
     if same_in(&initial, &zoomed, &frame("bottom_left").plot_area) {
         return Err("scrolling did not zoom bottom_left".into());
     }
@@ -263,46 +479,74 @@ fn zoom_pan_box_and_reset(x: &Xvfb) -> Result<(), String> {
     }
 
     // r over the plot returns it to its data: the very same pixels.
-    viewer.pointer(center(&frame("bottom_left").plot_area));
-    viewer.key("r");
-    let reset = viewer.screenshot()?;
+    viewer.pointer(center(&frame("bottom_left").plot_area))?;
+    viewer.change_views("r resetting bottom_left", &["key", "--window", &viewer.window, "r"])?;
+    let reset = screenshot_of(&mut viewer, revision)?;
     common::image::compare("reset_restores", &initial, &reset, common::image::EXACT)?;
 
     // Drag to pan top_right.
     let c = center(&frame("top_right").plot_area);
-    viewer.pointer(c);
-    viewer.xdotool(&["mousedown", "1"]);
+    viewer.pointer(c)?;
+    viewer.change_views("a pan starting", &["mousedown", "1"])?;
     for step in 1..=6 {
-        viewer.xdotool(&[
-            "mousemove",
-            &format!("{}", c[0] as i32 + step * 10),
-            &format!("{}", c[1] as i32 + step * 5),
-        ]);
-        std::thread::sleep(Duration::from_millis(50));
+        viewer.pointer([c[0] + step as f32 * 10.0, c[1] + step as f32 * 5.0])?;
     }
-    viewer.xdotool(&["mouseup", "1"]);
-    let panned = viewer.screenshot()?;
+    viewer.change_views("the pan ending", &["mouseup", "1"])?;
+    let panned = screenshot_of(&mut viewer, revision)?;
     if same_in(&initial, &panned, &frame("top_right").plot_area) {
         return Err("dragging did not pan top_right".into());
     }
 
     // Right-drag a box in bottom_right.
     let c = center(&frame("bottom_right").plot_area);
-    viewer.pointer([c[0] - 40.0, c[1] - 30.0]);
-    viewer.xdotool(&["mousedown", "3"]);
-    viewer.xdotool(&["mousemove", &format!("{}", c[0] as i32), &format!("{}", c[1] as i32)]);
-    std::thread::sleep(Duration::from_millis(100));
-    viewer.xdotool(&["mouseup", "3"]);
-    let boxed = viewer.screenshot()?;
+    viewer.pointer([c[0] - 40.0, c[1] - 30.0])?;
+    viewer.change_views("a box starting", &["mousedown", "3"])?;
+    let [cx, cy] = at(c);
+    viewer.change_views("the box growing", &["mousemove", &cx, &cy])?;
+    viewer.change_views("the box zoom", &["mouseup", "3"])?;
+    let boxed = screenshot_of(&mut viewer, revision)?;
     if same_in(&panned, &boxed, &frame("bottom_right").plot_area) {
         return Err("the box zoom did not zoom bottom_right".into());
     }
     // Elsewhere, r resets every plot.
-    viewer.pointer([2.0, 2.0]);
-    viewer.key("r");
-    let all_reset = viewer.screenshot()?;
+    viewer.pointer([2.0, 2.0])?;
+    viewer.change_views("r resetting every plot", &["key", "--window", &viewer.window, "r"])?;
+    let all_reset = screenshot_of(&mut viewer, revision)?;
     common::image::compare("reset_all", &initial, &all_reset, common::image::EXACT)?;
     viewer.quit()
+}
+
+/// The test app's plots, written here step by step so that the test knows
+/// what the log holds whenever it looks at the window.
+struct Writer {
+    logger: DataLogger,
+    demo: SeedDemo,
+    next_step: u64,
+}
+
+impl Writer {
+    fn create(log: &Path) -> Result<Writer, String> {
+        let mut logger = DataLogger::new("e2e");
+        logger.init_write_log(log).map_err(|e| e.to_string())?;
+        let mut demo = SeedDemo::new(0);
+        demo.start(&mut logger).map_err(|e| e.to_string())?;
+        Ok(Writer {
+            logger,
+            demo,
+            next_step: 0,
+        })
+    }
+
+    /// Logs `steps` more steps and flushes them to the file.
+    fn steps(&mut self, steps: u64) -> Result<(), String> {
+        for _ in 0..steps {
+            self.demo
+                .step(&mut self.logger, self.next_step)
+                .map_err(|e| e.to_string())?;
+            self.next_step += 1;
+        }
+        self.logger.flush().map_err(|e| e.to_string())
+    }
 }
 
 fn follows_a_growing_log(x: &Xvfb) -> Result<(), String> {
@@ -310,19 +554,27 @@ fn follows_a_growing_log(x: &Xvfb) -> Result<(), String> {
     let log = dir.path().join("run.log");
     // The viewer starts before the log exists.
     let mut viewer = Viewer::start(x, dir.path(), &["--file", "run.log"], "waiting")?;
-    let mut writer = test_app(&log, 40, 100).spawn().map_err(|e| e.to_string())?;
-    std::thread::sleep(Duration::from_millis(1500));
-    let early = viewer.screenshot()?;
-    std::thread::sleep(Duration::from_millis(1000));
-    let later = viewer.screenshot()?;
+    let mut writer = Writer::create(&log)?;
+    writer.steps(5)?;
+    let early_revision = wait_for_all_of(&viewer, &log)?.revision;
+    let early = screenshot_of(&mut viewer, early_revision)?;
+    // The window follows every step as it is flushed.
+    for _ in 0..15 {
+        writer.steps(1)?;
+        wait_for_all_of(&viewer, &log)?;
+    }
+    let later_revision = store_of(&log).revision();
+    let later = screenshot_of(&mut viewer, later_revision)?;
     if early == later {
         return Err("the window did not change while the log grew".into());
     }
-    if !writer.wait().map_err(|e| e.to_string())?.success() {
-        return Err("the test app failed".into());
+    // Steps written faster than the window draws are caught up with.
+    for _ in 0..20 {
+        writer.steps(1)?;
     }
-    std::thread::sleep(Duration::from_millis(500));
-    let last = viewer.screenshot()?;
+    drop(writer);
+    let last_revision = wait_for_all_of(&viewer, &log)?.revision;
+    let last = screenshot_of(&mut viewer, last_revision)?;
     common::image::compare(
         "live_end_matches_screenshot",
         &reference(&log, dir.path(), "1280x800")?,
@@ -335,13 +587,13 @@ fn follows_a_growing_log(x: &Xvfb) -> Result<(), String> {
 fn resizing_lays_the_page_out_again(x: &Xvfb) -> Result<(), String> {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("run.log");
-    if !test_app(&log, 5, 0).status().map_err(|e| e.to_string())?.success() {
-        return Err("the test app failed".into());
-    }
+    test_app(&log, 5)?;
+    let revision = store_of(&log).revision();
     let mut viewer = Viewer::start(x, dir.path(), &["--file", "run.log"], "e2e")?;
-    viewer.xdotool(&["windowsize", &viewer.window.clone(), "800", "600"]);
-    std::thread::sleep(Duration::from_millis(800));
-    let shot = viewer.screenshot()?;
+    wait_for_all_of(&viewer, &log)?;
+    viewer.xdotool(&["windowsize", &viewer.window, "800", "600"])?;
+    viewer.wait_frame("a frame at 800x600", |f| f.size == [800, 600])?;
+    let shot = screenshot_of(&mut viewer, revision)?;
     let expected = reference(&log, dir.path(), "800x600")?;
     common::image::compare("resized_window", &expected, &shot, common::image::EXACT)?;
     viewer.quit()
@@ -350,9 +602,9 @@ fn resizing_lays_the_page_out_again(x: &Xvfb) -> Result<(), String> {
 fn demo_runs_live(x: &Xvfb) -> Result<(), String> {
     let dir = tempfile::tempdir().unwrap();
     let mut viewer = Viewer::start(x, dir.path(), &["--demo", "--demo-interval-ms", "50"], "demo")?;
-    let first = viewer.screenshot()?;
-    std::thread::sleep(Duration::from_millis(800));
-    let second = viewer.screenshot()?;
+    let (first, shown) = viewer.screenshot()?;
+    viewer.wait_frame("a frame of a later demo step", |f| f.revision > shown)?;
+    let (second, _) = viewer.screenshot()?;
     if first == second {
         return Err("the demo's plots did not move".into());
     }

@@ -183,6 +183,9 @@ struct Gfx {
     page: PageRenderer,
     target: OffscreenTarget,
     blit: Blit,
+    /// Frames shown so far; logged with each one so that a test driving the
+    /// window can wait until its input has been drawn.
+    frames_presented: u64,
 }
 
 impl Gfx {
@@ -247,6 +250,7 @@ impl Gfx {
             page,
             target,
             blit,
+            frames_presented: 0,
         })
     }
 
@@ -266,16 +270,22 @@ impl Gfx {
         self.blit.set_source(&self.ctx.device, view);
     }
 
-    /// Draws the page and shows it.
-    fn present(&mut self, store: &Store, scene: &PageScene, overlay: &Overlay) -> anyhow::Result<()> {
+    /// Draws the page and shows it; returns whether it was shown.
+    fn present(&mut self, store: &Store, scene: &PageScene, overlay: &Overlay) -> anyhow::Result<bool> {
         self.page.render(&self.ctx, store, scene, overlay, &self.target)?;
         let frame = match self.surface.get_current_texture() {
             wgpu::CurrentSurfaceTexture::Success(frame) | wgpu::CurrentSurfaceTexture::Suboptimal(frame) => frame,
-            wgpu::CurrentSurfaceTexture::Timeout | wgpu::CurrentSurfaceTexture::Occluded => return Ok(()),
+            wgpu::CurrentSurfaceTexture::Occluded => return Ok(false),
+            // A busy machine can miss the timeout: try again rather than
+            // leave an old frame up until the next event.
+            wgpu::CurrentSurfaceTexture::Timeout => {
+                self.window.request_redraw();
+                return Ok(false);
+            }
             wgpu::CurrentSurfaceTexture::Outdated | wgpu::CurrentSurfaceTexture::Lost => {
                 self.surface.configure(&self.ctx.device, &self.config);
                 self.window.request_redraw();
-                return Ok(());
+                return Ok(false);
             }
             wgpu::CurrentSurfaceTexture::Validation => bail!("the surface reported a validation error"),
         };
@@ -287,7 +297,8 @@ impl Gfx {
         self.ctx.queue.submit([encoder.finish()]);
         self.window.pre_present_notify();
         self.ctx.queue.present(frame);
-        Ok(())
+        self.frames_presented += 1;
+        Ok(true)
     }
 }
 
@@ -507,7 +518,22 @@ impl App {
         let title = self.title();
         let gfx = self.gfx.as_mut().expect("checked");
         gfx.window.set_title(&title);
-        gfx.present(&self.store, &scene, &overlay)?;
+        if gfx.present(&self.store, &scene, &overlay)? && log::log_enabled!(log::Level::Debug) {
+            // What this frame shows, for tests to wait on (tests/window.rs
+            // parses this line): a fingerprint of the views changes with
+            // every zoom, pan, box and reset.
+            let cursor = self
+                .cursor
+                .map_or_else(|| "none".to_owned(), |c| format!("{:.0},{:.0}", c[0], c[1]));
+            log::debug!(
+                "frame {} presented: {}x{}, store revision {}, cursor {cursor}, views {:016x}",
+                gfx.frames_presented,
+                size.width,
+                size.height,
+                self.store.revision(),
+                views_fingerprint(&self.views),
+            );
+        }
         self.scene = Some(scene);
         Ok(())
     }
@@ -530,7 +556,12 @@ impl App {
             path = PathBuf::from(format!("streamvis-{stamp}-{n}.png"));
             n += 1;
         }
-        image.save_png(&path).with_context(|| format!("writing {path:?}"))?;
+        // Written aside and renamed, so the PNG appears whole or not at all.
+        let partial = path.with_extension("png.partial");
+        image
+            .save_png(&partial)
+            .with_context(|| format!("writing {partial:?}"))?;
+        std::fs::rename(&partial, &path).with_context(|| format!("renaming {partial:?} to {path:?}"))?;
         Ok(path)
     }
 
@@ -553,7 +584,11 @@ impl App {
             }
             Key::Character("s") => match self.screenshot() {
                 Ok(path) => {
-                    log::info!("saved a screenshot to {path:?}");
+                    // tests/window.rs waits for this line.
+                    log::info!(
+                        "saved a screenshot to {path:?} (store revision {})",
+                        self.store.revision()
+                    );
                     self.status = Some((format!("saved {}", path.display()), Instant::now()));
                 }
                 Err(err) => log::error!("screenshot failed: {err:#}"),
@@ -592,6 +627,18 @@ impl App {
         }
         self.redraw();
     }
+}
+
+/// A hash of the views, the same for the same views whatever the order of
+/// their map.
+fn views_fingerprint(views: &Views) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut fixed: Vec<String> = views.fixed.iter().map(|entry| format!("{entry:?}")).collect();
+    fixed.sort();
+    let mut hasher = std::hash::DefaultHasher::new();
+    fixed.hash(&mut hasher);
+    format!("{:?}", views.drag).hash(&mut hasher);
+    hasher.finish()
 }
 
 impl ApplicationHandler<AppEvent> for App {
