@@ -5,6 +5,7 @@
 //! appends one framed record to a `Vec<u8>`, [`FrameScanner`] finds frames in a
 //! byte stream (a memory-mapped file or a message), and [`decode_body`] turns a
 //! frame's body into a [`Record`] whose tensors borrow the stream's bytes.
+//! [`FrameHeader`] reads and writes the 24-byte frame header.
 //!
 //! # Conventions
 //!
@@ -116,12 +117,14 @@
 mod decode;
 mod encode;
 mod errors;
+mod frame;
 mod record;
 mod scan;
 
 pub use decode::decode_body;
 pub use encode::{encode_file_header, encode_record};
 pub use errors::{BodyError, FrameError, HeaderError};
+pub use frame::FrameHeader;
 pub use record::{
     ColorSpec, DataCall, Fragment, GridCell, GridSpec, Record, RecordBody, RecordKind, RecordMeta, TandemCall, Tensor,
     TensorData, TensorView,
