@@ -5,7 +5,9 @@
 //! appends one framed record to a `Vec<u8>`, [`FrameScanner`] finds frames in a
 //! byte stream (a memory-mapped file or a message), and [`decode_body`] turns a
 //! frame's body into a [`Record`] whose tensors borrow the stream's bytes.
-//! [`FrameHeader`] reads and writes the 24-byte frame header.
+//! [`FrameHeader`] reads and writes the 24-byte frame header, and
+//! [`read_prefix`] a body's common prefix (session, sequence, wall time,
+//! run name) without decoding the rest.
 //!
 //! # Conventions
 //!
@@ -121,7 +123,7 @@ mod frame;
 mod record;
 mod scan;
 
-pub use decode::decode_body;
+pub use decode::{BodyPrefix, decode_body, read_prefix};
 pub use encode::{encode_file_header, encode_record};
 pub use errors::{BodyError, FrameError, HeaderError};
 pub use frame::FrameHeader;
