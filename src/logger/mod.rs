@@ -21,7 +21,8 @@ pub use file::FileSink;
 pub use pubsub::{PubSubSink, PubSubSinkOptions};
 
 use crate::format::{
-    ColorSpec, DataCall, GridCell, GridSpec, HeaderError, RecordBody, RecordMeta, TandemCall, TensorView, encode_record,
+    ColorSpec, DataCall, GridCell, GridSpec, HeaderError, PackError, RecordBody, RecordMeta, TandemCall, TensorView,
+    encode_record,
 };
 use crate::spec::{self, CallError, DataCallKind};
 
@@ -48,6 +49,9 @@ pub enum LoggerError {
         #[source]
         source: HeaderError,
     },
+
+    #[error(transparent)]
+    Pack(#[from] PackError),
 
     #[error("{0}")]
     Sink(String),

@@ -4,7 +4,9 @@
 //! log before handing it on.
 //!
 //! Kept apart from the transport so that it is tested by feeding it
-//! messages made by the logger's own packing code.
+//! messages made by the format's own packing code ([`pack_messages`]).
+//!
+//! [`pack_messages`]: crate::format::pack_messages
 
 use std::time::Instant;
 
@@ -12,7 +14,9 @@ use bytes::Bytes;
 
 use super::reassembly::{Abandoned, Reassembler, ReassemblyOptions};
 use super::sequencer::{Output, Sequencer, SequencerOptions, Skip, SkipReason, Verdict};
-use crate::format::{FILE_HEADER_LEN, FrameError, FrameScanner, Record, RecordBody, StreamEvent};
+use crate::format::{
+    FILE_HEADER_LEN, FRAME_HEADER_LEN, FrameError, FrameScanner, Record, RecordBody, StreamEvent, read_prefix,
+};
 use crate::logger::{FileSink, Sink};
 use crate::source::SourceEvent;
 
@@ -361,10 +365,8 @@ fn readable_frame_error(error: &FrameError) -> bool {
 
 /// Session id and sequence number from a frame's body prefix.
 fn frame_key(frame: &[u8]) -> Option<(u64, u64)> {
-    let body = frame.get(crate::format::FRAME_HEADER_LEN..)?;
-    let session_id = u64::from_le_bytes(body.get(0..8)?.try_into().ok()?);
-    let seq = u64::from_le_bytes(body.get(8..16)?.try_into().ok()?);
-    Some((session_id, seq))
+    let prefix = read_prefix(frame.get(FRAME_HEADER_LEN..)?).ok()?;
+    Some((prefix.meta.session_id, prefix.meta.seq))
 }
 
 #[cfg(test)]
@@ -372,8 +374,9 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::format::{DataCall, GridCell, RecordMeta, TensorView, encode_record};
-    use crate::logger::pubsub::pack_messages;
+    use crate::format::{
+        DataCall, FrameHeader, GridCell, RecordMeta, TensorView, encode_record, pack_messages, split_frames,
+    };
 
     /// Frames of one session: a layout, then `steps` scatters of `points`
     /// points each.
@@ -501,7 +504,7 @@ mod tests {
         };
         assert_eq!(
             *offset as usize,
-            FILE_HEADER_LEN + crate::logger::pubsub::split_frames(&frames).unwrap()[0].len()
+            FILE_HEADER_LEN + split_frames(&frames).unwrap()[0].len()
         );
     }
 
@@ -509,9 +512,8 @@ mod tests {
     /// its checksums valid.
     fn with_kind(frame: &[u8], kind: u16) -> Vec<u8> {
         let mut frame = frame.to_vec();
-        frame[4..6].copy_from_slice(&kind.to_le_bytes());
-        let crc = crc32c::crc32c(&frame[..20]);
-        frame[20..24].copy_from_slice(&crc.to_le_bytes());
+        let header = FrameHeader::read(frame.first_chunk().unwrap()).unwrap();
+        frame[..FRAME_HEADER_LEN].copy_from_slice(&FrameHeader { kind, ..header }.write());
         frame
     }
 
@@ -519,7 +521,7 @@ mod tests {
     fn frames_of_unknown_kinds_keep_their_place() {
         let dir = tempfile::tempdir().unwrap();
         let frames = session_frames(3, 3, 4);
-        let split = crate::logger::pubsub::split_frames(&frames).unwrap();
+        let split = split_frames(&frames).unwrap();
         let mut patched: Vec<Vec<u8>> = split.iter().map(|f| f.to_vec()).collect();
         patched[2] = with_kind(&patched[2], 99);
         let data = patched.concat();
