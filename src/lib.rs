@@ -41,6 +41,7 @@ pub mod demo;
 pub mod format;
 pub mod ingest;
 pub mod layout;
+pub mod log_file;
 pub mod logger;
 #[cfg(feature = "pubsub")]
 pub mod pubsub;

@@ -8,7 +8,6 @@
 //! wait until every sink has delivered what it was given ([`Sink::sync`]):
 //! for Pub/Sub, until the messages are published.
 
-mod file;
 #[cfg(feature = "pubsub")]
 pub mod pubsub;
 
@@ -16,14 +15,13 @@ use std::path::Path;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-pub use file::FileSink;
 #[cfg(feature = "pubsub")]
 pub use pubsub::{PubSubSink, PubSubSinkOptions};
 
 use crate::format::{
-    ColorSpec, DataCall, GridCell, GridSpec, HeaderError, PackError, RecordBody, RecordMeta, TandemCall, TensorView,
-    encode_record,
+    ColorSpec, DataCall, GridCell, GridSpec, PackError, RecordBody, RecordMeta, TandemCall, TensorView, encode_record,
 };
+use crate::log_file::{LogFileError, LogFileWriter};
 use crate::spec::{self, CallError, DataCallKind};
 
 /// Why a logger call failed.
@@ -35,20 +33,8 @@ pub enum LoggerError {
     #[error("no destination: call init_write_log (or init_pubsub) first")]
     NoSink,
 
-    #[error("{action} {path:?}")]
-    Io {
-        action: &'static str,
-        path: std::path::PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-
-    #[error("cannot append to {path:?}")]
-    NotALog {
-        path: std::path::PathBuf,
-        #[source]
-        source: HeaderError,
-    },
+    #[error(transparent)]
+    LogFile(#[from] LogFileError),
 
     #[error(transparent)]
     Pack(#[from] PackError),
@@ -72,6 +58,13 @@ pub trait Sink: Send {
     /// [`DataLogger::flush`] and on drop, with the logger's lock held.
     fn sync(&mut self) -> Result<(), LoggerError> {
         Ok(())
+    }
+}
+
+/// The file sink: each batch is one locked append (see [`LogFileWriter`]).
+impl Sink for LogFileWriter {
+    fn write_frames(&mut self, frames: &[u8]) -> Result<(), LoggerError> {
+        Ok(self.append(frames)?)
     }
 }
 
@@ -197,7 +190,7 @@ impl DataLogger {
     /// existing log is appended to (after checking its header); other
     /// processes may append to the same file at the same time.
     pub fn init_write_log(&mut self, path: impl AsRef<Path>) -> Result<(), LoggerError> {
-        let sink = FileSink::open(path.as_ref())?;
+        let sink = LogFileWriter::open(path.as_ref())?;
         self.add_sink(Box::new(sink))
     }
 

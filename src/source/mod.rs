@@ -62,7 +62,7 @@ pub enum SourceError {
     LocalLog {
         path: std::path::PathBuf,
         #[source]
-        source: Box<crate::logger::LoggerError>,
+        source: crate::log_file::LogFileError,
     },
 
     #[cfg(feature = "pubsub")]

@@ -55,7 +55,7 @@ use self::pipeline::Pipeline;
 use self::reassembly::ReassemblyOptions;
 use self::sequencer::SequencerOptions;
 use super::{RecordSource, SourceError, SourceEvent};
-use crate::logger::FileSink;
+use crate::log_file::LogFileWriter;
 use crate::pubsub::{self, Admin, BackgroundRuntime, Connection, Endpoint, PubSubError};
 
 /// Records queued for the consumer before the receiver waits.
@@ -180,9 +180,9 @@ impl PubSubSource {
         let topic_path = pubsub::topic_path(&options.project, &options.topic)?;
         let subscription_path = pubsub::subscription_path(&options.project, &subscription_id(&options.topic))?;
         let log = match &options.log_file {
-            Some(path) => Some(FileSink::open(path).map_err(|source| SourceError::LocalLog {
+            Some(path) => Some(LogFileWriter::open(path).map_err(|source| SourceError::LocalLog {
                 path: path.clone(),
-                source: Box::new(source),
+                source,
             })?),
             None => None,
         };

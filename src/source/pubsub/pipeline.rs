@@ -17,7 +17,7 @@ use super::sequencer::{Output, Sequencer, SequencerOptions, Skip, SkipReason, Ve
 use crate::format::{
     FILE_HEADER_LEN, FRAME_HEADER_LEN, FrameError, FrameScanner, Record, RecordBody, StreamEvent, read_prefix,
 };
-use crate::logger::{FileSink, Sink};
+use crate::log_file::LogFileWriter;
 use crate::source::SourceEvent;
 
 /// Frames smaller than this are gathered into one write to the local log.
@@ -55,7 +55,7 @@ pub struct Pipeline {
     reassembler: Reassembler,
     sequencer: Sequencer<Released>,
     sequencer_options: SequencerOptions,
-    log: Option<FileSink>,
+    log: Option<LogFileWriter>,
     log_failures: u64,
     /// Where the next released frame sits in a local log started afresh.
     next_offset: u64,
@@ -68,7 +68,7 @@ impl Pipeline {
         name: String,
         sequencer_options: SequencerOptions,
         reassembly_options: ReassemblyOptions,
-        log: Option<FileSink>,
+        log: Option<LogFileWriter>,
     ) -> Self {
         Self {
             name,
@@ -289,16 +289,16 @@ impl Pipeline {
         for frame in released.iter().filter_map(|r| r.frame.as_ref()) {
             if frame.len() >= LOG_BATCH_BYTES {
                 if !batch.is_empty() {
-                    failures.extend(log.write_frames(&batch).err());
+                    failures.extend(log.append(&batch).err());
                     batch.clear();
                 }
-                failures.extend(log.write_frames(frame).err());
+                failures.extend(log.append(frame).err());
             } else {
                 batch.extend_from_slice(frame);
             }
         }
         if !batch.is_empty() {
-            failures.extend(log.write_frames(&batch).err());
+            failures.extend(log.append(&batch).err());
         }
         for err in failures {
             // Warn at the first failure and then now and then: the view
@@ -407,7 +407,7 @@ mod tests {
         out
     }
 
-    fn pipeline(log: Option<FileSink>) -> Pipeline {
+    fn pipeline(log: Option<LogFileWriter>) -> Pipeline {
         Pipeline::new(
             "test".into(),
             SequencerOptions::default(),
@@ -440,7 +440,7 @@ mod tests {
     fn messages_in_order_give_the_records_and_the_same_log() {
         let dir = tempfile::tempdir().unwrap();
         let frames = session_frames(7, 20, 200);
-        let mut p = pipeline(Some(FileSink::open(&dir.path().join("view.log")).unwrap()));
+        let mut p = pipeline(Some(LogFileWriter::open(&dir.path().join("view.log")).unwrap()));
         let now = Instant::now();
         let mut got = Vec::new();
         // Small messages, with large frames cut into fragments.
@@ -463,7 +463,7 @@ mod tests {
         let mut order: Vec<usize> = (0..messages.len()).chain(0..messages.len()).collect();
         let mut rng = fastrand::Rng::with_seed(3);
         rng.shuffle(&mut order);
-        let mut p = pipeline(Some(FileSink::open(&dir.path().join("view.log")).unwrap()));
+        let mut p = pipeline(Some(LogFileWriter::open(&dir.path().join("view.log")).unwrap()));
         let now = Instant::now();
         let mut got = Vec::new();
         for i in order {
@@ -525,7 +525,7 @@ mod tests {
         let mut patched: Vec<Vec<u8>> = split.iter().map(|f| f.to_vec()).collect();
         patched[2] = with_kind(&patched[2], 99);
         let data = patched.concat();
-        let mut p = pipeline(Some(FileSink::open(&dir.path().join("view.log")).unwrap()));
+        let mut p = pipeline(Some(LogFileWriter::open(&dir.path().join("view.log")).unwrap()));
         let now = Instant::now();
         // Record 2 (unknown kind) arrives first, then the rest: it is held
         // and released in its place, as a warning.
