@@ -44,7 +44,7 @@ pub mod layout;
 pub mod log_file;
 pub mod logger;
 #[cfg(feature = "pubsub")]
-pub mod pubsub;
+pub mod pubsub_client;
 #[cfg(feature = "viewer")]
 pub mod render;
 pub mod source;

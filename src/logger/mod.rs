@@ -44,7 +44,7 @@ pub enum LoggerError {
 
     #[cfg(feature = "pubsub")]
     #[error(transparent)]
-    PubSub(#[from] crate::pubsub::PubSubError),
+    PubSub(#[from] crate::pubsub_client::PubSubError),
 }
 
 /// Where frames go: a file, a Pub/Sub topic.
@@ -201,7 +201,7 @@ impl DataLogger {
     /// ordering key; see [`PubSubSink`].
     #[cfg(feature = "pubsub")]
     pub fn init_pubsub(&mut self, project: &str, topic: &str) -> Result<(), LoggerError> {
-        let endpoint = crate::pubsub::Endpoint::from_env()?;
+        let endpoint = crate::pubsub_client::Endpoint::from_env()?;
         self.init_pubsub_at(endpoint, project, topic)
     }
 
@@ -209,11 +209,11 @@ impl DataLogger {
     #[cfg(feature = "pubsub")]
     pub fn init_pubsub_at(
         &mut self,
-        endpoint: crate::pubsub::Endpoint,
+        endpoint: crate::pubsub_client::Endpoint,
         project: &str,
         topic: &str,
     ) -> Result<(), LoggerError> {
-        let key = crate::pubsub::ordering_key(self.session_id);
+        let key = crate::pubsub_client::ordering_key(self.session_id);
         let sink = PubSubSink::open(endpoint, project, topic, key, PubSubSinkOptions::default())?;
         self.add_sink(Box::new(sink))
     }

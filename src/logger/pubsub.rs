@@ -42,7 +42,7 @@ use tokio::sync::mpsc;
 
 use super::{LoggerError, Sink};
 use crate::format::{MESSAGE_MAX_BYTES, pack_messages};
-use crate::pubsub::{self, BackgroundRuntime, Connection, Endpoint, PubSubError};
+use crate::pubsub_client::{self, BackgroundRuntime, Connection, Endpoint, PubSubError};
 
 /// Tuning for a [`PubSubSink`].
 #[derive(Clone, Debug)]
@@ -145,7 +145,7 @@ impl PubSubSink {
         ordering_key: String,
         options: PubSubSinkOptions,
     ) -> Result<Self, LoggerError> {
-        let topic_path = pubsub::topic_path(project, topic)?;
+        let topic_path = pubsub_client::topic_path(project, topic)?;
         let runtime = BackgroundRuntime::new("streamvis-publish")?;
         let connect = {
             let topic_path = topic_path.clone();
@@ -389,7 +389,7 @@ impl Worker {
                             self.confirm_front();
                             Attempt::Published
                         }
-                        Err(PublishError::Rpc(source)) if pubsub::is_not_found(&source) => Attempt::Failed(
+                        Err(PublishError::Rpc(source)) if pubsub_client::is_not_found(&source) => Attempt::Failed(
                             format!("topic {} does not exist (any more); waiting for the viewer to create it", self.topic_path),
                         ),
                         Err(err) => Attempt::Failed(describe_publish_error(&err, &self.topic_path)),
@@ -426,7 +426,7 @@ impl Worker {
     }
 
     /// Whether the topic is back and subscribed to.
-    async fn subscriber_ready(&self) -> Result<Option<bool>, crate::pubsub::PubSubError> {
+    async fn subscriber_ready(&self) -> Result<Option<bool>, crate::pubsub_client::PubSubError> {
         let admin = self.connection.admin().await?;
         admin.topic_has_subscription(&self.topic_path).await
     }
@@ -491,7 +491,7 @@ impl Worker {
 
 fn describe_publish_error(err: &PublishError, topic_path: &str) -> String {
     match err {
-        PublishError::Rpc(source) if pubsub::is_not_found(source) => {
+        PublishError::Rpc(source) if pubsub_client::is_not_found(source) => {
             format!("topic {topic_path} does not exist (any more); waiting for the viewer to create it")
         }
         PublishError::Rpc(source) => format!("{source}"),

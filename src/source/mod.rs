@@ -67,5 +67,5 @@ pub enum SourceError {
 
     #[cfg(feature = "pubsub")]
     #[error(transparent)]
-    PubSub(#[from] crate::pubsub::PubSubError),
+    PubSub(#[from] crate::pubsub_client::PubSubError),
 }
