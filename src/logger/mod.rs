@@ -9,14 +9,14 @@
 //! for Pub/Sub, until the messages are published.
 
 #[cfg(feature = "pubsub")]
-pub mod pubsub;
+pub mod pubsub_sink;
 
 use std::path::Path;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 #[cfg(feature = "pubsub")]
-pub use pubsub::{PubSubSink, PubSubSinkOptions};
+pub use pubsub_sink::{PubSubSink, PubSubSinkOptions};
 
 use crate::format::{
     ColorSpec, DataCall, GridCell, GridSpec, PackError, RecordBody, RecordMeta, TandemCall, TensorView, encode_record,
