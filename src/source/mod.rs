@@ -3,11 +3,11 @@
 
 mod file_tail;
 #[cfg(feature = "pubsub")]
-pub mod pubsub;
+pub mod pubsub_source;
 
 pub use file_tail::FileTail;
 #[cfg(feature = "pubsub")]
-pub use pubsub::{PubSubOptions, PubSubSource};
+pub use pubsub_source::{PubSubOptions, PubSubSource};
 
 use crate::format::{FrameError, Record};
 
