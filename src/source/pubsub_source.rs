@@ -443,7 +443,7 @@ impl Receiver {
                         failures = 0;
                         let pipeline = &mut self.pipeline;
                         // The pipeline may write the local log.
-                        let events = tokio::task::block_in_place(|| pipeline.ingest(&message.data, Instant::now()));
+                        let events = tokio::task::block_in_place(|| pipeline.push_message(&message.data, Instant::now()));
                         if !self.deliver(events).await {
                             break;
                         }

@@ -86,9 +86,11 @@ impl Pipeline {
         self.stats
     }
 
-    /// Takes one message; returns the events it releases, in order, after
-    /// appending their frames to the local log.
-    pub fn ingest(&mut self, data: &Bytes, now: Instant) -> Vec<SourceEvent> {
+    /// Pushes one message's frames through the pipeline (decode, join,
+    /// dedupe, sequence); returns the events this releases, in order, after
+    /// appending their frames to the local log. Like the reassembler's and
+    /// sequencer's `push`, it may release nothing yet.
+    pub fn push_message(&mut self, data: &Bytes, now: Instant) -> Vec<SourceEvent> {
         self.stats.messages += 1;
         self.stats.message_bytes += data.len() as u64;
         let mut out = Output::default();
@@ -445,7 +447,7 @@ mod tests {
         let mut got = Vec::new();
         // Small messages, with large frames cut into fragments.
         for message in pack_messages(&frames, 1000).unwrap() {
-            got.extend(records(p.ingest(&message, now)));
+            got.extend(records(p.push_message(&message, now)));
         }
         assert_eq!(got, expected(&frames));
         assert!(p.stats().joined > 0);
@@ -467,7 +469,7 @@ mod tests {
         let now = Instant::now();
         let mut got = Vec::new();
         for i in order {
-            got.extend(records(p.ingest(&messages[i], now)));
+            got.extend(records(p.push_message(&messages[i], now)));
         }
         got.extend(records(p.tick(now + Duration::from_secs(2))));
         assert_eq!(got, expected(&frames));
@@ -486,7 +488,7 @@ mod tests {
         let mut got = Vec::new();
         for (i, message) in messages.iter().enumerate() {
             if i != 2 {
-                got.extend(records(p.ingest(message, t0)));
+                got.extend(records(p.push_message(message, t0)));
             }
         }
         let all = expected(&frames);
@@ -498,7 +500,7 @@ mod tests {
         assert_eq!(p.stats().lost, lost as u64);
         // Offsets are those of the released frames in a fresh log.
         let mut p = pipeline(None);
-        let events = p.ingest(&Bytes::copy_from_slice(&frames), t0);
+        let events = p.push_message(&Bytes::copy_from_slice(&frames), t0);
         let SourceEvent::Record { offset, .. } = &events[1] else {
             panic!()
         };
@@ -529,9 +531,9 @@ mod tests {
         let now = Instant::now();
         // Record 2 (unknown kind) arrives first, then the rest: it is held
         // and released in its place, as a warning.
-        let mut events = p.ingest(&Bytes::from(patched[2].clone()), now);
+        let mut events = p.push_message(&Bytes::from(patched[2].clone()), now);
         assert!(events.is_empty());
-        events.extend(p.ingest(&Bytes::from(data.clone()), now));
+        events.extend(p.push_message(&Bytes::from(data.clone()), now));
         let kinds: Vec<&str> = events
             .iter()
             .map(|e| match e {
@@ -562,8 +564,8 @@ mod tests {
                 let i = rng.usize(..bytes.len());
                 bytes[i] ^= 0x5a;
             }
-            p.ingest(&Bytes::from(bytes), now);
-            p.ingest(&Bytes::from(vec![7u8; rng.usize(..100)]), now);
+            p.push_message(&Bytes::from(bytes), now);
+            p.push_message(&Bytes::from(vec![7u8; rng.usize(..100)]), now);
         }
         p.tick(now + Duration::from_secs(3600));
         p.finish(now);
