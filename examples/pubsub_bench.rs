@@ -40,7 +40,7 @@ mod bench {
     use std::time::{Duration, Instant};
 
     use anyhow::{Context, bail};
-    use streamvis_gpu::pubsub::Endpoint;
+    use streamvis_gpu::pubsub_client::Endpoint;
     use streamvis_gpu::source::{PubSubOptions, PubSubSource, RecordSource, SourceEvent};
     use streamvis_gpu::{DataLogger, GridCell, TensorView};
 

@@ -42,9 +42,10 @@ pub mod format;
 #[doc(hidden)]
 pub mod fuzz;
 pub mod layout;
+pub mod log_file;
 pub mod logger;
 #[cfg(feature = "pubsub")]
-pub mod pubsub;
+pub mod pubsub_client;
 #[cfg(feature = "viewer")]
 pub mod render;
 pub mod source;

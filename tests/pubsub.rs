@@ -15,9 +15,8 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use streamvis_gpu::format::{FrameScanner, Scan};
-use streamvis_gpu::logger::pubsub::pack_messages;
-use streamvis_gpu::pubsub::Endpoint;
+use streamvis_gpu::format::{FrameScanner, Scan, pack_messages};
+use streamvis_gpu::pubsub_client::Endpoint;
 use streamvis_gpu::{DataLogger, GridCell, TensorView};
 
 const PROJECT: &str = "streamvis-test";

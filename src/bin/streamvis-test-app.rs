@@ -108,7 +108,7 @@ fn run(args: Args) -> anyhow::Result<()> {
 
 #[cfg(feature = "pubsub")]
 fn init_pubsub(logger: &mut DataLogger, project: &str, topic: &str, emulator: Option<&str>) -> anyhow::Result<()> {
-    let endpoint = streamvis_gpu::pubsub::Endpoint::emulator_or_env(emulator)?;
+    let endpoint = streamvis_gpu::pubsub_client::Endpoint::emulator_or_env(emulator)?;
     logger
         .init_pubsub_at(endpoint, project, topic)
         .with_context(|| format!("publishing to Pub/Sub topic {topic:?} of project {project:?}"))

@@ -244,9 +244,9 @@ impl Args {
                 };
                 #[cfg(feature = "pubsub")]
                 {
-                    crate::pubsub::topic_path(&project, &topic)?;
+                    crate::pubsub_client::topic_path(&project, &topic)?;
                     if let Some(host_port) = &self.emulator {
-                        crate::pubsub::Endpoint::emulator(host_port)?;
+                        crate::pubsub_client::Endpoint::emulator(host_port)?;
                     }
                 }
                 SourceConfig::PubSub {
@@ -379,7 +379,7 @@ fn open_pubsub(
     log_file: Option<&Path>,
     emulator: Option<&str>,
 ) -> anyhow::Result<Box<dyn RecordSource>> {
-    use crate::pubsub::Endpoint;
+    use crate::pubsub_client::Endpoint;
     use crate::source::{PubSubOptions, PubSubSource};
 
     let endpoint = Endpoint::emulator_or_env(emulator)?;

@@ -9,15 +9,28 @@ use super::record::{
     ColorSpec, DataCall, Fragment, GridCell, GridSpec, Record, RecordBody, RecordKind, RecordMeta, TandemCall, Tensor,
 };
 
+/// The prefix every body starts with: its record's [`RecordMeta`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BodyPrefix {
+    pub meta: RecordMeta,
+    /// Bytes the prefix takes: 28 and the run name, padded to 4.
+    pub len_bytes: usize,
+}
+
+/// Reads a body's prefix (session id, sequence, wall time, run name)
+/// without decoding the rest, whatever the record's kind: enough to
+/// sequence a record, or to fragment its frame.
+pub fn read_prefix(body: &[u8]) -> Result<BodyPrefix, BodyError> {
+    let mut r = BodyReader { body, pos: 0 };
+    let meta = r.prefix()?;
+    Ok(BodyPrefix { meta, len_bytes: r.pos })
+}
+
 /// Decodes a body whose frame checksums have been verified.
 pub fn decode_body(kind: RecordKind, body: Bytes) -> Result<Record, BodyError> {
-    let mut r = BodyReader { body: &body, pos: 0 };
-    let meta = RecordMeta {
-        session_id: r.u64("session id")?,
-        seq: r.u64("sequence")?,
-        wall_time_ns: r.u64("wall time")? as i64,
-        run_name: r.str("run name")?,
-    };
+    let whole = &body;
+    let mut r = BodyReader { body: whole, pos: 0 };
+    let meta = r.prefix()?;
     let body = match kind {
         RecordKind::Layout => {
             let count = r.u32("plot count")? as usize;
@@ -35,8 +48,8 @@ pub fn decode_body(kind: RecordKind, body: Bytes) -> Result<Record, BodyError> {
             RecordBody::Layout(cells)
         }
         RecordKind::Clear => RecordBody::Clear,
-        RecordKind::Scatter => RecordBody::Scatter(r.data_call()?),
-        RecordKind::MultiLines => RecordBody::MultiLines(r.data_call()?),
+        RecordKind::Scatter => RecordBody::Scatter(r.data_call(whole)?),
+        RecordKind::MultiLines => RecordBody::MultiLines(r.data_call(whole)?),
         RecordKind::TandemLines => {
             let plot = r.str("plot name")?;
             let palette = match r.u32("palette tag")? {
@@ -51,7 +64,7 @@ pub fn decode_body(kind: RecordKind, body: Bytes) -> Result<Record, BodyError> {
             };
             r.pad8();
             let x = f64::from_bits(r.u64("x")?);
-            let ys = r.tensor()?;
+            let ys = r.tensor(whole)?;
             RecordBody::TandemLines(TandemCall { plot, palette, x, ys })
         }
         RecordKind::Step => {
@@ -72,19 +85,30 @@ pub fn decode_body(kind: RecordKind, body: Bytes) -> Result<Record, BodyError> {
                 count,
                 total_len,
                 offset,
-                bytes: body.slice(start..start + len),
+                bytes: whole.slice(start..start + len),
             })
         }
     };
     Ok(Record { meta, body })
 }
 
+/// Reads fields in order from a body. Methods that return tensor bytes take
+/// the body's `Bytes` too, and slice it rather than copy.
 struct BodyReader<'a> {
-    body: &'a Bytes,
+    body: &'a [u8],
     pos: usize,
 }
 
 impl BodyReader<'_> {
+    fn prefix(&mut self) -> Result<RecordMeta, BodyError> {
+        Ok(RecordMeta {
+            session_id: self.u64("session id")?,
+            seq: self.u64("sequence")?,
+            wall_time_ns: self.u64("wall time")? as i64,
+            run_name: self.str("run name")?,
+        })
+    }
+
     fn take(&mut self, field: &'static str, n: usize) -> Result<&[u8], BodyError> {
         let end = self
             .pos
@@ -137,7 +161,7 @@ impl BodyReader<'_> {
         Ok(s)
     }
 
-    fn tensor(&mut self) -> Result<Tensor, BodyError> {
+    fn tensor(&mut self, whole: &Bytes) -> Result<Tensor, BodyError> {
         self.pad8();
         let dtype = self.u32("tensor dtype")?;
         if dtype != 1 {
@@ -163,7 +187,7 @@ impl BodyReader<'_> {
         })?;
         let start = self.pos;
         self.take("tensor bytes", len)?;
-        let bytes = self.body.slice(start..start + len);
+        let bytes = whole.slice(start..start + len);
         self.pad8();
         Ok(Tensor { shape, bytes })
     }
@@ -205,7 +229,7 @@ impl BodyReader<'_> {
         })
     }
 
-    fn data_call(&mut self) -> Result<DataCall<Tensor>, BodyError> {
+    fn data_call(&mut self, whole: &Bytes) -> Result<DataCall<Tensor>, BodyError> {
         let plot = self.str("plot name")?;
         let spatial_dim = self.dim("spatial dim")?;
         let append = match self.u32("append")? {
@@ -228,7 +252,7 @@ impl BodyReader<'_> {
         for _ in 0..count {
             line_dims.push(self.dim("line dim")?);
         }
-        let data = self.tensor()?;
+        let data = self.tensor(whole)?;
         Ok(DataCall {
             plot,
             spatial_dim,

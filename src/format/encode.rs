@@ -1,7 +1,8 @@
 //! Writing frames.
 
+use super::frame::FrameHeader;
 use super::record::{ColorSpec, DataCall, GridSpec, RecordBody, RecordMeta, TensorData};
-use super::{FILE_HEADER_LEN, FILE_MAGIC, FORMAT_MAJOR, FORMAT_MINOR, FRAME_HEADER_LEN, FRAME_MARKER, align_up};
+use super::{FILE_HEADER_LEN, FILE_MAGIC, FORMAT_MAJOR, FORMAT_MINOR, FRAME_HEADER_LEN, align_up};
 
 /// Appends the 16-byte file header.
 pub fn encode_file_header(out: &mut Vec<u8>) {
@@ -68,16 +69,8 @@ pub fn encode_record<T: TensorData>(meta: &RecordMeta, body: &RecordBody<T>, out
     }
     w.pad8();
 
-    let body_len = out.len() - body_start;
-    let body_crc = crc32c::crc32c(&out[body_start..]);
-    let header = &mut out[frame_start..body_start];
-    header[0..4].copy_from_slice(&FRAME_MARKER);
-    header[4..6].copy_from_slice(&(body.kind() as u16).to_le_bytes());
-    header[6..8].copy_from_slice(&0u16.to_le_bytes());
-    header[8..16].copy_from_slice(&(body_len as u64).to_le_bytes());
-    header[16..20].copy_from_slice(&body_crc.to_le_bytes());
-    let header_crc = crc32c::crc32c(&header[0..20]);
-    header[20..24].copy_from_slice(&header_crc.to_le_bytes());
+    let header = FrameHeader::for_body(body.kind(), &out[body_start..]);
+    out[frame_start..body_start].copy_from_slice(&header.write());
     out.len() - frame_start
 }
 

@@ -61,3 +61,28 @@ pub enum BodyError {
     #[error("tensor shape {shape:?} does not match its {len_bytes} bytes")]
     ShapeMismatch { shape: Vec<u64>, len_bytes: u64 },
 }
+
+/// A buffer that cannot be packed into messages.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum PackError {
+    #[error("not a buffer of whole frames: bad frame header at offset {offset}")]
+    BadFrame {
+        offset: usize,
+        #[source]
+        source: FrameError,
+    },
+
+    #[error("not a buffer of whole frames: the frame at offset {offset} needs {need} bytes, {available} are left")]
+    CutShort { offset: usize, need: u64, available: usize },
+
+    #[error("cannot fragment a frame whose record prefix does not parse")]
+    BadPrefix(#[source] BodyError),
+
+    #[error(
+        "a message of {max_bytes} bytes leaves no room for a fragment's bytes ({overhead_bytes} bytes of overhead)"
+    )]
+    NoRoomForPiece { max_bytes: usize, overhead_bytes: usize },
+
+    #[error("a frame of {frame_len} bytes needs more than {max} fragments of {piece_len} bytes", max = u32::MAX)]
+    TooManyFragments { frame_len: usize, piece_len: usize },
+}

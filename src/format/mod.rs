@@ -1,10 +1,16 @@
 //! The log record format: one encoding for the append-only log file and for a
 //! batch of records carried in one Pub/Sub message.
 //!
-//! This module is the format's specification. It does no I/O: [`encode_record`]
-//! appends one framed record to a `Vec<u8>`, [`FrameScanner`] finds frames in a
-//! byte stream (a memory-mapped file or a message), and [`decode_body`] turns a
+//! This module is the format's specification, and the only code that reads
+//! or writes a frame's bytes. It does no I/O: [`encode_record`] appends one
+//! framed record to a `Vec<u8>`, [`FrameScanner`] finds frames in a byte
+//! stream (a memory-mapped file or a message), and [`decode_body`] turns a
 //! frame's body into a [`Record`] whose tensors borrow the stream's bytes.
+//! [`FrameHeader`] reads and writes the 24-byte frame header, and
+//! [`read_prefix`] a body's common prefix (session, sequence, wall time,
+//! run name) without decoding the rest. [`pack_messages`] batches frames
+//! into Pub/Sub messages and [`encode_fragments`] cuts a frame too large for
+//! one into Fragment records.
 //!
 //! # Conventions
 //!
@@ -116,12 +122,16 @@
 mod decode;
 mod encode;
 mod errors;
+mod frame;
+mod message;
 mod record;
 mod scan;
 
-pub use decode::decode_body;
+pub use decode::{BodyPrefix, decode_body, read_prefix};
 pub use encode::{encode_file_header, encode_record};
-pub use errors::{BodyError, FrameError, HeaderError};
+pub use errors::{BodyError, FrameError, HeaderError, PackError};
+pub use frame::FrameHeader;
+pub use message::{encode_fragments, pack_messages, split_frames};
 pub use record::{
     ColorSpec, DataCall, Fragment, GridCell, GridSpec, Record, RecordBody, RecordKind, RecordMeta, TandemCall, Tensor,
     TensorData, TensorView,

@@ -4,8 +4,9 @@ use bytes::{Buf, Bytes, BytesMut};
 
 use super::decode::decode_body;
 use super::errors::{FrameError, HeaderError};
+use super::frame::FrameHeader;
 use super::record::{Record, RecordKind};
-use super::{ALIGN, FILE_HEADER_LEN, FILE_MAGIC, FORMAT_MAJOR, FRAME_HEADER_LEN, FRAME_MARKER, MAX_BODY_BYTES};
+use super::{ALIGN, FILE_HEADER_LEN, FILE_MAGIC, FORMAT_MAJOR, FRAME_HEADER_LEN};
 
 /// What [`FrameScanner::poll`] found at the scanner's position.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -30,37 +31,10 @@ pub enum StreamEvent {
     Corrupt { offset: u64, error: FrameError },
 }
 
-/// A parsed frame header.
-struct FrameHeader {
-    kind: u16,
-    body_len: u64,
-    body_crc: u32,
-}
-
-/// Parses the 24 bytes of a frame header, checking marker, checksum and length.
-fn parse_header(bytes: &[u8]) -> Result<FrameHeader, FrameError> {
-    debug_assert!(bytes.len() >= FRAME_HEADER_LEN);
-    let marker: [u8; 4] = bytes[0..4].try_into().expect("4 bytes");
-    if marker != FRAME_MARKER {
-        return Err(FrameError::BadMarker { found: marker });
-    }
-    let expected = u32::from_le_bytes(bytes[20..24].try_into().expect("4 bytes"));
-    let got = crc32c::crc32c(&bytes[0..20]);
-    if expected != got {
-        return Err(FrameError::HeaderCrcMismatch { expected, got });
-    }
-    let body_len = u64::from_le_bytes(bytes[8..16].try_into().expect("8 bytes"));
-    if body_len % ALIGN as u64 != 0 || body_len > MAX_BODY_BYTES {
-        return Err(FrameError::ImpossibleLength {
-            len_bytes: body_len,
-            max_bytes: MAX_BODY_BYTES,
-        });
-    }
-    Ok(FrameHeader {
-        kind: u16::from_le_bytes([bytes[4], bytes[5]]),
-        body_len,
-        body_crc: u32::from_le_bytes(bytes[16..20].try_into().expect("4 bytes")),
-    })
+/// The frame header at `at` in `data`, if all 24 bytes are there.
+fn header_at(data: &[u8], at: usize) -> Option<Result<FrameHeader, FrameError>> {
+    let bytes = data.get(at..)?.first_chunk::<FRAME_HEADER_LEN>()?;
+    Some(FrameHeader::read(bytes))
 }
 
 /// Checks the file header; `Ok(false)` means not all 16 bytes are there yet.
@@ -149,8 +123,7 @@ impl FrameScanner {
 
         if self.resyncing {
             while self.pos + FRAME_HEADER_LEN as u64 <= end {
-                let i = at(self.pos);
-                if parse_header(&data[i..i + FRAME_HEADER_LEN]).is_ok() {
+                if matches!(header_at(data, at(self.pos)), Some(Ok(_))) {
                     self.resyncing = false;
                     break;
                 }
@@ -161,14 +134,11 @@ impl FrameScanner {
             }
         }
 
-        if self.pos + FRAME_HEADER_LEN as u64 > end {
-            return Ok(Scan::NeedMore);
-        }
         let offset = self.pos;
-        let i = at(offset);
-        let header = match parse_header(&data[i..i + FRAME_HEADER_LEN]) {
-            Ok(header) => header,
-            Err(error) => return Ok(self.damaged(offset, error)),
+        let header = match header_at(data, at(offset)) {
+            None => return Ok(Scan::NeedMore),
+            Some(Ok(header)) => header,
+            Some(Err(error)) => return Ok(self.damaged(offset, error)),
         };
 
         let body_start = offset + FRAME_HEADER_LEN as u64;
@@ -178,8 +148,7 @@ impl FrameScanner {
             // body means later writes followed a crash: skip to it.
             let mut p = self.pending_searched_to.max(body_start);
             while p + FRAME_HEADER_LEN as u64 <= end {
-                let j = at(p);
-                if parse_header(&data[j..j + FRAME_HEADER_LEN]).is_ok() {
+                if matches!(header_at(data, at(p)), Some(Ok(_))) {
                     self.pos = p;
                     self.pending_searched_to = 0;
                     let error = FrameError::CutShort { next_offset: p };
@@ -192,17 +161,11 @@ impl FrameScanner {
         }
         self.pending_searched_to = 0;
 
-        let body = &data[at(body_start)..at(frame_end)];
-        let got = crc32c::crc32c(body);
-        if got != header.body_crc {
-            let error = FrameError::BodyCrcMismatch {
-                expected: header.body_crc,
-                got,
-            };
+        if let Err(error) = header.check_body(&data[at(body_start)..at(frame_end)]) {
             return Ok(self.damaged(offset, error));
         }
         self.pos = frame_end;
-        match RecordKind::from_u16(header.kind) {
+        match header.record_kind() {
             Some(kind) => Ok(Scan::Frame {
                 offset,
                 kind,

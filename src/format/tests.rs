@@ -374,3 +374,53 @@ fn fuzz_check_holds_on_random_and_mutated_logs() {
         fuzz_decode(&noise);
     }
 }
+
+#[test]
+fn the_prefix_reads_without_decoding_the_body() {
+    let (file, ranges) = sample_file();
+    for (range, record) in ranges.iter().zip(sample_records()) {
+        let body = &file[range.start + FRAME_HEADER_LEN..range.end];
+        let prefix = read_prefix(body).unwrap();
+        assert_eq!(prefix.meta, record.meta);
+        // u64 session, u64 sequence, i64 wall time, u32 length, "run", pad4.
+        assert_eq!(prefix.len_bytes, 32);
+        // The prefix alone is enough; what follows is not looked at.
+        assert_eq!(read_prefix(&body[..prefix.len_bytes]).unwrap().meta, record.meta);
+        let mut garbled = body.to_vec();
+        garbled[prefix.len_bytes..].fill(0xff);
+        assert_eq!(read_prefix(&garbled).unwrap(), prefix);
+    }
+}
+
+#[test]
+fn the_prefix_length_follows_the_run_name() {
+    for (name, len_bytes) in [("", 28), ("a", 32), ("abcd", 32), ("abcde", 36), ("ü", 32)] {
+        let meta = RecordMeta {
+            run_name: name.into(),
+            ..meta(5)
+        };
+        let mut out = Vec::new();
+        encode_record(&meta, &RecordBody::<Tensor>::Step(3), &mut out);
+        let prefix = read_prefix(&out[FRAME_HEADER_LEN..]).unwrap();
+        assert_eq!(prefix.meta, meta);
+        assert_eq!(prefix.len_bytes, len_bytes, "{name:?}");
+    }
+}
+
+#[test]
+fn a_short_or_garbled_prefix_is_an_error() {
+    let mut out = Vec::new();
+    encode_record(&meta(1), &RecordBody::<Tensor>::Clear, &mut out);
+    let body = &out[FRAME_HEADER_LEN..];
+    assert!(matches!(
+        read_prefix(&body[..20]),
+        Err(BodyError::Truncated { field: "wall time", .. })
+    ));
+    assert!(matches!(
+        read_prefix(&body[..29]),
+        Err(BodyError::Truncated { field: "run name", .. })
+    ));
+    let mut bad_name = body.to_vec();
+    bad_name[28] = 0xff;
+    assert_eq!(read_prefix(&bad_name), Err(BodyError::BadUtf8 { field: "run name" }));
+}

@@ -8,21 +8,20 @@
 //! wait until every sink has delivered what it was given ([`Sink::sync`]):
 //! for Pub/Sub, until the messages are published.
 
-mod file;
 #[cfg(feature = "pubsub")]
-pub mod pubsub;
+pub mod pubsub_sink;
 
 use std::path::Path;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-pub use file::FileSink;
 #[cfg(feature = "pubsub")]
-pub use pubsub::{PubSubSink, PubSubSinkOptions};
+pub use pubsub_sink::{PubSubSink, PubSubSinkOptions};
 
 use crate::format::{
-    ColorSpec, DataCall, GridCell, GridSpec, HeaderError, RecordBody, RecordMeta, TandemCall, TensorView, encode_record,
+    ColorSpec, DataCall, GridCell, GridSpec, PackError, RecordBody, RecordMeta, TandemCall, TensorView, encode_record,
 };
+use crate::log_file::{LogFileError, LogFileWriter};
 use crate::spec::{self, CallError, DataCallKind};
 
 /// Why a logger call failed.
@@ -34,27 +33,18 @@ pub enum LoggerError {
     #[error("no destination: call init_write_log (or init_pubsub) first")]
     NoSink,
 
-    #[error("{action} {path:?}")]
-    Io {
-        action: &'static str,
-        path: std::path::PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    LogFile(#[from] LogFileError),
 
-    #[error("cannot append to {path:?}")]
-    NotALog {
-        path: std::path::PathBuf,
-        #[source]
-        source: HeaderError,
-    },
+    #[error(transparent)]
+    Pack(#[from] PackError),
 
     #[error("{0}")]
     Sink(String),
 
     #[cfg(feature = "pubsub")]
     #[error(transparent)]
-    PubSub(#[from] crate::pubsub::PubSubError),
+    PubSub(#[from] crate::pubsub_client::PubSubError),
 }
 
 /// Where frames go: a file, a Pub/Sub topic.
@@ -68,6 +58,13 @@ pub trait Sink: Send {
     /// [`DataLogger::flush`] and on drop, with the logger's lock held.
     fn sync(&mut self) -> Result<(), LoggerError> {
         Ok(())
+    }
+}
+
+/// The file sink: each batch is one locked append (see [`LogFileWriter`]).
+impl Sink for LogFileWriter {
+    fn write_frames(&mut self, frames: &[u8]) -> Result<(), LoggerError> {
+        Ok(self.append(frames)?)
     }
 }
 
@@ -193,7 +190,7 @@ impl DataLogger {
     /// existing log is appended to (after checking its header); other
     /// processes may append to the same file at the same time.
     pub fn init_write_log(&mut self, path: impl AsRef<Path>) -> Result<(), LoggerError> {
-        let sink = FileSink::open(path.as_ref())?;
+        let sink = LogFileWriter::open(path.as_ref())?;
         self.add_sink(Box::new(sink))
     }
 
@@ -204,7 +201,7 @@ impl DataLogger {
     /// ordering key; see [`PubSubSink`].
     #[cfg(feature = "pubsub")]
     pub fn init_pubsub(&mut self, project: &str, topic: &str) -> Result<(), LoggerError> {
-        let endpoint = crate::pubsub::Endpoint::from_env()?;
+        let endpoint = crate::pubsub_client::Endpoint::from_env()?;
         self.init_pubsub_at(endpoint, project, topic)
     }
 
@@ -212,11 +209,11 @@ impl DataLogger {
     #[cfg(feature = "pubsub")]
     pub fn init_pubsub_at(
         &mut self,
-        endpoint: crate::pubsub::Endpoint,
+        endpoint: crate::pubsub_client::Endpoint,
         project: &str,
         topic: &str,
     ) -> Result<(), LoggerError> {
-        let key = crate::pubsub::ordering_key(self.session_id);
+        let key = crate::pubsub_client::ordering_key(self.session_id);
         let sink = PubSubSink::open(endpoint, project, topic, key, PubSubSinkOptions::default())?;
         self.add_sink(Box::new(sink))
     }

@@ -76,7 +76,10 @@ fn a_file_that_is_not_a_log_is_refused() {
     let path = dir.path().join("notes.txt");
     std::fs::write(&path, "hello, this is not a log").unwrap();
     let err = DataLogger::new("run").init_write_log(&path).unwrap_err();
-    assert!(matches!(err, LoggerError::NotALog { .. }), "{err}");
+    assert!(
+        matches!(err, LoggerError::LogFile(LogFileError::NotALog { .. })),
+        "{err}"
+    );
     assert_eq!(
         std::fs::read_to_string(&path).unwrap(),
         "hello, this is not a log",

@@ -4,14 +4,14 @@
 mod file_tail;
 mod mapped;
 #[cfg(feature = "pubsub")]
-pub mod pubsub;
+pub mod pubsub_source;
 mod reader;
 mod steps;
 
 pub use file_tail::FileTail;
 pub use mapped::{GuardedMap, reads_past_shrunken_ends};
 #[cfg(feature = "pubsub")]
-pub use pubsub::{PubSubOptions, PubSubSource};
+pub use pubsub_source::{PubSubOptions, PubSubSource};
 pub use reader::{Follow, POLL_INTERVAL, Poll, Reader, Update, apply_update, read_to_end};
 pub use steps::{Boundary, StepDetector, StepRule, read_to_step, scan_steps};
 
@@ -106,10 +106,10 @@ pub enum SourceError {
     LocalLog {
         path: std::path::PathBuf,
         #[source]
-        source: Box<crate::logger::LoggerError>,
+        source: crate::log_file::LogFileError,
     },
 
     #[cfg(feature = "pubsub")]
     #[error(transparent)]
-    PubSub(#[from] crate::pubsub::PubSubError),
+    PubSub(#[from] crate::pubsub_client::PubSubError),
 }

@@ -4,7 +4,9 @@
 //! log before handing it on.
 //!
 //! Kept apart from the transport so that it is tested by feeding it
-//! messages made by the logger's own packing code.
+//! messages made by the format's own packing code ([`pack_messages`]).
+//!
+//! [`pack_messages`]: crate::format::pack_messages
 
 use std::time::Instant;
 
@@ -12,8 +14,10 @@ use bytes::Bytes;
 
 use super::reassembly::{Abandoned, Reassembler, ReassemblyOptions};
 use super::sequencer::{Output, Sequencer, SequencerOptions, Skip, SkipReason, Verdict};
-use crate::format::{FILE_HEADER_LEN, FrameError, FrameScanner, Record, RecordBody, StreamEvent};
-use crate::logger::{FileSink, Sink};
+use crate::format::{
+    FILE_HEADER_LEN, FRAME_HEADER_LEN, FrameError, FrameScanner, Record, RecordBody, StreamEvent, read_prefix,
+};
+use crate::log_file::LogFileWriter;
 use crate::source::SourceEvent;
 
 /// Frames smaller than this are gathered into one write to the local log.
@@ -51,7 +55,7 @@ pub struct Pipeline {
     reassembler: Reassembler,
     sequencer: Sequencer<Released>,
     sequencer_options: SequencerOptions,
-    log: Option<FileSink>,
+    log: Option<LogFileWriter>,
     log_failures: u64,
     /// Where the next released frame sits in a local log started afresh.
     next_offset: u64,
@@ -64,7 +68,7 @@ impl Pipeline {
         name: String,
         sequencer_options: SequencerOptions,
         reassembly_options: ReassemblyOptions,
-        log: Option<FileSink>,
+        log: Option<LogFileWriter>,
     ) -> Self {
         Self {
             name,
@@ -82,9 +86,11 @@ impl Pipeline {
         self.stats
     }
 
-    /// Takes one message; returns the events it releases, in order, after
-    /// appending their frames to the local log.
-    pub fn ingest(&mut self, data: &Bytes, now: Instant) -> Vec<SourceEvent> {
+    /// Pushes one message's frames through the pipeline (decode, join,
+    /// dedupe, sequence); returns the events this releases, in order, after
+    /// appending their frames to the local log. Like the reassembler's and
+    /// sequencer's `push`, it may release nothing yet.
+    pub fn push_message(&mut self, data: &Bytes, now: Instant) -> Vec<SourceEvent> {
         self.stats.messages += 1;
         self.stats.message_bytes += data.len() as u64;
         let mut out = Output::default();
@@ -285,16 +291,16 @@ impl Pipeline {
         for frame in released.iter().filter_map(|r| r.frame.as_ref()) {
             if frame.len() >= LOG_BATCH_BYTES {
                 if !batch.is_empty() {
-                    failures.extend(log.write_frames(&batch).err());
+                    failures.extend(log.append(&batch).err());
                     batch.clear();
                 }
-                failures.extend(log.write_frames(frame).err());
+                failures.extend(log.append(frame).err());
             } else {
                 batch.extend_from_slice(frame);
             }
         }
         if !batch.is_empty() {
-            failures.extend(log.write_frames(&batch).err());
+            failures.extend(log.append(&batch).err());
         }
         for err in failures {
             // Warn at the first failure and then now and then: the view
@@ -361,10 +367,8 @@ fn readable_frame_error(error: &FrameError) -> bool {
 
 /// Session id and sequence number from a frame's body prefix.
 fn frame_key(frame: &[u8]) -> Option<(u64, u64)> {
-    let body = frame.get(crate::format::FRAME_HEADER_LEN..)?;
-    let session_id = u64::from_le_bytes(body.get(0..8)?.try_into().ok()?);
-    let seq = u64::from_le_bytes(body.get(8..16)?.try_into().ok()?);
-    Some((session_id, seq))
+    let prefix = read_prefix(frame.get(FRAME_HEADER_LEN..)?).ok()?;
+    Some((prefix.meta.session_id, prefix.meta.seq))
 }
 
 #[cfg(test)]
@@ -372,8 +376,9 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::format::{DataCall, GridCell, RecordMeta, TensorView, encode_record};
-    use crate::logger::pubsub::pack_messages;
+    use crate::format::{
+        DataCall, FrameHeader, GridCell, RecordMeta, TensorView, encode_record, pack_messages, split_frames,
+    };
 
     /// Frames of one session: a layout, then `steps` scatters of `points`
     /// points each.
@@ -404,7 +409,7 @@ mod tests {
         out
     }
 
-    fn pipeline(log: Option<FileSink>) -> Pipeline {
+    fn pipeline(log: Option<LogFileWriter>) -> Pipeline {
         Pipeline::new(
             "test".into(),
             SequencerOptions::default(),
@@ -437,12 +442,12 @@ mod tests {
     fn messages_in_order_give_the_records_and_the_same_log() {
         let dir = tempfile::tempdir().unwrap();
         let frames = session_frames(7, 20, 200);
-        let mut p = pipeline(Some(FileSink::open(&dir.path().join("view.log")).unwrap()));
+        let mut p = pipeline(Some(LogFileWriter::open(&dir.path().join("view.log")).unwrap()));
         let now = Instant::now();
         let mut got = Vec::new();
         // Small messages, with large frames cut into fragments.
         for message in pack_messages(&frames, 1000).unwrap() {
-            got.extend(records(p.ingest(&message, now)));
+            got.extend(records(p.push_message(&message, now)));
         }
         assert_eq!(got, expected(&frames));
         assert!(p.stats().joined > 0);
@@ -460,11 +465,11 @@ mod tests {
         let mut order: Vec<usize> = (0..messages.len()).chain(0..messages.len()).collect();
         let mut rng = fastrand::Rng::with_seed(3);
         rng.shuffle(&mut order);
-        let mut p = pipeline(Some(FileSink::open(&dir.path().join("view.log")).unwrap()));
+        let mut p = pipeline(Some(LogFileWriter::open(&dir.path().join("view.log")).unwrap()));
         let now = Instant::now();
         let mut got = Vec::new();
         for i in order {
-            got.extend(records(p.ingest(&messages[i], now)));
+            got.extend(records(p.push_message(&messages[i], now)));
         }
         got.extend(records(p.tick(now + Duration::from_secs(2))));
         assert_eq!(got, expected(&frames));
@@ -483,7 +488,7 @@ mod tests {
         let mut got = Vec::new();
         for (i, message) in messages.iter().enumerate() {
             if i != 2 {
-                got.extend(records(p.ingest(message, t0)));
+                got.extend(records(p.push_message(message, t0)));
             }
         }
         let all = expected(&frames);
@@ -495,13 +500,13 @@ mod tests {
         assert_eq!(p.stats().lost, lost as u64);
         // Offsets are those of the released frames in a fresh log.
         let mut p = pipeline(None);
-        let events = p.ingest(&Bytes::copy_from_slice(&frames), t0);
+        let events = p.push_message(&Bytes::copy_from_slice(&frames), t0);
         let SourceEvent::Record { offset, .. } = &events[1] else {
             panic!()
         };
         assert_eq!(
             *offset as usize,
-            FILE_HEADER_LEN + crate::logger::pubsub::split_frames(&frames).unwrap()[0].len()
+            FILE_HEADER_LEN + split_frames(&frames).unwrap()[0].len()
         );
     }
 
@@ -509,9 +514,8 @@ mod tests {
     /// its checksums valid.
     fn with_kind(frame: &[u8], kind: u16) -> Vec<u8> {
         let mut frame = frame.to_vec();
-        frame[4..6].copy_from_slice(&kind.to_le_bytes());
-        let crc = crc32c::crc32c(&frame[..20]);
-        frame[20..24].copy_from_slice(&crc.to_le_bytes());
+        let header = FrameHeader::read(frame.first_chunk().unwrap()).unwrap();
+        frame[..FRAME_HEADER_LEN].copy_from_slice(&FrameHeader { kind, ..header }.write());
         frame
     }
 
@@ -519,17 +523,17 @@ mod tests {
     fn frames_of_unknown_kinds_keep_their_place() {
         let dir = tempfile::tempdir().unwrap();
         let frames = session_frames(3, 3, 4);
-        let split = crate::logger::pubsub::split_frames(&frames).unwrap();
+        let split = split_frames(&frames).unwrap();
         let mut patched: Vec<Vec<u8>> = split.iter().map(|f| f.to_vec()).collect();
         patched[2] = with_kind(&patched[2], 99);
         let data = patched.concat();
-        let mut p = pipeline(Some(FileSink::open(&dir.path().join("view.log")).unwrap()));
+        let mut p = pipeline(Some(LogFileWriter::open(&dir.path().join("view.log")).unwrap()));
         let now = Instant::now();
         // Record 2 (unknown kind) arrives first, then the rest: it is held
         // and released in its place, as a warning.
-        let mut events = p.ingest(&Bytes::from(patched[2].clone()), now);
+        let mut events = p.push_message(&Bytes::from(patched[2].clone()), now);
         assert!(events.is_empty());
-        events.extend(p.ingest(&Bytes::from(data.clone()), now));
+        events.extend(p.push_message(&Bytes::from(data.clone()), now));
         let kinds: Vec<&str> = events
             .iter()
             .map(|e| match e {
@@ -560,8 +564,8 @@ mod tests {
                 let i = rng.usize(..bytes.len());
                 bytes[i] ^= 0x5a;
             }
-            p.ingest(&Bytes::from(bytes), now);
-            p.ingest(&Bytes::from(vec![7u8; rng.usize(..100)]), now);
+            p.push_message(&Bytes::from(bytes), now);
+            p.push_message(&Bytes::from(vec![7u8; rng.usize(..100)]), now);
         }
         p.tick(now + Duration::from_secs(3600));
         p.finish(now);

@@ -55,8 +55,8 @@ use self::pipeline::Pipeline;
 use self::reassembly::ReassemblyOptions;
 use self::sequencer::SequencerOptions;
 use super::{RecordSource, SourceError, SourceEvent};
-use crate::logger::FileSink;
-use crate::pubsub::{self, Admin, BackgroundRuntime, Connection, Endpoint, PubSubError};
+use crate::log_file::LogFileWriter;
+use crate::pubsub_client::{self, Admin, BackgroundRuntime, Connection, Endpoint, PubSubError};
 
 /// Records queued for the consumer before the receiver waits.
 const EVENT_QUEUE_LEN: usize = 4096;
@@ -177,12 +177,12 @@ impl PubSubSource {
     /// receiving.
     pub fn open(options: PubSubOptions) -> Result<Self, SourceError> {
         let description = format!("pubsub {}/{}", options.project, options.topic);
-        let topic_path = pubsub::topic_path(&options.project, &options.topic)?;
-        let subscription_path = pubsub::subscription_path(&options.project, &subscription_id(&options.topic))?;
+        let topic_path = pubsub_client::topic_path(&options.project, &options.topic)?;
+        let subscription_path = pubsub_client::subscription_path(&options.project, &subscription_id(&options.topic))?;
         let log = match &options.log_file {
-            Some(path) => Some(FileSink::open(path).map_err(|source| SourceError::LocalLog {
+            Some(path) => Some(LogFileWriter::open(path).map_err(|source| SourceError::LocalLog {
                 path: path.clone(),
-                source: Box::new(source),
+                source,
             })?),
             None => None,
         };
@@ -443,7 +443,7 @@ impl Receiver {
                         failures = 0;
                         let pipeline = &mut self.pipeline;
                         // The pipeline may write the local log.
-                        let events = tokio::task::block_in_place(|| pipeline.ingest(&message.data, Instant::now()));
+                        let events = tokio::task::block_in_place(|| pipeline.push_message(&message.data, Instant::now()));
                         if !self.deliver(events).await {
                             break;
                         }
@@ -602,10 +602,10 @@ mod tests {
     fn subscription_ids_are_unique_and_valid() {
         let a = subscription_id("topic");
         assert_ne!(a, subscription_id("topic"));
-        assert!(pubsub::check_resource_id("subscription", &a).is_ok(), "{a}");
+        assert!(pubsub_client::check_resource_id("subscription", &a).is_ok(), "{a}");
         let long = "t".repeat(255);
         let b = subscription_id(&long);
         assert_eq!(b.len(), 255);
-        assert!(pubsub::check_resource_id("subscription", &b).is_ok());
+        assert!(pubsub_client::check_resource_id("subscription", &b).is_ok());
     }
 }

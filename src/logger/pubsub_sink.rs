@@ -2,11 +2,10 @@
 //!
 //! # Messages
 //!
-//! Each batch of frames the logger hands over is packed by
+//! Each batch of frames the logger hands over is packed by the format's
 //! [`pack_messages`]: whole frames, at most [`MESSAGE_MAX_BYTES`] per
 //! message; a frame larger than that becomes Fragment records, one per
-//! message, which the viewer joins back together. The layout matches the
-//! Python logger's (`streamvis/sinks.py`) byte for byte. Every message is
+//! message, which the viewer joins back together. Every message is
 //! published under one ordering key, the session id as 16 lowercase hex
 //! digits, so a subscription with message ordering delivers them in order.
 //!
@@ -42,15 +41,8 @@ use google_cloud_pubsub::publisher::PublishFuture;
 use tokio::sync::mpsc;
 
 use super::{LoggerError, Sink};
-use crate::format::{
-    ALIGN, FRAME_HEADER_LEN, FRAME_MARKER, Fragment, MESSAGE_MAX_BYTES, RecordBody, RecordMeta, TensorView, align_up,
-    encode_record,
-};
-use crate::pubsub::{self, BackgroundRuntime, Connection, Endpoint, PubSubError};
-
-/// The fixed fields of a Fragment body after the prefix: u32 index, u32
-/// count, u64 total length, u64 offset, u64 piece length.
-const FRAGMENT_FIELDS_LEN: usize = 32;
+use crate::format::{MESSAGE_MAX_BYTES, pack_messages};
+use crate::pubsub_client::{self, BackgroundRuntime, Connection, Endpoint, PubSubError};
 
 /// Tuning for a [`PubSubSink`].
 #[derive(Clone, Debug)]
@@ -153,7 +145,7 @@ impl PubSubSink {
         ordering_key: String,
         options: PubSubSinkOptions,
     ) -> Result<Self, LoggerError> {
-        let topic_path = pubsub::topic_path(project, topic)?;
+        let topic_path = pubsub_client::topic_path(project, topic)?;
         let runtime = BackgroundRuntime::new("streamvis-publish")?;
         let connect = {
             let topic_path = topic_path.clone();
@@ -397,7 +389,7 @@ impl Worker {
                             self.confirm_front();
                             Attempt::Published
                         }
-                        Err(PublishError::Rpc(source)) if pubsub::is_not_found(&source) => Attempt::Failed(
+                        Err(PublishError::Rpc(source)) if pubsub_client::is_not_found(&source) => Attempt::Failed(
                             format!("topic {} does not exist (any more); waiting for the viewer to create it", self.topic_path),
                         ),
                         Err(err) => Attempt::Failed(describe_publish_error(&err, &self.topic_path)),
@@ -434,7 +426,7 @@ impl Worker {
     }
 
     /// Whether the topic is back and subscribed to.
-    async fn subscriber_ready(&self) -> Result<Option<bool>, crate::pubsub::PubSubError> {
+    async fn subscriber_ready(&self) -> Result<Option<bool>, crate::pubsub_client::PubSubError> {
         let admin = self.connection.admin().await?;
         admin.topic_has_subscription(&self.topic_path).await
     }
@@ -499,199 +491,10 @@ impl Worker {
 
 fn describe_publish_error(err: &PublishError, topic_path: &str) -> String {
     match err {
-        PublishError::Rpc(source) if pubsub::is_not_found(source) => {
+        PublishError::Rpc(source) if pubsub_client::is_not_found(source) => {
             format!("topic {topic_path} does not exist (any more); waiting for the viewer to create it")
         }
         PublishError::Rpc(source) => format!("{source}"),
         other => other.to_string(),
-    }
-}
-
-/// Splits a buffer of whole frames (as a sink receives them) into frames.
-pub fn split_frames(mut data: &[u8]) -> Result<Vec<&[u8]>, LoggerError> {
-    let mut frames = Vec::new();
-    while !data.is_empty() {
-        let bad = |why: &str| LoggerError::Sink(format!("not a buffer of whole frames: {why}"));
-        if data.len() < FRAME_HEADER_LEN || data[..4] != FRAME_MARKER {
-            return Err(bad("no frame header"));
-        }
-        let mut len_bytes = [0u8; 8];
-        len_bytes.copy_from_slice(&data[8..16]);
-        let body_len = usize::try_from(u64::from_le_bytes(len_bytes)).map_err(|_| bad("body too long"))?;
-        let frame_len = body_len
-            .checked_add(FRAME_HEADER_LEN)
-            .filter(|&n| n <= data.len())
-            .ok_or_else(|| bad("a frame is cut short"))?;
-        let (frame, rest) = data.split_at(frame_len);
-        frames.push(frame);
-        data = rest;
-    }
-    Ok(frames)
-}
-
-/// Groups whole frames into messages of at most `max_bytes`; a frame larger
-/// than that becomes Fragment frames, one per message (as the Python
-/// logger's `pack_messages`).
-pub fn pack_messages(data: &[u8], max_bytes: usize) -> Result<Vec<Bytes>, LoggerError> {
-    let mut messages = Vec::new();
-    let mut batch: Vec<u8> = Vec::new();
-    for frame in split_frames(data)? {
-        if !batch.is_empty() && batch.len() + frame.len() > max_bytes {
-            messages.push(Bytes::from(std::mem::take(&mut batch)));
-        }
-        if frame.len() > max_bytes {
-            messages.extend(encode_fragments(frame, max_bytes)?);
-            continue;
-        }
-        batch.extend_from_slice(frame);
-    }
-    if !batch.is_empty() {
-        messages.push(Bytes::from(batch));
-    }
-    Ok(messages)
-}
-
-/// Splits one frame into Fragment frames of at most `max_bytes` each, each
-/// carrying the frame's session, sequence number, wall time and run name.
-/// Pieces are the largest multiple of 8 that fits.
-pub fn encode_fragments(frame: &[u8], max_bytes: usize) -> Result<Vec<Bytes>, LoggerError> {
-    let meta = frame_meta(frame)
-        .ok_or_else(|| LoggerError::Sink("cannot fragment a frame without a readable record prefix".into()))?;
-    let prefix_len = body_prefix_len(&meta.run_name);
-    let overhead = FRAME_HEADER_LEN + align_up(prefix_len) + FRAGMENT_FIELDS_LEN;
-    let piece_max = max_bytes.saturating_sub(overhead) / ALIGN * ALIGN;
-    if piece_max == 0 {
-        return Err(LoggerError::Sink(format!(
-            "a message of {max_bytes} bytes leaves no room for a fragment's bytes"
-        )));
-    }
-    let total = frame.len();
-    let count = u32::try_from(total.div_ceil(piece_max))
-        .map_err(|_| LoggerError::Sink(format!("a frame of {total} bytes needs too many fragments")))?;
-    let frame = Bytes::copy_from_slice(frame);
-    let mut fragments = Vec::with_capacity(count as usize);
-    for index in 0..count {
-        let offset = index as usize * piece_max;
-        let piece = frame.slice(offset..(offset + piece_max).min(total));
-        let body = RecordBody::<TensorView>::Fragment(Fragment {
-            index,
-            count,
-            total_len: total as u64,
-            offset: offset as u64,
-            bytes: piece,
-        });
-        let mut out = Vec::with_capacity(max_bytes.min(overhead + piece_max));
-        encode_record(&meta, &body, &mut out);
-        fragments.push(Bytes::from(out));
-    }
-    Ok(fragments)
-}
-
-/// Length of a body's common prefix (session, sequence, wall time, run name
-/// padded to 4).
-fn body_prefix_len(run_name: &str) -> usize {
-    (28 + run_name.len()).div_ceil(4) * 4
-}
-
-/// The common prefix of a frame's body.
-fn frame_meta(frame: &[u8]) -> Option<RecordMeta> {
-    let body = frame.get(FRAME_HEADER_LEN..)?;
-    let u64_at = |at: usize| -> Option<u64> { Some(u64::from_le_bytes(body.get(at..at + 8)?.try_into().ok()?)) };
-    let name_len = u32::from_le_bytes(body.get(24..28)?.try_into().ok()?) as usize;
-    let name = body.get(28..28usize.checked_add(name_len)?)?;
-    Some(RecordMeta {
-        session_id: u64_at(0)?,
-        seq: u64_at(8)?,
-        wall_time_ns: u64_at(16)? as i64,
-        run_name: std::str::from_utf8(name).ok()?.to_owned(),
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::format::{FrameScanner, Record, StreamEvent};
-
-    fn frames(count: u64, values: usize) -> Vec<u8> {
-        let data: Vec<f32> = (0..values).map(|i| i as f32).collect();
-        let shape = [values / 2, 2];
-        let mut out = Vec::new();
-        for seq in 0..count {
-            let meta = RecordMeta {
-                session_id: 7,
-                seq,
-                wall_time_ns: 11,
-                run_name: "run".into(),
-            };
-            let body = RecordBody::Scatter(crate::format::DataCall {
-                plot: "p".into(),
-                spatial_dim: 1,
-                append: false,
-                color: None,
-                grid: None,
-                line_dims: vec![],
-                data: TensorView::new(&shape, &data),
-            });
-            encode_record(&meta, &body, &mut out);
-        }
-        out
-    }
-
-    fn records(message: &Bytes) -> Vec<Record> {
-        let mut scanner = FrameScanner::for_message();
-        let mut out = Vec::new();
-        while let Some(event) = scanner.next_event(message, 0).unwrap() {
-            match event {
-                StreamEvent::Record { record, .. } => out.push(record),
-                StreamEvent::Corrupt { error, .. } => panic!("{error}"),
-            }
-        }
-        assert_eq!(scanner.position(), message.len() as u64);
-        out
-    }
-
-    #[test]
-    fn small_frames_share_messages() {
-        let data = frames(10, 16);
-        let one = split_frames(&data).unwrap()[0].len();
-        let messages = pack_messages(&data, one * 3 + 7).unwrap();
-        assert_eq!(messages.len(), 4);
-        let seqs: Vec<u64> = messages.iter().flat_map(records).map(|r| r.meta.seq).collect();
-        assert_eq!(seqs, (0..10).collect::<Vec<_>>());
-        assert!(messages.iter().all(|m| m.len() <= one * 3 + 7));
-    }
-
-    #[test]
-    fn large_frames_become_fragments() {
-        let data = frames(2, 1000);
-        let frame = split_frames(&data).unwrap()[0];
-        let max = 1024;
-        let messages = pack_messages(&data, max).unwrap();
-        let mut joined = [Vec::new(), Vec::new()];
-        for message in &messages {
-            assert!(message.len() <= max);
-            let records = records(message);
-            assert_eq!(records.len(), 1);
-            let RecordBody::Fragment(fragment) = &records[0].body else {
-                panic!("not a fragment")
-            };
-            assert_eq!(records[0].meta.run_name, "run");
-            assert_eq!(fragment.offset as usize, joined[records[0].meta.seq as usize].len());
-            assert_eq!(fragment.bytes.len() % 8, 0);
-            joined[records[0].meta.seq as usize].extend_from_slice(&fragment.bytes);
-        }
-        assert_eq!(joined[0], frame);
-        // Pieces are the largest multiple of 8 that fits.
-        let overhead = FRAME_HEADER_LEN + align_up(body_prefix_len("run")) + FRAGMENT_FIELDS_LEN;
-        assert_eq!(messages[0].len(), overhead + (max - overhead) / 8 * 8);
-    }
-
-    #[test]
-    fn bad_buffers_are_errors() {
-        assert!(split_frames(&[0u8; 10]).is_err());
-        let mut data = frames(1, 4);
-        data.truncate(data.len() - 8);
-        assert!(pack_messages(&data, 1 << 20).is_err());
-        assert!(encode_fragments(&frames(1, 4), 40).is_err());
     }
 }

@@ -1,12 +1,33 @@
-//! The file sink: appends whole frames to a log under an advisory lock.
+//! Appending whole frames to a log file under an advisory lock: the
+//! logger's file sink, and the Pub/Sub source's local copy of what it
+//! received. Kept out of both so that neither depends on the other, and out
+//! of `format`, which does no I/O.
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
-use super::{LoggerError, Sink};
 use crate::format::{ALIGN, FILE_HEADER_LEN, FrameScanner, HeaderError, Scan, encode_file_header};
+
+/// Why a log file cannot be opened or appended to.
+#[derive(Debug, thiserror::Error)]
+pub enum LogFileError {
+    #[error("{action} {path:?}")]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error("cannot append to {path:?}")]
+    NotALog {
+        path: PathBuf,
+        #[source]
+        source: HeaderError,
+    },
+}
 
 /// Appends frames to a log file.
 ///
@@ -15,17 +36,17 @@ use crate::format::{ALIGN, FILE_HEADER_LEN, FrameScanner, HeaderError, Scan, enc
 /// never interleave bytes. Before writing, a file whose length is not a
 /// multiple of 8 (a crash cut a record short) is padded with zeros so that
 /// new frames stay aligned; readers skip the torn record.
-pub struct FileSink {
+pub struct LogFileWriter {
     file: File,
     path: PathBuf,
 }
 
-impl FileSink {
+impl LogFileWriter {
     /// Opens `path` for appending, creating it with a file header if it is
     /// empty or missing, and checking the header if not.
-    pub fn open(path: &Path) -> Result<Self, LoggerError> {
+    pub fn open(path: &Path) -> Result<Self, LogFileError> {
         let io = |action| {
-            move |source| LoggerError::Io {
+            move |source| LogFileError::Io {
                 action,
                 path: path.to_owned(),
                 source,
@@ -37,11 +58,11 @@ impl FileSink {
             .read(true)
             .open(path)
             .map_err(io("opening"))?;
-        let sink = Self {
+        let writer = Self {
             file,
             path: path.to_owned(),
         };
-        sink.with_lock(|mut file, len| {
+        writer.with_lock(|mut file, len| {
             if len == 0 {
                 let mut header = Vec::with_capacity(FILE_HEADER_LEN);
                 encode_file_header(&mut header);
@@ -49,13 +70,13 @@ impl FileSink {
                 return Ok(());
             }
             let mut head = [0u8; FILE_HEADER_LEN];
-            let n = read_prefix(file, &mut head).map_err(io("reading"))?;
+            let n = read_file_start(file, &mut head).map_err(io("reading"))?;
             match FrameScanner::for_file().poll(&head[..n], 0) {
-                Err(source) => Err(LoggerError::NotALog {
+                Err(source) => Err(LogFileError::NotALog {
                     path: path.to_owned(),
                     source,
                 }),
-                Ok(Scan::NeedMore) if n < FILE_HEADER_LEN => Err(LoggerError::NotALog {
+                Ok(Scan::NeedMore) if n < FILE_HEADER_LEN => Err(LogFileError::NotALog {
                     path: path.to_owned(),
                     source: HeaderError::NotALog {
                         found: head[..n].to_vec(),
@@ -64,7 +85,7 @@ impl FileSink {
                 Ok(_) => Ok(()),
             }
         })?;
-        Ok(sink)
+        Ok(writer)
     }
 
     pub fn path(&self) -> &Path {
@@ -72,9 +93,9 @@ impl FileSink {
     }
 
     /// Runs `f` with the file's exclusive lock held and its current length.
-    fn with_lock<T>(&self, f: impl FnOnce(&File, u64) -> Result<T, LoggerError>) -> Result<T, LoggerError> {
+    fn with_lock<T>(&self, f: impl FnOnce(&File, u64) -> Result<T, LogFileError>) -> Result<T, LogFileError> {
         let io = |action| {
-            move |source| LoggerError::Io {
+            move |source| LogFileError::Io {
                 action,
                 path: self.path.clone(),
                 source,
@@ -90,13 +111,12 @@ impl FileSink {
         let _ = self.file.unlock();
         result
     }
-}
 
-impl Sink for FileSink {
-    fn write_frames(&mut self, frames: &[u8]) -> Result<(), LoggerError> {
+    /// Appends whole frames (their concatenation 8-aligned) in one write.
+    pub fn append(&mut self, frames: &[u8]) -> Result<(), LogFileError> {
         let path = &self.path;
         let io = |action| {
-            move |source| LoggerError::Io {
+            move |source| LogFileError::Io {
                 action,
                 path: path.clone(),
                 source,
@@ -118,7 +138,7 @@ impl Sink for FileSink {
 }
 
 /// Reads up to `buf.len()` bytes from the start of the file.
-fn read_prefix(file: &File, buf: &mut [u8]) -> std::io::Result<usize> {
+fn read_file_start(file: &File, buf: &mut [u8]) -> std::io::Result<usize> {
     let mut n = 0;
     while n < buf.len() {
         match file.read_at(&mut buf[n..], n as u64)? {

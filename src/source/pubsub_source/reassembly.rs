@@ -330,6 +330,51 @@ mod tests {
     }
 
     #[test]
+    fn a_record_fragmented_by_the_format_joins_in_shuffled_order() {
+        use crate::format::{DataCall, FrameScanner, RecordBody, RecordMeta, StreamEvent, TensorView};
+        let values: Vec<f32> = (0..3000).map(|i| i as f32 * 0.5).collect();
+        let meta = RecordMeta {
+            session_id: 9,
+            seq: 4,
+            wall_time_ns: 1,
+            run_name: "run".into(),
+        };
+        let body = RecordBody::Scatter(DataCall {
+            plot: "cloud".into(),
+            spatial_dim: 1,
+            append: false,
+            color: None,
+            grid: None,
+            line_dims: vec![],
+            data: TensorView::new(&[1500, 2], &values),
+        });
+        let mut frame = Vec::new();
+        crate::format::encode_record(&meta, &body, &mut frame);
+        let mut messages = crate::format::encode_fragments(&frame, 1000).unwrap();
+        assert!(messages.len() > 10);
+        fastrand::Rng::with_seed(5).shuffle(&mut messages);
+
+        let mut r = Reassembler::new(ReassemblyOptions::default());
+        let now = Instant::now();
+        let mut joined = None;
+        for (i, message) in messages.iter().enumerate() {
+            let Ok(Some(StreamEvent::Record { record, .. })) = FrameScanner::for_message().next_event(message, 0)
+            else {
+                panic!("message {i} is not one valid record");
+            };
+            let RecordBody::Fragment(fragment) = &record.body else {
+                panic!("message {i} is not a fragment");
+            };
+            assert_eq!((record.meta.session_id, record.meta.seq), (9, 4));
+            let out = r.push(9, 4, fragment, now, &mut Vec::new()).unwrap();
+            assert_eq!(out.is_some(), i == messages.len() - 1, "piece {i}");
+            joined = joined.or(out);
+        }
+        assert_eq!(joined.as_deref(), Some(&frame[..]));
+        assert_eq!(r.pending(), 0);
+    }
+
+    #[test]
     fn sets_are_kept_apart_by_session_and_sequence() {
         let a: Vec<u8> = vec![1; 40];
         let b: Vec<u8> = vec![2; 40];
