@@ -6,7 +6,6 @@
 //! the loop applies them, redraws once, and otherwise sleeps (no redraw
 //! unless something changed).
 
-mod blit;
 pub mod interaction;
 
 use std::path::PathBuf;
@@ -22,11 +21,10 @@ use winit::event_loop::{ActiveEventLoop, ControlFlow, EventLoop, EventLoopProxy}
 use winit::keyboard::{Key, ModifiersState, NamedKey};
 use winit::window::{Window, WindowId};
 
-use self::blit::Blit;
 use self::interaction::{Drag, Hit, Views, nearest, plot_area_at};
 use crate::cli::{Follow, OpenSource, POLL_INTERVAL};
 use crate::layout::{PageScene, Rect, Style};
-use crate::render::{Anchor, GpuContext, Label, OffscreenTarget, Overlay, PageRenderer, SolidRect};
+use crate::render::{Anchor, Blit, GpuContext, Label, OffscreenTarget, Overlay, PageRenderer, SolidRect};
 use crate::source::SourceEvent;
 use crate::store::Store;
 use crate::video::{Recorder, StepDetector, VideoOptions};

@@ -2,16 +2,19 @@
 //! texture, which the window shows and screenshots, videos and golden tests
 //! read back. One render path for all of them.
 
+mod blit;
 mod buffer;
 mod capture;
 mod context;
 mod gpu_types;
 mod page;
 pub mod palette;
+mod pipeline;
 mod plots;
 mod solid;
 mod text;
 
+pub use blit::Blit;
 pub use buffer::GrowableBuffer;
 pub use capture::{OffscreenTarget, PAGE_FORMAT, RgbaImage};
 pub use context::{GpuContext, RenderError, ensure_runtime_dir};
