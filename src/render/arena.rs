@@ -1,0 +1,443 @@
+//! Plot data on the GPU: the arenas every data renderer reads, their upload
+//! and the GPU memory budget.
+//!
+//! Each plot's tensors are appended, byte for byte as they were logged, to a
+//! growable storage buffer (the "arena"); a small table of [`BatchDesc`]s
+//! says where each run of batches starts and how its points are laid out.
+//! The shaders (shaders/data.wgsl) find a point's descriptor by binary
+//! search and gather its x, y and colour value with the descriptor's sizes
+//! and strides, so spatial dim, colour by index and grid tiling cost the CPU
+//! nothing. A replaced plot rewrites its arena; an appended batch writes
+//! only its own bytes.
+//!
+//! A storage binding is limited in size (128 MiB on lavapipe), so a
+//! scatter's arena is split into [`Chunk`]s, each bound and drawn on its own.
+
+use super::buffer::GrowableBuffer;
+use super::gpu_types::{BatchDesc, PlotUniforms};
+use super::pipeline::{buffer_entry, texture_entry};
+use crate::store::{Plot, PlotKind};
+
+/// The largest scatter chunk, unless a single batch is larger.
+pub const MAX_CHUNK_BYTES: u64 = 64 << 20;
+
+const DESC_BYTES: u64 = std::mem::size_of::<BatchDesc>() as u64;
+
+/// Why a batch (or tandem row) was not uploaded; logged, and the plot says
+/// how many points it does not show.
+#[derive(Debug, thiserror::Error)]
+pub enum UploadError {
+    #[error("{len_bytes} bytes exceed the GPU's storage binding of {max_bytes} bytes")]
+    BatchTooLarge { len_bytes: u64, max_bytes: u64 },
+
+    #[error("over the GPU memory budget of {budget_bytes} bytes")]
+    OverBudget { budget_bytes: u64 },
+
+    #[error("{axes} dimensions are beyond the GPU layout of {max_axes}")]
+    TooManyAxes { axes: usize, max_axes: usize },
+
+    #[error("{count} points or segments exceed the GPU's 32-bit instance index")]
+    TooManyInstances { count: u64 },
+
+    #[error("the lines outgrew the GPU's storage binding of {max_bytes} bytes")]
+    LinesTooLong { max_bytes: u64 },
+}
+
+/// The bind group layout of a chunk: uniforms, descriptors, arena, palette.
+/// Made once; the points and lines pipelines are built on it.
+pub struct DataBindings {
+    pub layout: wgpu::BindGroupLayout,
+}
+
+impl DataBindings {
+    pub fn new(device: &wgpu::Device) -> Self {
+        use wgpu::ShaderStages as S;
+        let storage = wgpu::BufferBindingType::Storage { read_only: true };
+        let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+            label: Some("DataBindings::layout"),
+            entries: &[
+                buffer_entry(0, S::VERTEX_FRAGMENT | S::COMPUTE, wgpu::BufferBindingType::Uniform),
+                buffer_entry(1, S::VERTEX | S::COMPUTE, storage),
+                buffer_entry(2, S::VERTEX | S::COMPUTE, storage),
+                texture_entry(3, S::VERTEX | S::COMPUTE),
+            ],
+        });
+        Self { layout }
+    }
+}
+
+/// Sizes that split data into chunks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ChunkLimits {
+    /// The device's largest storage binding.
+    pub binding: u64,
+    /// Where a scatter starts a new chunk.
+    pub chunk: u64,
+}
+
+impl ChunkLimits {
+    /// The limits of `device`, with chunks kept small enough that growing
+    /// one copies little and that a memory budget can drop old data a chunk
+    /// at a time.
+    pub fn new(device: &wgpu::Device, budget: Option<u64>) -> Self {
+        let limits = device.limits();
+        let binding = limits.max_storage_buffer_binding_size.min(limits.max_buffer_size);
+        let chunk = budget.map_or(MAX_CHUNK_BYTES, |b| (b / 4).clamp(1 << 20, MAX_CHUNK_BYTES));
+        Self {
+            binding,
+            chunk: chunk.min(binding),
+        }
+    }
+}
+
+/// GPU memory in use against an optional limit.
+pub struct Budget {
+    pub limit: Option<u64>,
+    pub used: u64,
+}
+
+impl Budget {
+    pub fn allows(&self, extra: u64) -> bool {
+        self.limit.is_none_or(|limit| self.used + extra <= limit)
+    }
+}
+
+/// Per-frame numbers from a sync.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SyncStats {
+    /// Bytes written to GPU buffers.
+    pub uploaded_bytes: u64,
+    /// Points not drawn (too large for a binding, or over the memory budget).
+    pub dropped_points: u64,
+    /// Bytes held in GPU buffers after the sync.
+    pub gpu_bytes: u64,
+}
+
+/// A part of a plot's data small enough for one storage binding.
+pub struct Chunk {
+    pub arena: GrowableBuffer,
+    pub descs: GrowableBuffer,
+    pub uniforms: wgpu::Buffer,
+    /// Descriptors in the table.
+    pub batch_count: u32,
+    /// Points (scatter) or segment starts (lines) in this chunk.
+    pub instances: u32,
+    /// The bind group and the buffer versions it was made for.
+    bind_group: Option<(u64, u64, wgpu::BindGroup)>,
+}
+
+impl Chunk {
+    pub fn new(device: &wgpu::Device) -> Self {
+        let storage = wgpu::BufferUsages::STORAGE;
+        Self {
+            arena: GrowableBuffer::new(device, "Chunk::arena", storage),
+            descs: GrowableBuffer::new(device, "Chunk::batch_descs", storage),
+            uniforms: device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some("Chunk::uniforms"),
+                size: std::mem::size_of::<PlotUniforms>() as u64,
+                usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+                mapped_at_creation: false,
+            }),
+            batch_count: 0,
+            instances: 0,
+            bind_group: None,
+        }
+    }
+
+    /// Bytes of GPU buffers held.
+    pub fn bytes(&self) -> u64 {
+        self.arena.capacity() + self.descs.capacity()
+    }
+
+    /// Forgets the contents, keeping the allocations for reuse.
+    pub fn clear(&mut self) {
+        self.arena.clear();
+        self.descs.clear();
+        self.batch_count = 0;
+        self.instances = 0;
+    }
+
+    /// How many bytes the buffers grow by when `arena` bytes and `descs`
+    /// descriptors are appended.
+    fn growth(&self, device: &wgpu::Device, arena: u64, descs: u64) -> u64 {
+        self.arena.capacity_after(device, arena) + self.descs.capacity_after(device, descs * DESC_BYTES)
+            - self.arena.capacity()
+            - self.descs.capacity()
+    }
+
+    /// Appends a batch's bytes and its descriptor (positions filled in here).
+    fn append_batch(
+        &mut self,
+        device: &wgpu::Device,
+        queue: &wgpu::Queue,
+        encoder: &mut wgpu::CommandEncoder,
+        bytes: &[u8],
+        desc: BatchDesc,
+    ) {
+        let desc = BatchDesc {
+            data_offset: (self.arena.len() / 4) as u32,
+            first_instance: self.instances,
+            ..desc
+        };
+        self.arena.append(device, queue, encoder, bytes);
+        self.descs.append(device, queue, encoder, bytemuck::bytes_of(&desc));
+        self.batch_count += 1;
+        self.instances += desc.instance_count;
+    }
+
+    /// Replaces the contents with one batch of `bytes` laid out by `desc`.
+    pub fn replace(
+        &mut self,
+        device: &wgpu::Device,
+        queue: &wgpu::Queue,
+        encoder: &mut wgpu::CommandEncoder,
+        bytes: &[u8],
+        desc: BatchDesc,
+    ) {
+        self.arena.replace(device, queue, encoder, bytes);
+        self.descs.replace(device, queue, encoder, bytemuck::bytes_of(&desc));
+        self.batch_count = 1;
+        self.instances = desc.instance_count;
+    }
+
+    /// The bind group of this chunk (remade when a buffer was replaced).
+    pub fn bind_group(
+        &mut self,
+        device: &wgpu::Device,
+        bindings: &DataBindings,
+        palette: &wgpu::TextureView,
+    ) -> &wgpu::BindGroup {
+        let versions = (self.arena.version(), self.descs.version());
+        let stale = self.bind_group.as_ref().is_none_or(|(a, d, _)| (*a, *d) != versions);
+        let group = match self.bind_group.take() {
+            Some((_, _, group)) if !stale => group,
+            _ => device.create_bind_group(&wgpu::BindGroupDescriptor {
+                label: Some("Chunk::bind_group"),
+                layout: &bindings.layout,
+                entries: &[
+                    wgpu::BindGroupEntry {
+                        binding: 0,
+                        resource: self.uniforms.as_entire_binding(),
+                    },
+                    wgpu::BindGroupEntry {
+                        binding: 1,
+                        resource: self.descs.buffer().as_entire_binding(),
+                    },
+                    wgpu::BindGroupEntry {
+                        binding: 2,
+                        resource: self.arena.buffer().as_entire_binding(),
+                    },
+                    wgpu::BindGroupEntry {
+                        binding: 3,
+                        resource: wgpu::BindingResource::TextureView(palette),
+                    },
+                ],
+            }),
+        };
+        &self.bind_group.insert((versions.0, versions.1, group)).2
+    }
+}
+
+/// One plot's arena chunks, and how much of the store they hold.
+pub struct PlotArena {
+    pub kind: PlotKind,
+    pub generation: u64,
+    /// Batches uploaded (scatter, lines) or floats of tandem rows uploaded.
+    pub uploaded: usize,
+    pub chunks: Vec<Chunk>,
+    pub tandem_lines: u32,
+    /// Points not drawn: too large for a storage binding, or evicted to stay
+    /// within the GPU memory budget.
+    pub dropped_points: u64,
+}
+
+impl PlotArena {
+    pub fn new(kind: PlotKind) -> Self {
+        Self {
+            kind,
+            generation: u64::MAX,
+            uploaded: 0,
+            chunks: Vec::new(),
+            tandem_lines: 0,
+            dropped_points: 0,
+        }
+    }
+
+    pub fn bytes(&self) -> u64 {
+        self.chunks.iter().map(Chunk::bytes).sum()
+    }
+
+    /// Points (scatter) or segments (lines) in all chunks.
+    pub fn instances(&self) -> u64 {
+        self.chunks.iter().map(|c| c.instances as u64).sum()
+    }
+
+    /// Brings the chunks up to date with `plot`: rewritten when replaced,
+    /// appended to otherwise.
+    #[allow(clippy::too_many_arguments)]
+    pub fn sync(
+        &mut self,
+        device: &wgpu::Device,
+        queue: &wgpu::Queue,
+        encoder: &mut wgpu::CommandEncoder,
+        plot: &Plot,
+        limits: ChunkLimits,
+        budget: &mut Budget,
+        stats: &mut SyncStats,
+    ) {
+        if self.generation != plot.generation || self.kind != plot.kind {
+            self.kind = plot.kind;
+            self.generation = plot.generation;
+            self.uploaded = 0;
+            self.dropped_points = 0;
+            // Keep the first chunk's buffers for reuse: a plot replaced
+            // every step then writes into the same allocation.
+            self.chunks.truncate(1);
+            for chunk in &mut self.chunks {
+                chunk.clear();
+            }
+        }
+        match plot.kind {
+            PlotKind::Tandem => self.sync_tandem(device, queue, encoder, plot, budget, stats),
+            PlotKind::Scatter | PlotKind::Lines => {
+                self.sync_batches(device, queue, encoder, plot, limits, budget, stats)
+            }
+        }
+    }
+
+    fn drop_points(&mut self, plot: &Plot, stats: &mut SyncStats, points: u64, why: UploadError) {
+        self.dropped_points += points;
+        stats.dropped_points += points;
+        log::warn!("plot {}: {points} points not drawn: {why}", plot.name);
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn sync_batches(
+        &mut self,
+        device: &wgpu::Device,
+        queue: &wgpu::Queue,
+        encoder: &mut wgpu::CommandEncoder,
+        plot: &Plot,
+        limits: ChunkLimits,
+        budget: &mut Budget,
+        stats: &mut SyncStats,
+    ) {
+        let max_binding = limits.binding;
+        while self.uploaded < plot.batches.len() {
+            let batch = &plot.batches[self.uploaded];
+            self.uploaded += 1;
+            if batch.is_empty() {
+                continue;
+            }
+            let bytes: &[u8] = &batch.tensor.bytes;
+            let len = bytes.len() as u64;
+            let points = batch.len() as u64;
+            if len > max_binding {
+                let why = UploadError::BatchTooLarge {
+                    len_bytes: len,
+                    max_bytes: max_binding,
+                };
+                self.drop_points(plot, stats, points, why);
+                continue;
+            }
+            let Some(desc) = BatchDesc::new(batch, 0, 0) else {
+                let why = match u32::try_from(points) {
+                    Ok(_) => UploadError::TooManyAxes {
+                        axes: batch.layout.sizes.len(),
+                        max_axes: super::gpu_types::MAX_AXES,
+                    },
+                    Err(_) => UploadError::TooManyInstances { count: points },
+                };
+                self.drop_points(plot, stats, points, why);
+                continue;
+            };
+            // Lines join each batch to the next, so they stay in one chunk.
+            if self.kind == PlotKind::Lines && self.chunks.last().is_some_and(|c| c.arena.len() + len > max_binding) {
+                let why = UploadError::LinesTooLong { max_bytes: max_binding };
+                self.drop_points(plot, stats, points, why);
+                continue;
+            }
+            // A scatter starts a new chunk when the last one is full (a batch
+            // larger than the chunk size gets a chunk of its own).
+            let new_chunk = self.chunks.last().is_none_or(|c| {
+                self.kind == PlotKind::Scatter && c.batch_count > 0 && c.arena.len() + len > limits.chunk
+            });
+            let growth = |arena: &PlotArena| match (new_chunk, arena.chunks.last()) {
+                (false, Some(c)) => c.growth(device, len, 1),
+                _ => len.next_power_of_two().max(4096) + 4096 + std::mem::size_of::<PlotUniforms>() as u64,
+            };
+            // Over budget: a scatter lets its oldest chunks go.
+            while !budget.allows(growth(self))
+                && self.kind == PlotKind::Scatter
+                && self.chunks.len() > usize::from(!new_chunk)
+            {
+                let old = self.chunks.remove(0);
+                budget.used -= old.bytes();
+                self.dropped_points += old.instances as u64;
+                stats.dropped_points += old.instances as u64;
+                log::warn!(
+                    "plot {}: {} oldest points dropped from view to stay within the GPU memory budget",
+                    plot.name,
+                    old.instances
+                );
+            }
+            if !budget.allows(growth(self)) {
+                let why = UploadError::OverBudget {
+                    budget_bytes: budget.limit.unwrap_or(0),
+                };
+                self.drop_points(plot, stats, points, why);
+                continue;
+            }
+            budget.used += growth(self);
+            if new_chunk {
+                self.chunks.push(Chunk::new(device));
+            }
+            let chunk = self.chunks.last_mut().expect("a chunk");
+            chunk.append_batch(device, queue, encoder, bytes, desc);
+            stats.uploaded_bytes += len + DESC_BYTES;
+        }
+    }
+
+    fn sync_tandem(
+        &mut self,
+        device: &wgpu::Device,
+        queue: &wgpu::Queue,
+        encoder: &mut wgpu::CommandEncoder,
+        plot: &Plot,
+        budget: &mut Budget,
+        stats: &mut SyncStats,
+    ) {
+        let desc_bytes = [0u8; DESC_BYTES as usize];
+        if self.chunks.is_empty() {
+            let mut chunk = Chunk::new(device);
+            // The shader layout needs a descriptor table, even if unused.
+            chunk.descs.append(device, queue, encoder, &desc_bytes);
+            budget.used += chunk.bytes();
+            self.chunks.push(chunk);
+        }
+        let chunk = &mut self.chunks[0];
+        if chunk.descs.is_empty() {
+            chunk.descs.append(device, queue, encoder, &desc_bytes);
+        }
+        let lines = plot.tandem.lines;
+        self.tandem_lines = lines as u32;
+        chunk.batch_count = 1;
+        let rows = &plot.tandem.rows;
+        if rows.len() <= self.uploaded {
+            return;
+        }
+        let new: &[u8] = bytemuck::cast_slice(&rows[self.uploaded..]);
+        let growth = chunk.growth(device, new.len() as u64, 0);
+        if !budget.allows(growth) {
+            // Lines cannot lose their start: the newest rows wait instead.
+            let waiting = (rows.len() - self.uploaded) / (lines + 1) * lines;
+            stats.dropped_points += waiting as u64;
+            self.dropped_points = (rows.len() / (lines + 1) * lines - self.uploaded / (lines + 1) * lines) as u64;
+            return;
+        }
+        chunk.arena.append(device, queue, encoder, new);
+        budget.used += growth;
+        stats.uploaded_bytes += new.len() as u64;
+        self.uploaded = rows.len();
+    }
+}
