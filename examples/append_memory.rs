@@ -62,7 +62,10 @@ fn main() -> anyhow::Result<()> {
         "  renderer after a frame:       {:>8.1} bytes/batch",
         per_batch(drawn.saturating_sub(stored))
     );
-    println!("  GPU buffers held:             {:>8.1} bytes/batch", per_batch(renderer.page().gpu_bytes()));
+    println!(
+        "  GPU buffers held:             {:>8.1} bytes/batch",
+        per_batch(renderer.page().gpu_bytes())
+    );
     println!("  resident in all:              {} MiB", drawn >> 20);
     Ok(())
 }

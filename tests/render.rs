@@ -342,6 +342,120 @@ fn the_splat_pass_draws_what_the_triangles_draw(r: &mut HeadlessRenderer) -> Res
     common::image::compare("splat_vs_triangles", &triangles?, &splat, tolerance)
 }
 
+/// The colour at data point `p` of plot `plot` in `image` of `store`.
+fn pixel_at(store: &Store, image: &streamvis_gpu::render::RgbaImage, plot: usize, p: [f64; 2]) -> [u8; 4] {
+    let scene = PageScene::build(store, &HashMap::new(), image.width, image.height, &Style::default());
+    let [x, y] = scene.plots[plot].transform().screen_from_data(p);
+    image.pixel(x as u32, y as u32)
+}
+
+fn many_small_appends_share_descriptors(r: &mut HeadlessRenderer) -> Result<(), String> {
+    // One-point scatter appends and one-point single-line appends: the
+    // descriptor count must not grow with the number of appends, and the
+    // pixels must equal those of the same points logged in one call.
+    let points = |n: usize| -> Vec<f32> {
+        (0..n)
+            .flat_map(|i| {
+                let t = i as f32 / n as f32;
+                [t, (t * 9.0).sin()]
+            })
+            .collect()
+    };
+    let appended = |n: usize| {
+        common::store_from_log(|logger| {
+            logger
+                .set_layout([("s", GridCell::new(0, 0, 1, 1)), ("l", GridCell::new(0, 1, 1, 1))])
+                .unwrap();
+            let data = points(n);
+            for p in data.chunks(2) {
+                logger
+                    .scatter("s", TensorView::new(&[1, 2], p), 1, true, None, None)
+                    .unwrap();
+                logger
+                    .multi_lines("l", TensorView::new(&[1, 1, 2], p), &[0], 2, true, None, None)
+                    .unwrap();
+            }
+        })
+    };
+    let whole = |n: usize| {
+        common::store_from_log(|logger| {
+            logger
+                .set_layout([("s", GridCell::new(0, 0, 1, 1)), ("l", GridCell::new(0, 1, 1, 1))])
+                .unwrap();
+            let data = points(n);
+            logger
+                .scatter("s", TensorView::new(&[n, 2], &data), 1, false, None, None)
+                .unwrap();
+            logger
+                .multi_lines("l", TensorView::new(&[1, n, 2], &data), &[0], 2, false, None, None)
+                .unwrap();
+        })
+    };
+    let mut descriptors = Vec::new();
+    for n in [100, 400] {
+        let store = appended(n);
+        r.page_mut().set_line_reduction(false);
+        let image = render(r, &store, &HashMap::new());
+        descriptors.push(r.last_sync().descriptors);
+        let reference = render(r, &whole(n), &HashMap::new());
+        r.page_mut().set_line_reduction(true);
+        common::image::compare(&format!("appends_{n}"), &reference?, &image?, common::image::EXACT)?;
+    }
+    // Two plots: one descriptor each, however many appends.
+    if descriptors != [2, 2] {
+        return Err(format!(
+            "descriptors for 100 and 400 appends to two plots: {descriptors:?}, expected [2, 2]"
+        ));
+    }
+    Ok(())
+}
+
+fn different_layouts_do_not_share_a_descriptor(r: &mut HeadlessRenderer) -> Result<(), String> {
+    // Alternating uncoloured and coloured points may not merge: each keeps
+    // its own colour.
+    let store = common::store_from_log(|logger| {
+        one_plot(logger);
+        for i in 0..50 {
+            let x = i as f32;
+            if i % 2 == 0 {
+                logger
+                    .scatter("p", TensorView::new(&[1, 2], &[x, 0.0]), 1, true, None, None)
+                    .unwrap();
+            } else {
+                let color = Some(ColorSpec::by_value("Viridis256"));
+                logger
+                    .scatter("p", TensorView::new(&[1, 3], &[x, 1.0, 1.0]), 1, true, color, None)
+                    .unwrap();
+            }
+        }
+    });
+    let image = render(r, &store, &HashMap::new())?;
+    if r.last_sync().descriptors != 50 {
+        return Err(format!(
+            "{} descriptors for 50 alternating layouts",
+            r.last_sync().descriptors
+        ));
+    }
+    let checks = [
+        (
+            pixel_at(&store, &image, 0, [10.0, 0.0]),
+            [0x1f, 0x77, 0xb4],
+            "uncoloured",
+        ),
+        (
+            pixel_at(&store, &image, 0, [11.0, 1.0]),
+            [0xfd, 0xe7, 0x25],
+            "viridis at 1",
+        ),
+    ];
+    for (got, want, what) in checks {
+        if !near(got, want, 3) {
+            return Err(format!("{what}: got {got:?}, want {want:?}"));
+        }
+    }
+    Ok(())
+}
+
 fn main() {
     common::run_gpu_fns(vec![
         ("same_image_twice", same_image_twice),
@@ -366,6 +480,14 @@ fn main() {
         (
             "the_splat_pass_draws_what_the_triangles_draw",
             the_splat_pass_draws_what_the_triangles_draw,
+        ),
+        (
+            "many_small_appends_share_descriptors",
+            many_small_appends_share_descriptors,
+        ),
+        (
+            "different_layouts_do_not_share_a_descriptor",
+            different_layouts_do_not_share_a_descriptor,
         ),
     ])
 }

@@ -10,6 +10,17 @@
 //! nothing. A replaced plot rewrites its arena; an appended batch writes
 //! only its own bytes.
 //!
+//! Consecutive appended batches with the same layout share one descriptor:
+//! a batch whose tensor is contiguous along its outermost point axis and
+//! lands right after the previous one extends that descriptor (its size
+//! along that axis grows) instead of adding 192 bytes of its own. A training
+//! loop appending one point per step then costs the GPU its 8 bytes, not
+//! 200. (Packing small batches into a shared side table was rejected: it
+//! needs a second lookup per vertex, while merging leaves the shader as it
+//! was.) The bytes of one sync go to the queue in one write per buffer, not
+//! one per batch: each `write_buffer` stages a copy with bookkeeping of its
+//! own, which for a million one-point batches was gigabytes.
+//!
 //! A storage binding is limited in size (128 MiB on lavapipe), so a
 //! scatter's arena is split into [`Chunk`]s, each bound and drawn on its own.
 
@@ -111,6 +122,11 @@ pub struct SyncStats {
     pub dropped_points: u64,
     /// Bytes held in GPU buffers after the sync.
     pub gpu_bytes: u64,
+    /// Descriptors in the tables of every plot after the sync: how many runs
+    /// of batches the shaders search.
+    pub descriptors: u64,
+    /// Chunks (bind groups and draws per plot) after the sync.
+    pub chunks: u64,
 }
 
 /// A part of a plot's data small enough for one storage binding.
@@ -118,10 +134,18 @@ pub struct Chunk {
     pub arena: GrowableBuffer,
     pub descs: GrowableBuffer,
     pub uniforms: wgpu::Buffer,
-    /// Descriptors in the table.
+    /// Descriptors in the table (runs of batches sharing one).
     pub batch_count: u32,
     /// Points (scatter) or segment starts (lines) in this chunk.
     pub instances: u32,
+    /// The last descriptor and the axis it may grow along, for merging.
+    last: Option<(BatchDesc, usize)>,
+    /// Bytes of this sync not yet written: one write per buffer per sync.
+    staged_arena: Vec<u8>,
+    staged_descs: Vec<u8>,
+    /// Where `staged_descs` goes in the table (before its end when the
+    /// last descriptor is rewritten).
+    staged_descs_at: u64,
     /// The bind group and the buffer versions it was made for.
     bind_group: Option<(u64, u64, wgpu::BindGroup)>,
 }
@@ -140,6 +164,10 @@ impl Chunk {
             }),
             batch_count: 0,
             instances: 0,
+            last: None,
+            staged_arena: Vec::new(),
+            staged_descs: Vec::new(),
+            staged_descs_at: 0,
             bind_group: None,
         }
     }
@@ -155,34 +183,88 @@ impl Chunk {
         self.descs.clear();
         self.batch_count = 0;
         self.instances = 0;
+        self.last = None;
+        self.staged_arena.clear();
+        self.staged_descs.clear();
+        self.staged_descs_at = 0;
+    }
+
+    /// Arena bytes including those staged.
+    pub fn arena_len(&self) -> u64 {
+        self.arena.len() + self.staged_arena.len() as u64
+    }
+
+    fn descs_len(&self) -> u64 {
+        if self.staged_descs.is_empty() {
+            self.descs.len()
+        } else {
+            self.staged_descs_at + self.staged_descs.len() as u64
+        }
     }
 
     /// How many bytes the buffers grow by when `arena` bytes and `descs`
-    /// descriptors are appended.
+    /// descriptors are added to what is staged.
     fn growth(&self, device: &wgpu::Device, arena: u64, descs: u64) -> u64 {
-        self.arena.capacity_after(device, arena) + self.descs.capacity_after(device, descs * DESC_BYTES)
-            - self.arena.capacity()
-            - self.descs.capacity()
+        let (a, d) = (self.arena_len(), self.descs_len());
+        self.arena.capacity_for(device, a + arena) + self.descs.capacity_for(device, d + descs * DESC_BYTES)
+            - self.arena.capacity_for(device, a)
+            - self.descs.capacity_for(device, d)
     }
 
-    /// Appends a batch's bytes and its descriptor (positions filled in here).
-    fn append_batch(
-        &mut self,
-        device: &wgpu::Device,
-        queue: &wgpu::Queue,
-        encoder: &mut wgpu::CommandEncoder,
-        bytes: &[u8],
-        desc: BatchDesc,
-    ) {
+    /// Stages a batch's bytes and its descriptor (positions filled in here),
+    /// merging the descriptor into the previous one when `merge_axis` allows.
+    /// Returns the descriptor bytes written (for upload statistics).
+    fn stage_batch(&mut self, bytes: &[u8], desc: BatchDesc, merge_axis: Option<usize>) -> u64 {
         let desc = BatchDesc {
-            data_offset: (self.arena.len() / 4) as u32,
+            data_offset: (self.arena_len() / 4) as u32,
             first_instance: self.instances,
             ..desc
         };
-        self.arena.append(device, queue, encoder, bytes);
-        self.descs.append(device, queue, encoder, bytemuck::bytes_of(&desc));
-        self.batch_count += 1;
+        let floats = bytes.len() as u64 / 4;
+        let contiguous = merge_axis
+            .filter(|&m| m < desc.axis_count as usize && desc.sizes[m] as u64 * desc.strides[m] as u64 == floats);
+        let merged = match (&self.last, contiguous) {
+            (Some((last, m)), Some(axis)) if *m == axis => merge(last, &desc, axis),
+            _ => None,
+        };
+        self.staged_arena.extend_from_slice(bytes);
         self.instances += desc.instance_count;
+        if self.staged_descs.is_empty() {
+            self.staged_descs_at = self.descs.len();
+        }
+        let (written, axis) = match merged {
+            Some(merged) => {
+                if self.staged_descs.is_empty() {
+                    // Rewrite the last descriptor already on the GPU.
+                    self.staged_descs_at -= DESC_BYTES;
+                } else {
+                    self.staged_descs
+                        .truncate(self.staged_descs.len() - DESC_BYTES as usize);
+                }
+                (merged, contiguous)
+            }
+            None => {
+                self.batch_count += 1;
+                (desc, contiguous)
+            }
+        };
+        self.staged_descs.extend_from_slice(bytemuck::bytes_of(&written));
+        self.last = axis.map(|a| (written, a));
+        DESC_BYTES
+    }
+
+    /// Writes what was staged: one queue write per buffer.
+    pub fn flush(&mut self, device: &wgpu::Device, queue: &wgpu::Queue, encoder: &mut wgpu::CommandEncoder) {
+        if !self.staged_arena.is_empty() {
+            self.arena.append(device, queue, encoder, &self.staged_arena);
+        }
+        if !self.staged_descs.is_empty() {
+            self.descs.truncate(self.staged_descs_at);
+            self.descs.append(device, queue, encoder, &self.staged_descs);
+        }
+        // Free the staging memory: most syncs stage nothing.
+        self.staged_arena = Vec::new();
+        self.staged_descs = Vec::new();
     }
 
     /// Replaces the contents with one batch of `bytes` laid out by `desc`.
@@ -194,6 +276,7 @@ impl Chunk {
         bytes: &[u8],
         desc: BatchDesc,
     ) {
+        self.clear();
         self.arena.replace(device, queue, encoder, bytes);
         self.descs.replace(device, queue, encoder, bytemuck::bytes_of(&desc));
         self.batch_count = 1;
@@ -235,6 +318,51 @@ impl Chunk {
             }),
         };
         &self.bind_group.insert((versions.0, versions.1, group)).2
+    }
+}
+
+/// `last` extended by `next` along `axis`, when `next` continues it: the
+/// same layout but for its size along `axis` (axes before it have size 1),
+/// and its data right after `last`'s. Colour by index and grid tiling along
+/// `axis` depend on the size, so they do not merge.
+fn merge(last: &BatchDesc, next: &BatchDesc, axis: usize) -> Option<BatchDesc> {
+    let axis_count = last.axis_count as usize;
+    let end = last.data_offset as u64 + last.sizes[axis] as u64 * last.strides[axis] as u64;
+    if axis >= axis_count
+        || next.data_offset as u64 != end
+        || last.sizes[..axis].iter().any(|&s| s != 1)
+        || (last.color_mode == 1 && last.color_axis as usize == axis)
+        || last.grid_axis as usize == axis
+    {
+        return None;
+    }
+    let mut probe = BatchDesc {
+        data_offset: last.data_offset,
+        first_instance: last.first_instance,
+        instance_count: last.instance_count,
+        points_per_line: last.points_per_line,
+        ..*next
+    };
+    probe.sizes[axis] = last.sizes[axis];
+    probe.strides[..axis].copy_from_slice(&last.strides[..axis]);
+    if bytemuck::bytes_of(&probe) != bytemuck::bytes_of(last) {
+        return None;
+    }
+    let mut merged = *last;
+    merged.instance_count = last.instance_count.checked_add(next.instance_count)?;
+    merged.points_per_line = last.points_per_line.checked_add(next.points_per_line)?;
+    merged.sizes[axis] = last.sizes[axis].checked_add(next.sizes[axis])?;
+    Some(merged)
+}
+
+/// The axis along which a batch of this kind may merge with the previous
+/// one: a scatter's outermost point axis; a single line's first point axis
+/// (several lines interleave, so they do not merge).
+fn merge_axis(kind: PlotKind, desc: &BatchDesc) -> Option<usize> {
+    match kind {
+        PlotKind::Scatter => Some(0),
+        PlotKind::Lines if desc.line_count == 1 => Some(desc.line_axes as usize),
+        _ => None,
     }
 }
 
@@ -303,6 +431,9 @@ impl PlotArena {
                 self.sync_batches(device, queue, encoder, plot, limits, budget, stats)
             }
         }
+        for chunk in &mut self.chunks {
+            chunk.flush(device, queue, encoder);
+        }
     }
 
     fn drop_points(&mut self, plot: &Plot, stats: &mut SyncStats, points: u64, why: UploadError) {
@@ -352,7 +483,7 @@ impl PlotArena {
                 continue;
             };
             // Lines join each batch to the next, so they stay in one chunk.
-            if self.kind == PlotKind::Lines && self.chunks.last().is_some_and(|c| c.arena.len() + len > max_binding) {
+            if self.kind == PlotKind::Lines && self.chunks.last().is_some_and(|c| c.arena_len() + len > max_binding) {
                 let why = UploadError::LinesTooLong { max_bytes: max_binding };
                 self.drop_points(plot, stats, points, why);
                 continue;
@@ -360,8 +491,11 @@ impl PlotArena {
             // A scatter starts a new chunk when the last one is full (a batch
             // larger than the chunk size gets a chunk of its own).
             let new_chunk = self.chunks.last().is_none_or(|c| {
-                self.kind == PlotKind::Scatter && c.batch_count > 0 && c.arena.len() + len > limits.chunk
+                self.kind == PlotKind::Scatter && c.batch_count > 0 && c.arena_len() + len > limits.chunk
             });
+            if new_chunk && let Some(last) = self.chunks.last_mut() {
+                last.flush(device, queue, encoder);
+            }
             let growth = |arena: &PlotArena| match (new_chunk, arena.chunks.last()) {
                 (false, Some(c)) => c.growth(device, len, 1),
                 _ => len.next_power_of_two().max(4096) + 4096 + std::mem::size_of::<PlotUniforms>() as u64,
@@ -393,8 +527,8 @@ impl PlotArena {
                 self.chunks.push(Chunk::new(device));
             }
             let chunk = self.chunks.last_mut().expect("a chunk");
-            chunk.append_batch(device, queue, encoder, bytes, desc);
-            stats.uploaded_bytes += len + DESC_BYTES;
+            let axis = merge_axis(self.kind, &desc);
+            stats.uploaded_bytes += len + chunk.stage_batch(bytes, desc, axis);
         }
     }
 

@@ -142,6 +142,10 @@ impl PlotData {
             gpu.arena
                 .sync(device, queue, encoder, plot, limits, &mut budget, &mut stats);
         }
+        for gpu in self.plots.values() {
+            stats.chunks += gpu.arena.chunks.len() as u64;
+            stats.descriptors += gpu.arena.chunks.iter().map(|c| c.batch_count as u64).sum::<u64>();
+        }
         stats.gpu_bytes = self.gpu_bytes();
         stats
     }
