@@ -21,13 +21,17 @@
 //! one per batch: each `write_buffer` stages a copy with bookkeeping of its
 //! own, which for a million one-point batches was gigabytes.
 //!
-//! A storage binding is limited in size (128 MiB on lavapipe), so a
-//! scatter's arena is split into [`Chunk`]s, each bound and drawn on its own.
+//! A storage binding is limited in size (128 MiB on lavapipe), so a plot's
+//! data is split into [`Chunk`]s, each bound and drawn on its own. A scatter
+//! starts a new chunk when the arena or the descriptor table of the last one
+//! is full; lines start the next chunk with a "bridge" batch holding the
+//! last point of every line, so the segment joining the chunks is drawn;
+//! tandem lines repeat the last row of a chunk as the first of the next.
 
 use super::buffer::GrowableBuffer;
 use super::gpu_types::{BatchDesc, PlotUniforms};
 use super::pipeline::{buffer_entry, texture_entry};
-use crate::store::{Plot, PlotKind};
+use crate::store::{Batch, ColorSource, Plot, PlotKind, PointLayout};
 
 /// The largest scatter chunk, unless a single batch is larger.
 pub const MAX_CHUNK_BYTES: u64 = 64 << 20;
@@ -49,9 +53,6 @@ pub enum UploadError {
 
     #[error("{count} points or segments exceed the GPU's 32-bit instance index")]
     TooManyInstances { count: u64 },
-
-    #[error("the lines outgrew the GPU's storage binding of {max_bytes} bytes")]
-    LinesTooLong { max_bytes: u64 },
 }
 
 /// The bind group layout of a chunk: uniforms, descriptors, arena, palette.
@@ -82,17 +83,22 @@ impl DataBindings {
 pub struct ChunkLimits {
     /// The device's largest storage binding.
     pub binding: u64,
-    /// Where a scatter starts a new chunk.
+    /// Where a scatter or tandem plot starts a new chunk.
     pub chunk: u64,
 }
 
 impl ChunkLimits {
-    /// The limits of `device`, with chunks kept small enough that growing
-    /// one copies little and that a memory budget can drop old data a chunk
-    /// at a time.
-    pub fn new(device: &wgpu::Device, budget: Option<u64>) -> Self {
+    /// The limits of `device`, optionally lowered (tests), with chunks kept
+    /// small enough that growing one copies little and that a memory budget
+    /// can drop old data a chunk at a time.
+    pub fn new(device: &wgpu::Device, max_binding: Option<u64>, budget: Option<u64>) -> Self {
         let limits = device.limits();
-        let binding = limits.max_storage_buffer_binding_size.min(limits.max_buffer_size);
+        let binding = limits
+            .max_storage_buffer_binding_size
+            .min(limits.max_buffer_size)
+            .min(max_binding.unwrap_or(u64::MAX))
+            / 4
+            * 4;
         let chunk = budget.map_or(MAX_CHUNK_BYTES, |b| (b / 4).clamp(1 << 20, MAX_CHUNK_BYTES));
         Self {
             binding,
@@ -209,6 +215,11 @@ impl Chunk {
         self.arena.capacity_for(device, a + arena) + self.descs.capacity_for(device, d + descs * DESC_BYTES)
             - self.arena.capacity_for(device, a)
             - self.descs.capacity_for(device, d)
+    }
+
+    /// Stages raw arena bytes (tandem rows), with no descriptor.
+    pub fn stage_bytes(&mut self, bytes: &[u8]) {
+        self.staged_arena.extend_from_slice(bytes);
     }
 
     /// Stages a batch's bytes and its descriptor (positions filled in here),
@@ -377,6 +388,9 @@ pub struct PlotArena {
     /// Points not drawn: too large for a storage binding, or evicted to stay
     /// within the GPU memory budget.
     pub dropped_points: u64,
+    /// Lines: the last batch uploaded, whose last points bridge to the next
+    /// chunk.
+    last_lines_batch: Option<usize>,
 }
 
 impl PlotArena {
@@ -388,6 +402,7 @@ impl PlotArena {
             chunks: Vec::new(),
             tandem_lines: 0,
             dropped_points: 0,
+            last_lines_batch: None,
         }
     }
 
@@ -418,6 +433,7 @@ impl PlotArena {
             self.generation = plot.generation;
             self.uploaded = 0;
             self.dropped_points = 0;
+            self.last_lines_batch = None;
             // Keep the first chunk's buffers for reuse: a plot replaced
             // every step then writes into the same allocation.
             self.chunks.truncate(1);
@@ -426,7 +442,7 @@ impl PlotArena {
             }
         }
         match plot.kind {
-            PlotKind::Tandem => self.sync_tandem(device, queue, encoder, plot, budget, stats),
+            PlotKind::Tandem => self.sync_tandem(device, plot, limits, budget, stats),
             PlotKind::Scatter | PlotKind::Lines => {
                 self.sync_batches(device, queue, encoder, plot, limits, budget, stats)
             }
@@ -455,7 +471,8 @@ impl PlotArena {
     ) {
         let max_binding = limits.binding;
         while self.uploaded < plot.batches.len() {
-            let batch = &plot.batches[self.uploaded];
+            let index = self.uploaded;
+            let batch = &plot.batches[index];
             self.uploaded += 1;
             if batch.is_empty() {
                 continue;
@@ -482,24 +499,47 @@ impl PlotArena {
                 self.drop_points(plot, stats, points, why);
                 continue;
             };
-            // Lines join each batch to the next, so they stay in one chunk.
-            if self.kind == PlotKind::Lines && self.chunks.last().is_some_and(|c| c.arena_len() + len > max_binding) {
-                let why = UploadError::LinesTooLong { max_bytes: max_binding };
+            // Lines join each batch to the next; a new chunk starts with a
+            // bridge holding the previous batch's last points.
+            let bridge = match (self.kind, self.last_lines_batch) {
+                (PlotKind::Lines, Some(previous)) => Some(&plot.batches[previous]),
+                _ => None,
+            };
+            // A scatter starts a new chunk when the last one is full (a batch
+            // larger than the chunk size gets a chunk of its own); lines
+            // only when they must.
+            let chunk_limit = match self.kind {
+                PlotKind::Lines => max_binding,
+                _ => limits.chunk,
+            };
+            let full = |c: &Chunk| {
+                c.batch_count > 0
+                    && (c.arena_len() + len > chunk_limit
+                        || c.descs_len() + DESC_BYTES > max_binding
+                        || c.instances as u64 + points > u32::MAX as u64)
+            };
+            let new_chunk = self.chunks.last().is_none_or(full);
+            let bridge = bridge.filter(|_| new_chunk).map(bridge_points);
+            let bridge_bytes = bridge.as_ref().map_or(0, |(b, _)| b.len() as u64 * 4);
+            if new_chunk && bridge_bytes + len > max_binding {
+                let why = UploadError::BatchTooLarge {
+                    len_bytes: bridge_bytes + len,
+                    max_bytes: max_binding,
+                };
                 self.drop_points(plot, stats, points, why);
                 continue;
             }
-            // A scatter starts a new chunk when the last one is full (a batch
-            // larger than the chunk size gets a chunk of its own).
-            let new_chunk = self.chunks.last().is_none_or(|c| {
-                self.kind == PlotKind::Scatter && c.batch_count > 0 && c.arena_len() + len > limits.chunk
-            });
+            let growth = |arena: &PlotArena| match (new_chunk, arena.chunks.last()) {
+                (false, Some(c)) => c.growth(device, len, 1),
+                _ => {
+                    (bridge_bytes + len).next_power_of_two().max(4096)
+                        + 4096
+                        + std::mem::size_of::<PlotUniforms>() as u64
+                }
+            };
             if new_chunk && let Some(last) = self.chunks.last_mut() {
                 last.flush(device, queue, encoder);
             }
-            let growth = |arena: &PlotArena| match (new_chunk, arena.chunks.last()) {
-                (false, Some(c)) => c.growth(device, len, 1),
-                _ => len.next_power_of_two().max(4096) + 4096 + std::mem::size_of::<PlotUniforms>() as u64,
-            };
             // Over budget: a scatter lets its oldest chunks go.
             while !budget.allows(growth(self))
                 && self.kind == PlotKind::Scatter
@@ -527,51 +567,115 @@ impl PlotArena {
                 self.chunks.push(Chunk::new(device));
             }
             let chunk = self.chunks.last_mut().expect("a chunk");
+            if let Some((values, layout)) = &bridge
+                && let Some(desc) = BatchDesc::from_layout(layout, 0, 0)
+            {
+                // One segment per line: from its last point so far to its
+                // first point in this batch.
+                stats.uploaded_bytes += bridge_bytes + chunk.stage_batch(bytemuck::cast_slice(values), desc, None);
+            }
             let axis = merge_axis(self.kind, &desc);
             stats.uploaded_bytes += len + chunk.stage_batch(bytes, desc, axis);
+            if self.kind == PlotKind::Lines {
+                self.last_lines_batch = Some(index);
+            }
         }
     }
 
     fn sync_tandem(
         &mut self,
         device: &wgpu::Device,
-        queue: &wgpu::Queue,
-        encoder: &mut wgpu::CommandEncoder,
         plot: &Plot,
+        limits: ChunkLimits,
         budget: &mut Budget,
         stats: &mut SyncStats,
     ) {
-        let desc_bytes = [0u8; DESC_BYTES as usize];
-        if self.chunks.is_empty() {
-            let mut chunk = Chunk::new(device);
-            // The shader layout needs a descriptor table, even if unused.
-            chunk.descs.append(device, queue, encoder, &desc_bytes);
-            budget.used += chunk.bytes();
-            self.chunks.push(chunk);
-        }
-        let chunk = &mut self.chunks[0];
-        if chunk.descs.is_empty() {
-            chunk.descs.append(device, queue, encoder, &desc_bytes);
-        }
         let lines = plot.tandem.lines;
+        let row_floats = lines + 1;
+        let row_bytes = row_floats as u64 * 4;
         self.tandem_lines = lines as u32;
-        chunk.batch_count = 1;
         let rows = &plot.tandem.rows;
-        if rows.len() <= self.uploaded {
+        // Rows per chunk: within the chunk size (two at least: a segment),
+        // and segments countable in 32 bits.
+        let max_rows = (limits.chunk.max(2 * row_bytes) / row_bytes)
+            .min(u32::MAX as u64 / lines.max(1) as u64 + 1)
+            .max(2);
+        if 2 * row_bytes > limits.binding {
+            if rows.len() > self.uploaded {
+                let points = ((rows.len() - self.uploaded) / row_floats * lines) as u64;
+                let why = UploadError::BatchTooLarge {
+                    len_bytes: 2 * row_bytes,
+                    max_bytes: limits.binding,
+                };
+                self.drop_points(plot, stats, points, why);
+                self.uploaded = rows.len();
+            }
             return;
         }
-        let new: &[u8] = bytemuck::cast_slice(&rows[self.uploaded..]);
-        let growth = chunk.growth(device, new.len() as u64, 0);
-        if !budget.allows(growth) {
-            // Lines cannot lose their start: the newest rows wait instead.
-            let waiting = (rows.len() - self.uploaded) / (lines + 1) * lines;
-            stats.dropped_points += waiting as u64;
-            self.dropped_points = (rows.len() / (lines + 1) * lines - self.uploaded / (lines + 1) * lines) as u64;
-            return;
+        while self.uploaded + row_floats <= rows.len() {
+            let chunk_rows = self.chunks.last().map_or(u64::MAX, |c| c.arena_len() / row_bytes);
+            let new_chunk = chunk_rows >= max_rows;
+            // A new chunk repeats the previous chunk's last row, so the
+            // segment between them is drawn.
+            let start = if new_chunk && self.uploaded > 0 {
+                self.uploaded - row_floats
+            } else {
+                self.uploaded
+            };
+            let take = (if new_chunk { max_rows } else { max_rows - chunk_rows }) as usize * row_floats;
+            let end = (start + take).min(rows.len() / row_floats * row_floats);
+            let new: &[u8] = bytemuck::cast_slice(&rows[start..end]);
+            let growth = match (new_chunk, self.chunks.last()) {
+                (false, Some(c)) => c.growth(device, new.len() as u64, 0),
+                _ => (new.len() as u64).next_power_of_two().max(4096) + 4096,
+            };
+            if !budget.allows(growth) {
+                // Lines cannot lose their start: the newest rows wait instead.
+                let waiting = (rows.len() - self.uploaded) / row_floats * lines;
+                stats.dropped_points += waiting as u64;
+                self.dropped_points = waiting as u64;
+                return;
+            }
+            budget.used += growth;
+            if new_chunk {
+                self.chunks.push(Chunk::new(device));
+            }
+            let chunk = self.chunks.last_mut().expect("a chunk");
+            if chunk.descs_len() == 0 {
+                // The shader layout needs a descriptor table, even if unused.
+                chunk.staged_descs_at = 0;
+                chunk.staged_descs = vec![0; DESC_BYTES as usize];
+                chunk.batch_count = 1;
+            }
+            chunk.stage_bytes(new);
+            stats.uploaded_bytes += new.len() as u64;
+            self.uploaded = end;
         }
-        chunk.arena.append(device, queue, encoder, new);
-        budget.used += growth;
-        stats.uploaded_bytes += new.len() as u64;
-        self.uploaded = rows.len();
+        self.dropped_points = 0;
     }
+}
+
+/// The last point of every line of a lines batch, as a batch of one point
+/// per line (x, y, colour value; tiling and colour by index resolved).
+fn bridge_points(batch: &Batch) -> (Vec<f32>, PointLayout) {
+    let (lines, per_line) = batch.layout.lines_shape();
+    let values = batch.tensor.values();
+    let mut xyc = Vec::with_capacity(lines * 3);
+    let mut colored = false;
+    for line in 0..lines {
+        let (x, y, c) = batch
+            .layout
+            .point(&values, line * per_line + per_line.saturating_sub(1));
+        colored |= c.is_some();
+        xyc.extend_from_slice(&[x, y, c.unwrap_or(0.0)]);
+    }
+    let layout = PointLayout {
+        sizes: vec![lines, 1],
+        strides: vec![3, 3],
+        spatial_stride: 1,
+        color: if colored { ColorSource::Value } else { ColorSource::None },
+        grid: None,
+        line_axes: 1,
+    };
+    (xyc, layout)
 }

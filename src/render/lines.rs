@@ -16,7 +16,7 @@
 //! both neighbours of a point, which an appended batch does not have until
 //! the next one arrives; round caps need neither.)
 
-use super::arena::{Chunk, DataBindings, PlotArena};
+use super::arena::{Chunk, ChunkLimits, DataBindings, PlotArena};
 use super::capture::PAGE_FORMAT;
 use super::gpu_types::{BatchDesc, PlotUniforms};
 use super::pipeline::{PipelineOptions, render_pipeline, shader_module};
@@ -76,12 +76,14 @@ impl LinesRenderer {
         mut uniforms: PlotUniforms,
     ) {
         if let Some(reduced) = reduced.filter(|r| r.active) {
-            if let Some(chunk) = reduced.chunk.as_mut().filter(|c| c.instances > 0) {
-                uniforms.batch_count = chunk.batch_count;
-                queue.write_buffer(&chunk.uniforms, 0, bytemuck::bytes_of(&uniforms));
-                pass.set_pipeline(&self.batches);
-                pass.set_bind_group(0, chunk.bind_group(device, bindings, palette_view), &[]);
-                pass.draw(0..4, 0..chunk.instances);
+            pass.set_pipeline(&self.batches);
+            for chunk in &mut reduced.chunks {
+                if chunk.instances > 0 {
+                    uniforms.batch_count = chunk.batch_count;
+                    queue.write_buffer(&chunk.uniforms, 0, bytemuck::bytes_of(&uniforms));
+                    pass.set_bind_group(0, chunk.bind_group(device, bindings, palette_view), &[]);
+                    pass.draw(0..4, 0..chunk.instances);
+                }
             }
             return;
         }
@@ -107,9 +109,10 @@ impl LinesRenderer {
 }
 
 /// A min/max-per-column reduction of a plot's lines, and what it was
-/// computed for.
+/// computed for. Lines are independent, so a reduction too large for one
+/// storage binding is split into groups of whole lines, one chunk each.
 pub struct ReducedLinesDrawData {
-    chunk: Option<Chunk>,
+    chunks: Vec<Chunk>,
     /// Generation, data length, view x range (bits) and width in pixels.
     key: (u64, usize, u64, u64, u32),
     /// Whether the current frame draws the reduction.
@@ -121,7 +124,7 @@ pub struct ReducedLinesDrawData {
 impl ReducedLinesDrawData {
     /// Bytes of GPU buffers held.
     pub fn bytes(&self) -> u64 {
-        self.chunk.as_ref().map_or(0, Chunk::bytes)
+        self.chunks.iter().map(Chunk::bytes).sum()
     }
 
     /// Reduces `plot`'s lines to the pixel columns of `view` when they have
@@ -133,6 +136,7 @@ impl ReducedLinesDrawData {
         device: &wgpu::Device,
         queue: &wgpu::Queue,
         encoder: &mut wgpu::CommandEncoder,
+        limits: ChunkLimits,
         plot: &Plot,
         view: &DataRect,
         columns: u32,
@@ -155,36 +159,49 @@ impl ReducedLinesDrawData {
             columns,
         );
         let this = reduced.get_or_insert_with(|| ReducedLinesDrawData {
-            chunk: None,
+            chunks: Vec::new(),
             key,
             active: true,
             source_points: 0,
             points: 0,
         });
-        if this.chunk.is_none() || this.key != key {
+        if this.chunks.is_empty() || this.key != key {
             let lines = reduce_lines(plot, view.min[0], view.max[0], columns);
             let color = if plot.palette.is_some() {
                 ColorSource::Value
             } else {
                 ColorSource::None
             };
-            let layout = PointLayout {
-                sizes: vec![lines.lines, lines.points],
-                strides: vec![lines.points * 3, 3],
-                spatial_stride: 1,
-                color,
-                grid: None,
-                line_axes: 1,
-            };
-            let empty = PointLayout {
-                sizes: vec![0, 0],
-                ..layout.clone()
-            };
-            let desc = BatchDesc::from_layout(&layout, 0, 0)
-                .or_else(|| BatchDesc::from_layout(&empty, 0, 0))
-                .unwrap_or_else(bytemuck::Zeroable::zeroed);
-            let chunk = this.chunk.get_or_insert_with(|| Chunk::new(device));
-            chunk.replace(device, queue, encoder, bytemuck::cast_slice(&lines.xyc), desc);
+            // Whole lines per chunk, at least one.
+            let line_bytes = (lines.points * 3 * 4).max(1) as u64;
+            let per_chunk = ((limits.binding / line_bytes) as usize).max(1);
+            let groups = lines.lines.div_ceil(per_chunk).max(1);
+            this.chunks.truncate(groups);
+            while this.chunks.len() < groups {
+                this.chunks.push(Chunk::new(device));
+            }
+            for (group, chunk) in this.chunks.iter_mut().enumerate() {
+                let first = group * per_chunk;
+                let count = per_chunk.min(lines.lines - first.min(lines.lines));
+                let floats = lines.points * 3;
+                let layout = PointLayout {
+                    sizes: vec![count, lines.points],
+                    strides: vec![floats, 3],
+                    spatial_stride: 1,
+                    color,
+                    grid: None,
+                    line_axes: 1,
+                };
+                let empty = PointLayout {
+                    sizes: vec![0, 0],
+                    ..layout.clone()
+                };
+                let desc = BatchDesc::from_layout(&layout, 0, 0)
+                    .or_else(|| BatchDesc::from_layout(&empty, 0, 0))
+                    .unwrap_or_else(bytemuck::Zeroable::zeroed);
+                let bytes = &lines.xyc[first * floats..(first + count) * floats];
+                chunk.replace(device, queue, encoder, bytemuck::cast_slice(bytes), desc);
+            }
             this.key = key;
             this.source_points = lines.source_points;
             this.points = lines.points;

@@ -73,6 +73,12 @@ impl PageRenderer {
         self.plot_data.memory_budget = bytes;
     }
 
+    /// Treats storage bindings as at most `bytes` large (`None`: the
+    /// device's limit), so tests reach the chunking paths with little data.
+    pub fn set_max_binding_bytes(&mut self, bytes: Option<u64>) {
+        self.plot_data.max_binding_bytes = bytes;
+    }
+
     /// Bytes the plots hold in GPU buffers.
     pub fn gpu_bytes(&self) -> u64 {
         self.plot_data.gpu_bytes()
@@ -335,6 +341,7 @@ impl HeadlessRenderer {
         height: u32,
         options: &RenderOptions,
     ) -> Result<SyncStats, RenderError> {
+        OffscreenTarget::check_size(&self.ctx.device, width, height)?;
         let scene = PageScene::build(store, views, width, height, &options.style);
         if self
             .target

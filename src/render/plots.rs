@@ -96,6 +96,11 @@ pub struct PlotData {
     /// Draw scatters of [`DENSE_MIN_POINTS`] or more by the splat pass (on
     /// by default).
     pub splat_dense: bool,
+    /// Treat storage bindings as at most this large (tests reach the
+    /// chunking paths with little data); the device's limit otherwise.
+    pub max_binding_bytes: Option<u64>,
+    /// The limits the plots were uploaded with: new ones upload afresh.
+    uploaded_with: Option<ChunkLimits>,
 }
 
 impl PlotData {
@@ -105,6 +110,8 @@ impl PlotData {
             reduce_lines: true,
             memory_budget: None,
             splat_dense: true,
+            max_binding_bytes: None,
+            uploaded_with: None,
         }
     }
 
@@ -114,7 +121,7 @@ impl PlotData {
     }
 
     fn limits(&self, device: &wgpu::Device) -> ChunkLimits {
-        ChunkLimits::new(device, self.memory_budget)
+        ChunkLimits::new(device, self.max_binding_bytes, self.memory_budget)
     }
 
     /// Brings the GPU up to date with the store: replaced plots are
@@ -127,12 +134,16 @@ impl PlotData {
         store: &Store,
     ) -> SyncStats {
         let mut stats = SyncStats::default();
+        let limits = self.limits(device);
+        if self.uploaded_with != Some(limits) {
+            self.plots.clear();
+            self.uploaded_with = Some(limits);
+        }
         self.plots.retain(|name, _| store.plot(name).is_some());
         let mut budget = Budget {
             limit: self.memory_budget,
             used: self.gpu_bytes(),
         };
-        let limits = self.limits(device);
         for plot in store.plots() {
             let gpu = self.plots.entry(plot.name.clone()).or_insert_with(|| PlotGpu {
                 arena: PlotArena::new(plot.kind),
@@ -162,6 +173,7 @@ impl PlotData {
         renderers: &PlotRenderers,
         at: &PlotView,
     ) -> Option<String> {
+        let limits = self.limits(device);
         let (splat_dense, reduce) = (self.splat_dense, self.reduce_lines);
         let PlotView {
             plot,
@@ -181,6 +193,7 @@ impl PlotData {
                 encoder,
                 &renderers.bindings,
                 &renderers.palette_view,
+                limits,
                 &mut gpu.arena,
                 &mut gpu.splat,
                 uniforms,
@@ -197,7 +210,7 @@ impl PlotData {
         });
         let columns = area.width.round().max(1.0) as u32;
         let reduced = if reduce {
-            ReducedLinesDrawData::prepare(&mut gpu.reduced, device, queue, encoder, plot, view, columns)
+            ReducedLinesDrawData::prepare(&mut gpu.reduced, device, queue, encoder, limits, plot, view, columns)
         } else {
             if let Some(r) = &mut gpu.reduced {
                 r.active = false;

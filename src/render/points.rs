@@ -15,8 +15,11 @@
 //! chip, that is 20 times faster than triangles. (Drawing dense clouds as 1
 //! pixel `PointList` primitives was rejected: WebGPU has no point size, and
 //! on lavapipe they were no faster than the splat at 1e7 points.)
+//!
+//! The marks buffer is one storage binding: a plot area whose marks would
+//! exceed the device's binding limit is drawn as triangles instead.
 
-use super::arena::{Chunk, DataBindings, PlotArena};
+use super::arena::{Chunk, ChunkLimits, DataBindings, PlotArena};
 use super::capture::PAGE_FORMAT;
 use super::gpu_types::{PlotUniforms, ResolveUniforms};
 use super::pipeline::{PipelineOptions, buffer_entry, pipeline_layout, render_pipeline, shader_module, texture_entry};
@@ -129,6 +132,7 @@ impl PointsRenderer {
         encoder: &mut wgpu::CommandEncoder,
         bindings: &DataBindings,
         palette_view: &wgpu::TextureView,
+        limits: ChunkLimits,
         arena: &mut PlotArena,
         splat: &mut Option<SplatDrawData>,
         uniforms: PlotUniforms,
@@ -136,7 +140,12 @@ impl PointsRenderer {
     ) -> bool {
         let size = (uniforms.viewport_size[0] as u32, uniforms.viewport_size[1] as u32);
         let total = arena.instances();
-        let dense = total >= DENSE_MIN_POINTS as u64 && total < u32::MAX as u64 && size.0 > 0 && size.1 > 0;
+        let marks_bytes = size.0 as u64 * size.1 as u64 * 4;
+        let dense = total >= DENSE_MIN_POINTS as u64
+            && total < u32::MAX as u64
+            && size.0 > 0
+            && size.1 > 0
+            && marks_bytes <= limits.binding;
         if !dense {
             if let Some(s) = splat {
                 s.active = false;
