@@ -342,6 +342,320 @@ fn the_splat_pass_draws_what_the_triangles_draw(r: &mut HeadlessRenderer) -> Res
     common::image::compare("splat_vs_triangles", &triangles?, &splat, tolerance)
 }
 
+/// The colour at data point `p` of plot `plot` in `image` of `store`.
+fn pixel_at(store: &Store, image: &streamvis_gpu::render::RgbaImage, plot: usize, p: [f64; 2]) -> [u8; 4] {
+    let scene = PageScene::build(store, &HashMap::new(), image.width, image.height, &Style::default());
+    let [x, y] = scene.plots[plot].transform().screen_from_data(p);
+    image.pixel(x as u32, y as u32)
+}
+
+fn many_small_appends_share_descriptors(r: &mut HeadlessRenderer) -> Result<(), String> {
+    // One-point scatter appends and one-point single-line appends: the
+    // descriptor count must not grow with the number of appends, and the
+    // pixels must equal those of the same points logged in one call.
+    let points = |n: usize| -> Vec<f32> {
+        (0..n)
+            .flat_map(|i| {
+                let t = i as f32 / n as f32;
+                [t, (t * 9.0).sin()]
+            })
+            .collect()
+    };
+    let appended = |n: usize| {
+        common::store_from_log(|logger| {
+            logger
+                .set_layout([("s", GridCell::new(0, 0, 1, 1)), ("l", GridCell::new(0, 1, 1, 1))])
+                .unwrap();
+            let data = points(n);
+            for p in data.chunks(2) {
+                logger
+                    .scatter("s", TensorView::new(&[1, 2], p), 1, true, None, None)
+                    .unwrap();
+                logger
+                    .multi_lines("l", TensorView::new(&[1, 1, 2], p), &[0], 2, true, None, None)
+                    .unwrap();
+            }
+        })
+    };
+    let whole = |n: usize| {
+        common::store_from_log(|logger| {
+            logger
+                .set_layout([("s", GridCell::new(0, 0, 1, 1)), ("l", GridCell::new(0, 1, 1, 1))])
+                .unwrap();
+            let data = points(n);
+            logger
+                .scatter("s", TensorView::new(&[n, 2], &data), 1, false, None, None)
+                .unwrap();
+            logger
+                .multi_lines("l", TensorView::new(&[1, n, 2], &data), &[0], 2, false, None, None)
+                .unwrap();
+        })
+    };
+    let mut descriptors = Vec::new();
+    for n in [100, 400] {
+        let store = appended(n);
+        r.page_mut().set_line_reduction(false);
+        let image = render(r, &store, &HashMap::new());
+        descriptors.push(r.last_sync().descriptors);
+        let reference = render(r, &whole(n), &HashMap::new());
+        r.page_mut().set_line_reduction(true);
+        common::image::compare(&format!("appends_{n}"), &reference?, &image?, common::image::EXACT)?;
+    }
+    // Two plots: one descriptor each, however many appends.
+    if descriptors != [2, 2] {
+        return Err(format!(
+            "descriptors for 100 and 400 appends to two plots: {descriptors:?}, expected [2, 2]"
+        ));
+    }
+    Ok(())
+}
+
+fn different_layouts_do_not_share_a_descriptor(r: &mut HeadlessRenderer) -> Result<(), String> {
+    // Alternating uncoloured and coloured points may not merge: each keeps
+    // its own colour.
+    let store = common::store_from_log(|logger| {
+        one_plot(logger);
+        for i in 0..50 {
+            let x = i as f32;
+            if i % 2 == 0 {
+                logger
+                    .scatter("p", TensorView::new(&[1, 2], &[x, 0.0]), 1, true, None, None)
+                    .unwrap();
+            } else {
+                let color = Some(ColorSpec::by_value("Viridis256"));
+                logger
+                    .scatter("p", TensorView::new(&[1, 3], &[x, 1.0, 1.0]), 1, true, color, None)
+                    .unwrap();
+            }
+        }
+    });
+    let image = render(r, &store, &HashMap::new())?;
+    if r.last_sync().descriptors != 50 {
+        return Err(format!(
+            "{} descriptors for 50 alternating layouts",
+            r.last_sync().descriptors
+        ));
+    }
+    let checks = [
+        (
+            pixel_at(&store, &image, 0, [10.0, 0.0]),
+            [0x1f, 0x77, 0xb4],
+            "uncoloured",
+        ),
+        (
+            pixel_at(&store, &image, 0, [11.0, 1.0]),
+            [0xfd, 0xe7, 0x25],
+            "viridis at 1",
+        ),
+    ];
+    for (got, want, what) in checks {
+        if !near(got, want, 3) {
+            return Err(format!("{what}: got {got:?}, want {want:?}"));
+        }
+    }
+    Ok(())
+}
+
+fn descriptor_tables_past_the_binding_limit_are_chunked(r: &mut HeadlessRenderer) -> Result<(), String> {
+    // More alternating one-point appends than one storage binding holds
+    // descriptors for (800,000 on a 128 MiB binding would have failed with a
+    // validation error): markers in the first and the last chunk are drawn.
+    let max_binding = {
+        let limits = r.ctx.device.limits();
+        limits.max_storage_buffer_binding_size.min(limits.max_buffer_size)
+    };
+    let descriptor = std::mem::size_of::<streamvis_gpu::render::BatchDesc>() as u64;
+    let n = (max_binding / descriptor) as usize + 1000;
+    let markers = [
+        (0, [0.25, 0.25]),
+        (1, [0.75, 0.25]),
+        (n - 2, [0.25, 0.75]),
+        (n - 1, [0.75, 0.75]),
+    ];
+    let store = common::store_from_log(|logger| {
+        one_plot(logger);
+        for i in 0..n {
+            // Points not drawn unless a marker, at the bounds otherwise.
+            let xy = markers
+                .iter()
+                .find(|(at, _)| *at == i)
+                .map(|(_, xy)| *xy)
+                .unwrap_or(match i {
+                    2 => [0.0, 0.0],
+                    3 => [1.0, 1.0],
+                    _ => [f32::NAN, f32::NAN],
+                });
+            if i % 2 == 0 {
+                logger
+                    .scatter("p", TensorView::new(&[1, 2], &xy), 1, true, None, None)
+                    .unwrap();
+            } else {
+                let color = Some(ColorSpec::by_value("Viridis256"));
+                let xyc = [xy[0], xy[1], 0.0];
+                logger
+                    .scatter("p", TensorView::new(&[1, 3], &xyc), 1, true, color, None)
+                    .unwrap();
+            }
+        }
+    });
+    let image = render(r, &store, &HashMap::new())?;
+    let sync = r.last_sync();
+    if sync.chunks < 2 || sync.descriptors != n as u64 || sync.dropped_points != 0 {
+        return Err(format!("{n} appends: {sync:?}"));
+    }
+    for (i, xy) in markers {
+        let want = if i % 2 == 0 {
+            [0x1f, 0x77, 0xb4]
+        } else {
+            [0x44, 0x01, 0x54]
+        };
+        let got = pixel_at(&store, &image, 0, [xy[0] as f64, xy[1] as f64]);
+        if !near(got, want, 3) {
+            return Err(format!("marker {i} of {n} at {xy:?}: got {got:?}, want {want:?}"));
+        }
+    }
+    Ok(())
+}
+
+/// Renders `store` at the device's binding limit and at `small_binding`
+/// (which forces chunks), full lines, and requires the same pixels.
+fn same_with_small_bindings(
+    r: &mut HeadlessRenderer,
+    name: &str,
+    store: &Store,
+    small_binding: u64,
+) -> Result<(), String> {
+    r.page_mut().set_line_reduction(false);
+    let whole = render(r, store, &HashMap::new());
+    let one_chunk = r.last_sync().chunks;
+    r.page_mut().set_max_binding_bytes(Some(small_binding));
+    let chunked = render(r, store, &HashMap::new());
+    let chunks = r.last_sync().chunks;
+    r.page_mut().set_max_binding_bytes(None);
+    r.page_mut().set_line_reduction(true);
+    if one_chunk != 1 || chunks < 3 {
+        return Err(format!(
+            "{name}: {one_chunk} chunk(s) unbounded, {chunks} with small bindings"
+        ));
+    }
+    common::image::compare(name, &whole?, &chunked?, common::image::EXACT)
+}
+
+fn tandem_lines_past_the_binding_limit_are_chunked(r: &mut HeadlessRenderer) -> Result<(), String> {
+    // 1,000,000 tandem lines outgrow one binding with a few dozen rows, but
+    // drawing 3e7 segments takes minutes on a software adapter: the same
+    // path is reached with a small binding. Lines far apart, so the drawing
+    // order across chunks cannot change a pixel.
+    let store = common::store_from_log(|logger| {
+        one_plot(logger);
+        for step in 0..600 {
+            let s = step as f32;
+            let ys: Vec<f32> = (0..6).map(|k| k as f32 * 3.0 + (s / 40.0).sin()).collect();
+            logger.tandem_lines("p", s as f64, &ys, Some("Viridis256")).unwrap();
+        }
+    });
+    let row_bytes = 7 * 4;
+    same_with_small_bindings(r, "tandem_chunks", &store, 150 * row_bytes)
+}
+
+fn appended_lines_past_the_binding_limit_are_bridged(r: &mut HeadlessRenderer) -> Result<(), String> {
+    // Two lines grown by 60 appends of 5 points: with a binding of a few
+    // batches, each chunk starts with the last points of the previous one,
+    // and the joining segments are drawn.
+    let store = common::store_from_log(|logger| {
+        one_plot(logger);
+        for step in 0..60 {
+            let mut data = Vec::new();
+            for line in 0..2 {
+                for j in 0..5 {
+                    let x = (step * 5 + j) as f32;
+                    data.extend_from_slice(&[x, line as f32 * 4.0 + (x / 30.0).cos()]);
+                }
+            }
+            let color = Some(ColorSpec::by_dim("Viridis256", 0));
+            logger
+                .multi_lines("p", TensorView::new(&[2, 5, 2], &data), &[0], 2, true, color, None)
+                .unwrap();
+        }
+    });
+    // Four descriptors per chunk: the bridge and three batches.
+    let descriptor = std::mem::size_of::<streamvis_gpu::render::BatchDesc>() as u64;
+    same_with_small_bindings(r, "lines_bridged", &store, 4 * descriptor)
+}
+
+fn a_plot_area_past_the_binding_limit_still_draws_its_dense_scatter(r: &mut HeadlessRenderer) -> Result<(), String> {
+    // A page whose plot area needs more splat marks (4 bytes a pixel) than
+    // one binding holds (--size 16384x16384 failed so): drawn as triangles.
+    let limits = r.ctx.device.limits();
+    let max_binding = limits.max_storage_buffer_binding_size.min(limits.max_buffer_size);
+    let side = ((max_binding / 4) as f64).sqrt() as u32 + 200;
+    if side > limits.max_texture_dimension_2d {
+        let err = r
+            .render(&Store::new(), &HashMap::new(), side, side, &Default::default())
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        return match err.contains("largest texture side") {
+            true => Ok(()),
+            false => Err(format!("a {side}x{side} page: {err:?}")),
+        };
+    }
+    let n = streamvis_gpu::render::DENSE_MIN_POINTS + 10;
+    let store = common::store_from_log(|logger| {
+        one_plot(logger);
+        // A dense cluster near (0.9, 0.1), one point at (0.1, 0.9), and the
+        // corners for the bounds.
+        let mut rng = fastrand::Rng::with_seed(15);
+        let mut data: Vec<f32> = (0..n - 3)
+            .flat_map(|_| [0.9 + rng.f32() * 0.02, 0.1 + rng.f32() * 0.02])
+            .collect();
+        data.extend_from_slice(&[0.1, 0.9, 0.0, 0.0, 1.0, 1.0]);
+        logger
+            .scatter("p", TensorView::new(&[n, 2], &data), 1, false, None, None)
+            .unwrap();
+    });
+    let image = r
+        .render(&store, &HashMap::new(), side, side, &Default::default())
+        .map_err(|e| e.to_string())?;
+    let scene = PageScene::build(&store, &HashMap::new(), side, side, &Style::default());
+    let area = scene.plots[0].frame.plot_area;
+    if (area.width as u64 * area.height as u64 * 4) <= max_binding {
+        return Err(format!("the plot area {area:?} is within the binding limit"));
+    }
+    let checks = [
+        (
+            pixel_at(&store, &image, 0, [0.1, 0.9]),
+            [0x1f, 0x77, 0xb4],
+            "lone point",
+        ),
+        (pixel_at(&store, &image, 0, [0.91, 0.11]), [0x1f, 0x77, 0xb4], "cluster"),
+    ];
+    // The middle holds no point: only page background and grid lines.
+    for i in 0..100 {
+        let p = [0.4 + 0.002 * i as f64, 0.6 - 0.002 * i as f64];
+        let got = pixel_at(&store, &image, 0, p);
+        if near(got, [0x1f, 0x77, 0xb4], 60) {
+            return Err(format!("a point drawn at {p:?}, where there is none"));
+        }
+    }
+    for (got, want, what) in checks {
+        if !near(got, want, 3) {
+            return Err(format!("{what}: got {got:?}, want {want:?}"));
+        }
+    }
+    Ok(())
+}
+
+fn a_page_larger_than_a_texture_is_refused_clearly(r: &mut HeadlessRenderer) -> Result<(), String> {
+    let max_side = r.ctx.device.limits().max_texture_dimension_2d;
+    match r.render(&Store::new(), &HashMap::new(), max_side + 1, 16, &Default::default()) {
+        Err(streamvis_gpu::render::RenderError::TargetTooLarge {
+            width, max_side: max, ..
+        }) if width == max_side + 1 && max == max_side => Ok(()),
+        other => Err(format!("a page wider than {max_side}: {:?}", other.map(|i| i.width))),
+    }
+}
+
 fn main() {
     common::run_gpu_fns(vec![
         ("same_image_twice", same_image_twice),
@@ -366,6 +680,34 @@ fn main() {
         (
             "the_splat_pass_draws_what_the_triangles_draw",
             the_splat_pass_draws_what_the_triangles_draw,
+        ),
+        (
+            "many_small_appends_share_descriptors",
+            many_small_appends_share_descriptors,
+        ),
+        (
+            "different_layouts_do_not_share_a_descriptor",
+            different_layouts_do_not_share_a_descriptor,
+        ),
+        (
+            "descriptor_tables_past_the_binding_limit_are_chunked",
+            descriptor_tables_past_the_binding_limit_are_chunked,
+        ),
+        (
+            "tandem_lines_past_the_binding_limit_are_chunked",
+            tandem_lines_past_the_binding_limit_are_chunked,
+        ),
+        (
+            "appended_lines_past_the_binding_limit_are_bridged",
+            appended_lines_past_the_binding_limit_are_bridged,
+        ),
+        (
+            "a_plot_area_past_the_binding_limit_still_draws_its_dense_scatter",
+            a_plot_area_past_the_binding_limit_still_draws_its_dense_scatter,
+        ),
+        (
+            "a_page_larger_than_a_texture_is_refused_clearly",
+            a_page_larger_than_a_texture_is_refused_clearly,
         ),
     ])
 }

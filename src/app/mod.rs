@@ -6,7 +6,6 @@
 //! the loop applies them, redraws once, and otherwise sleeps (no redraw
 //! unless something changed).
 
-mod blit;
 pub mod interaction;
 
 use std::path::PathBuf;
@@ -22,10 +21,9 @@ use winit::event_loop::{ActiveEventLoop, ControlFlow, EventLoop, EventLoopProxy}
 use winit::keyboard::{Key, ModifiersState, NamedKey};
 use winit::window::{Window, WindowId};
 
-use self::blit::Blit;
 use self::interaction::{Drag, Hit, Views, nearest, plot_area_at};
 use crate::layout::{PageScene, Rect, Style};
-use crate::render::{Anchor, GpuContext, Label, OffscreenTarget, Overlay, PageRenderer, SolidRect};
+use crate::render::{Anchor, Blit, GpuContext, Label, OffscreenTarget, Overlay, PageRenderer, SolidRect};
 use crate::source::StepDetector;
 use crate::source::{POLL_INTERVAL, Poll, Reader, Update, apply_update};
 use crate::store::Store;

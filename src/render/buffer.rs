@@ -54,10 +54,19 @@ impl GrowableBuffer {
         self.len = 0;
     }
 
+    /// Forgets the contents past `len` bytes (keeps the allocation).
+    pub fn truncate(&mut self, len: u64) {
+        self.len = self.len.min(len);
+    }
+
     /// The capacity after appending `extra` bytes (what [`Self::append`]
     /// would grow to), for memory budgets.
     pub fn capacity_after(&self, device: &wgpu::Device, extra: u64) -> u64 {
-        let needed = self.len + extra;
+        self.capacity_for(device, self.len + extra)
+    }
+
+    /// The capacity once `needed` bytes are in use.
+    pub fn capacity_for(&self, device: &wgpu::Device, needed: u64) -> u64 {
         if needed <= self.capacity() {
             return self.capacity();
         }

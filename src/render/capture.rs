@@ -20,7 +20,7 @@ pub struct RgbaImage {
 
 impl RgbaImage {
     pub fn pixel(&self, x: u32, y: u32) -> [u8; 4] {
-        let i = ((y * self.width + x) * 4) as usize;
+        let i = (y as usize * self.width as usize + x as usize) * 4;
         self.pixels[i..i + 4].try_into().expect("4 bytes")
     }
 
@@ -78,6 +78,30 @@ pub struct OffscreenTarget {
 }
 
 impl OffscreenTarget {
+    /// Refuses a size the device cannot draw or read back, before any GPU
+    /// call would fail validation.
+    pub fn check_size(device: &wgpu::Device, width: u32, height: u32) -> Result<(), RenderError> {
+        let limits = device.limits();
+        let max_side = limits.max_texture_dimension_2d;
+        if width > max_side || height > max_side {
+            return Err(RenderError::TargetTooLarge {
+                width,
+                height,
+                max_side,
+            });
+        }
+        let len_bytes = padded_row_bytes(width) as u64 * height as u64;
+        if len_bytes > limits.max_buffer_size {
+            return Err(RenderError::ReadbackTooLarge {
+                width,
+                height,
+                len_bytes,
+                max_bytes: limits.max_buffer_size,
+            });
+        }
+        Ok(())
+    }
+
     pub fn new(device: &wgpu::Device, width: u32, height: u32) -> Self {
         let texture = device.create_texture(&wgpu::TextureDescriptor {
             label: Some("OffscreenTarget::page"),
@@ -112,7 +136,7 @@ impl OffscreenTarget {
     /// Copies the texture to the CPU, waiting for the GPU.
     pub fn read(&self, device: &wgpu::Device, queue: &wgpu::Queue) -> Result<RgbaImage, RenderError> {
         let unpadded = self.width * 4;
-        let padded = unpadded.div_ceil(wgpu::COPY_BYTES_PER_ROW_ALIGNMENT) * wgpu::COPY_BYTES_PER_ROW_ALIGNMENT;
+        let padded = padded_row_bytes(self.width);
         let buffer = device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("OffscreenTarget::readback"),
             size: padded as u64 * self.height as u64,
@@ -166,4 +190,9 @@ impl OffscreenTarget {
             pixels,
         })
     }
+}
+
+/// Bytes of one row of a `width`-pixel RGBA8 image in a readback buffer.
+fn padded_row_bytes(width: u32) -> u32 {
+    (width * 4).div_ceil(wgpu::COPY_BYTES_PER_ROW_ALIGNMENT) * wgpu::COPY_BYTES_PER_ROW_ALIGNMENT
 }

@@ -19,6 +19,19 @@ pub enum RenderError {
         source: wgpu::RequestDeviceError,
     },
 
+    #[error("a {width}x{height} image exceeds the GPU's largest texture side of {max_side} pixels")]
+    TargetTooLarge { width: u32, height: u32, max_side: u32 },
+
+    #[error(
+        "reading back a {width}x{height} image needs {len_bytes} bytes, over the GPU's largest buffer of {max_bytes} bytes"
+    )]
+    ReadbackTooLarge {
+        width: u32,
+        height: u32,
+        len_bytes: u64,
+        max_bytes: u64,
+    },
+
     #[error("reading back the rendered image failed: {0}")]
     Readback(String),
 

@@ -8,7 +8,7 @@ use super::capture::{OffscreenTarget, RgbaImage};
 use super::context::{GpuContext, RenderError};
 use super::gpu_types::{SolidRect, linear_rgba};
 use super::palette::create_palette_texture;
-use super::plots::{PlotData, PlotPipelines, PlotView, SyncStats};
+use super::plots::{PlotData, PlotRenderers, PlotView, SyncStats};
 use super::solid::SolidRenderer;
 use super::text::{Anchor, Label, TextLayer};
 use crate::layout::{DataRect, PageScene, PlotScene, Style};
@@ -39,8 +39,7 @@ pub struct RenderOptions {
 /// Long-lived renderer state: pipelines, palette texture, text, and every
 /// plot's data on the GPU.
 pub struct PageRenderer {
-    pipelines: PlotPipelines,
-    palette_view: wgpu::TextureView,
+    renderers: PlotRenderers,
     plot_data: PlotData,
     solid: SolidRenderer,
     text: TextLayer,
@@ -49,8 +48,7 @@ pub struct PageRenderer {
 impl PageRenderer {
     pub fn new(ctx: &GpuContext) -> Self {
         Self {
-            pipelines: PlotPipelines::new(&ctx.device),
-            palette_view: create_palette_texture(&ctx.device, &ctx.queue),
+            renderers: PlotRenderers::new(&ctx.device, create_palette_texture(&ctx.device, &ctx.queue)),
             plot_data: PlotData::new(),
             solid: SolidRenderer::new(&ctx.device),
             text: TextLayer::new(&ctx.device, &ctx.queue, PAGE_FORMAT),
@@ -73,6 +71,12 @@ impl PageRenderer {
     /// the oldest appended scatter data is dropped from view (and said so).
     pub fn set_memory_budget(&mut self, bytes: Option<u64>) {
         self.plot_data.memory_budget = bytes;
+    }
+
+    /// Treats storage bindings as at most `bytes` large (`None`: the
+    /// device's limit), so tests reach the chunking paths with little data.
+    pub fn set_max_binding_bytes(&mut self, bytes: Option<u64>) {
+        self.plot_data.max_binding_bytes = bytes;
     }
 
     /// Bytes the plots hold in GPU buffers.
@@ -121,9 +125,9 @@ impl PageRenderer {
                 target_size: size,
                 style: &scene.style,
             };
-            if let Some(note) =
-                self.plot_data
-                    .prepare_view(device, queue, &mut encoder, &self.pipelines, &self.palette_view, &at)
+            if let Some(note) = self
+                .plot_data
+                .prepare_view(device, queue, &mut encoder, &self.renderers, &at)
             {
                 let style = &scene.style;
                 let y = plot.frame.cell.y + (style.title_height - style.font_size * 1.25).max(0.0) / 2.0;
@@ -174,18 +178,14 @@ impl PageRenderer {
             self.solid.draw(&mut pass, 0..under);
             for plot in &scene.plots {
                 if let Some(data) = store.plot(&plot.frame.name) {
-                    self.plot_data.draw(
-                        device,
-                        queue,
-                        &self.pipelines,
-                        &self.palette_view,
-                        &mut pass,
-                        data,
-                        &plot.view,
-                        &plot.frame.plot_area,
-                        size,
-                        &scene.style,
-                    );
+                    let at = PlotView {
+                        plot: data,
+                        view: &plot.view,
+                        area: &plot.frame.plot_area,
+                        target_size: size,
+                        style: &scene.style,
+                    };
+                    self.plot_data.draw(device, queue, &self.renderers, &mut pass, &at);
                 }
             }
             pass.set_viewport(0.0, 0.0, size[0] as f32, size[1] as f32, 0.0, 1.0);
@@ -341,6 +341,7 @@ impl HeadlessRenderer {
         height: u32,
         options: &RenderOptions,
     ) -> Result<SyncStats, RenderError> {
+        OffscreenTarget::check_size(&self.ctx.device, width, height)?;
         let scene = PageScene::build(store, views, width, height, &options.style);
         if self
             .target

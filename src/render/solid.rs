@@ -9,6 +9,7 @@ use wgpu::util::DeviceExt;
 
 use super::capture::PAGE_FORMAT;
 use super::gpu_types::SolidRect;
+use super::pipeline::{PipelineOptions, buffer_entry, render_pipeline, shader_module};
 
 const SHADER: &str = include_str!("../../shaders/solid.wgsl");
 
@@ -22,22 +23,14 @@ pub struct SolidRenderer {
 
 impl SolidRenderer {
     pub fn new(device: &wgpu::Device) -> Self {
-        let shader = device.create_shader_module(wgpu::ShaderModuleDescriptor {
-            label: Some("SolidRenderer::shader"),
-            source: wgpu::ShaderSource::Wgsl(SHADER.into()),
-        });
+        let shader = shader_module(device, "SolidRenderer::shader", SHADER);
         let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
             label: Some("SolidRenderer::bind_group_layout"),
-            entries: &[wgpu::BindGroupLayoutEntry {
-                binding: 0,
-                visibility: wgpu::ShaderStages::VERTEX,
-                ty: wgpu::BindingType::Buffer {
-                    ty: wgpu::BufferBindingType::Uniform,
-                    has_dynamic_offset: false,
-                    min_binding_size: None,
-                },
-                count: None,
-            }],
+            entries: &[buffer_entry(
+                0,
+                wgpu::ShaderStages::VERTEX,
+                wgpu::BufferBindingType::Uniform,
+            )],
         });
         let target_size = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
             label: Some("SolidRenderer::target_size"),
@@ -52,43 +45,23 @@ impl SolidRenderer {
                 resource: target_size.as_entire_binding(),
             }],
         });
-        let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
-            label: Some("SolidRenderer::pipeline_layout"),
-            bind_group_layouts: &[Some(&layout)],
-            immediate_size: 0,
-        });
-        let pipeline = device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
-            label: Some("SolidRenderer::pipeline"),
-            layout: Some(&pipeline_layout),
-            vertex: wgpu::VertexState {
+        let pipeline = render_pipeline(
+            device,
+            &PipelineOptions {
+                label: "SolidRenderer::pipeline",
+                bind_group_layouts: &[&layout],
                 module: &shader,
-                entry_point: Some("vs_main"),
-                compilation_options: Default::default(),
-                buffers: &[Some(wgpu::VertexBufferLayout {
+                vs_entry: "vs_main",
+                vertex_buffers: &[Some(wgpu::VertexBufferLayout {
                     array_stride: std::mem::size_of::<SolidRect>() as u64,
                     step_mode: wgpu::VertexStepMode::Instance,
                     attributes: &wgpu::vertex_attr_array![0 => Float32x2, 1 => Float32x2, 2 => Float32x4],
                 })],
-            },
-            primitive: wgpu::PrimitiveState {
                 topology: wgpu::PrimitiveTopology::TriangleStrip,
-                ..Default::default()
+                format: PAGE_FORMAT,
+                blend: Some(wgpu::BlendState::ALPHA_BLENDING),
             },
-            depth_stencil: None,
-            multisample: wgpu::MultisampleState::default(),
-            fragment: Some(wgpu::FragmentState {
-                module: &shader,
-                entry_point: Some("fs_main"),
-                compilation_options: Default::default(),
-                targets: &[Some(wgpu::ColorTargetState {
-                    format: PAGE_FORMAT,
-                    blend: Some(wgpu::BlendState::ALPHA_BLENDING),
-                    write_mask: wgpu::ColorWrites::ALL,
-                })],
-            }),
-            multiview_mask: None,
-            cache: None,
-        });
+        );
         Self {
             pipeline,
             bind_group,
