@@ -35,6 +35,7 @@
 
 #[cfg(feature = "viewer")]
 pub mod app;
+pub mod calls;
 #[cfg(feature = "viewer")]
 pub mod cli;
 pub mod demo;
@@ -49,7 +50,6 @@ pub mod pubsub_client;
 #[cfg(feature = "viewer")]
 pub mod render;
 pub mod source;
-pub mod spec;
 pub mod store;
 #[cfg(feature = "viewer")]
 pub mod video;

@@ -374,7 +374,7 @@ impl App {
     }
 
     fn title(&self) -> String {
-        let run = crate::spec::printable(self.store.run_name().unwrap_or("waiting for data"));
+        let run = crate::calls::printable(self.store.run_name().unwrap_or("waiting for data"));
         let mut title = format!("streamvis-gpu: {run} ({})", self.source_name);
         if self.paused {
             title.push_str(" [paused]");

@@ -4,12 +4,12 @@
 //! Screen coordinates are physical pixels with the origin at the top left and
 //! y pointing down; data coordinates have y pointing up.
 
-mod page;
+mod grid;
 mod scene;
 mod ticks;
 mod transform;
 
-pub use page::{PageLayout, PlotFrame, Rect, Style};
+pub use grid::{PageLayout, PlotFrame, Rect, Style};
 pub use scene::{PageScene, PlotScene};
 pub use ticks::{Tick, format_count, format_value, nice_ticks};
 pub use transform::{DataRect, ScreenFromData, autoscale};

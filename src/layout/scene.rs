@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use super::page::{PageLayout, PlotFrame, Style};
+use super::grid::{PageLayout, PlotFrame, Style};
 use super::ticks::{Tick, nice_ticks};
 use super::transform::{DataRect, ScreenFromData, autoscale};
 use crate::store::Store;

@@ -1,6 +1,6 @@
 //! The data <-> screen transform of one plot, autoscale and zoom.
 
-use super::page::Rect;
+use super::grid::Rect;
 use crate::store::Bounds;
 
 /// A rectangle of data space: x from `min[0]` to `max[0]`, y likewise.

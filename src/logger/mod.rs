@@ -18,11 +18,11 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 #[cfg(feature = "pubsub")]
 pub use pubsub_sink::{PubSubSink, PubSubSinkOptions};
 
+use crate::calls::{self, CallError, DataCallKind};
 use crate::format::{
     ColorSpec, DataCall, GridCell, GridSpec, PackError, RecordBody, RecordMeta, TandemCall, TensorView, encode_record,
 };
 use crate::log_file::{LogFileError, LogFileWriter};
-use crate::spec::{self, CallError, DataCallKind};
 
 /// Why a logger call failed.
 #[derive(Debug, thiserror::Error)]
@@ -147,7 +147,7 @@ pub struct DataLogger {
     next_seq: u64,
     next_step: u64,
     /// The layout as last set: calls for other plots are refused.
-    layout: spec::Layout,
+    layout: calls::Layout,
     options: LoggerOptions,
     shared: Arc<(Mutex<Shared>, Condvar)>,
     flusher: Option<std::thread::JoinHandle<()>>,
@@ -170,7 +170,7 @@ impl DataLogger {
             session_id: new_session_id(),
             next_seq: 0,
             next_step: 0,
-            layout: spec::Layout::default(),
+            layout: calls::Layout::default(),
             options,
             shared: Arc::new((Mutex::new(shared), Condvar::new())),
             flusher: None,
@@ -243,7 +243,7 @@ impl DataLogger {
             .into_iter()
             .map(|(name, cell)| (name.into(), cell.into()))
             .collect();
-        let layout = spec::Layout::new(cells)?;
+        let layout = calls::Layout::new(cells)?;
         self.write(&RecordBody::<TensorView>::Layout(layout.cells().to_vec()))?;
         self.layout = layout;
         Ok(())
@@ -253,7 +253,7 @@ impl DataLogger {
     /// logging more.
     pub fn clear(&mut self) -> Result<(), LoggerError> {
         self.write(&RecordBody::<TensorView>::Clear)?;
-        self.layout = spec::Layout::default();
+        self.layout = calls::Layout::default();
         Ok(())
     }
 
@@ -278,7 +278,7 @@ impl DataLogger {
             data,
         };
         self.check_plot(plot)?;
-        spec::check_data_call(DataCallKind::Scatter, &call)?;
+        calls::check_data_call(DataCallKind::Scatter, &call)?;
         self.write(&RecordBody::Scatter(call))
     }
 
@@ -305,7 +305,7 @@ impl DataLogger {
             data,
         };
         self.check_plot(plot)?;
-        spec::check_data_call(DataCallKind::MultiLines, &call)?;
+        calls::check_data_call(DataCallKind::MultiLines, &call)?;
         self.write(&RecordBody::MultiLines(call))
     }
 
@@ -313,7 +313,7 @@ impl DataLogger {
     /// value per line per training step.
     pub fn tandem_lines(&mut self, plot: &str, x: f64, ys: &[f32], palette: Option<&str>) -> Result<(), LoggerError> {
         self.check_plot(plot)?;
-        spec::check_tandem_call(palette, ys.len())?;
+        calls::check_tandem_call(palette, ys.len())?;
         let shape = [ys.len()];
         let call = TandemCall {
             plot: plot.to_owned(),

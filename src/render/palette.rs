@@ -6,7 +6,7 @@
 //! Viridis, Magma, Inferno and Plasma; Turbo, Cividis, ColorBrewer Greys;
 //! d3's Category10) and `ggsci` (d3's Category20).
 
-use crate::spec::{Palette, PaletteFamily};
+use crate::calls::{Palette, PaletteFamily};
 
 /// Texels per palette row.
 pub const PALETTE_WIDTH: u32 = 256;

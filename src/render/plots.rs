@@ -14,8 +14,8 @@ use super::gpu_types::{PlotUniforms, linear_rgba};
 use super::lines::{LinesRenderer, ReducedLinesDrawData};
 use super::palette::palette_row;
 use super::points::{PointsRenderer, SplatDrawData};
+use crate::calls::Palette;
 use crate::layout::{DataRect, Rect};
-use crate::spec::Palette;
 use crate::store::{Plot, PlotKind, Store};
 
 pub use super::arena::SyncStats;

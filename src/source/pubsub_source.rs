@@ -164,6 +164,8 @@ impl Resources {
 /// A Pub/Sub subscription as a [`RecordSource`]; see the [module docs](self).
 pub struct PubSubSource {
     description: String,
+    /// Bytes of messages received so far.
+    received_bytes: Arc<AtomicU64>,
     events: mpsc::Receiver<SourceEvent>,
     shutdown: watch::Sender<bool>,
     /// Fires when the receiver has finished (its pipeline drained).
@@ -239,7 +241,9 @@ impl PubSubSource {
         let (shutdown, shutdown_rx) = watch::channel(false);
         let (done_tx, receiver_done) = std::sync::mpsc::sync_channel(1);
         let reconnect = Arc::new(Reconnect::default());
+        let received_bytes = Arc::new(AtomicU64::new(0));
         let receiver = Receiver {
+            received_bytes: received_bytes.clone(),
             resources: resources.clone(),
             subscriber,
             pipeline,
@@ -254,6 +258,7 @@ impl PubSubSource {
         runtime.spawn(watch_health(resources.clone(), health_interval, reconnect, shutdown_rx));
         Ok(Self {
             description,
+            received_bytes,
             events,
             shutdown,
             receiver_done: Some(receiver_done),
@@ -286,6 +291,12 @@ impl RecordSource for PubSubSource {
 
     fn describe(&self) -> String {
         self.description.clone()
+    }
+
+    /// Bytes of messages received: a fragmented record arriving piece by
+    /// piece is growth, not idleness.
+    fn bytes_seen(&self) -> u64 {
+        self.received_bytes.load(Ordering::Relaxed)
     }
 }
 
@@ -323,6 +334,7 @@ fn subscription_id(topic: &str) -> String {
 
 /// The task that receives messages and feeds the pipeline.
 struct Receiver {
+    received_bytes: Arc<AtomicU64>,
     resources: Arc<Resources>,
     subscriber: Subscriber,
     pipeline: Pipeline,
@@ -441,6 +453,7 @@ impl Receiver {
                     Some(Pulled::Message(pulled)) => {
                         let (message, handler) = *pulled;
                         failures = 0;
+                        self.received_bytes.fetch_add(message.data.len() as u64, Ordering::Relaxed);
                         let pipeline = &mut self.pipeline;
                         // The pipeline may write the local log.
                         let events = tokio::task::block_in_place(|| pipeline.push_message(&message.data, Instant::now()));

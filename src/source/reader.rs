@@ -14,8 +14,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use super::{RecordSource, SourceError, SourceEvent};
+use crate::calls::printable;
 use crate::format::Record;
-use crate::spec::printable;
 use crate::store::Store;
 
 /// How often a followed source is checked for new data.

@@ -167,7 +167,7 @@ pub struct Batch {
 }
 
 impl Batch {
-    /// Builds a batch from a checked call (see [`crate::spec::check_data_call`]).
+    /// Builds a batch from a checked call (see [`crate::calls::check_data_call`]).
     pub fn new(call: &DataCall<Tensor>) -> Batch {
         let shape = &call.data.shape;
         let rank = shape.len();

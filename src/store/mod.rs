@@ -25,7 +25,7 @@ pub use reduce::{ReducedLines, needs_reduction, reduce_lines};
 use crate::format::{DataCall, GridCell, Record, RecordBody, TandemCall, Tensor};
 use std::collections::HashMap;
 
-use crate::spec::{self, CallError, DataCallKind, Layout};
+use crate::calls::{self, CallError, DataCallKind, Layout};
 
 /// What kind of plot a name holds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -249,7 +249,7 @@ impl Store {
 
     fn apply_data(&mut self, kind: DataCallKind, call: &DataCall<Tensor>) -> Result<(), ApplyError> {
         self.check_in_layout(&call.plot)?;
-        spec::check_data_call(kind, call)?;
+        calls::check_data_call(kind, call)?;
         let batch = Batch::new(call);
         let plot_kind = match kind {
             DataCallKind::Scatter => PlotKind::Scatter,
@@ -263,7 +263,7 @@ impl Store {
                 if lines.is_some_and(|n| n != batch.layout.lines_shape().0) {
                     log::warn!(
                         "plot {}: appending {} lines to {} lines; replacing instead",
-                        spec::printable(&call.plot),
+                        calls::printable(&call.plot),
                         batch.layout.lines_shape().0,
                         lines.unwrap_or(0)
                     );
@@ -280,7 +280,7 @@ impl Store {
 
     fn apply_tandem(&mut self, call: &TandemCall<Tensor>) -> Result<(), ApplyError> {
         self.check_in_layout(&call.plot)?;
-        spec::check_tandem_call(call.palette.as_deref(), call.ys.len())?;
+        calls::check_tandem_call(call.palette.as_deref(), call.ys.len())?;
         let ys = call.ys.values();
         let lines = ys.len();
         let restart = self
@@ -289,7 +289,7 @@ impl Store {
         if restart {
             log::warn!(
                 "plot {}: tandem_lines with {lines} values after a different count; restarting its lines",
-                spec::printable(&call.plot)
+                calls::printable(&call.plot)
             );
         }
         let plot = self.plot_for(&call.plot, PlotKind::Tandem, restart);
