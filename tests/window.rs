@@ -611,6 +611,38 @@ fn demo_runs_live(x: &Xvfb) -> Result<(), String> {
     viewer.quit()
 }
 
+/// `truncate -s 100` of the followed log, then `cp other.log` onto it: the
+/// window lives through both and ends showing the new log exactly.
+fn survives_truncation_and_rewrite(x: &Xvfb) -> Result<(), String> {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("run.log");
+    test_app(&log, 12)?;
+    let other = dir.path().join("other.log");
+    test_app(&other, 5)?;
+    let mut viewer = Viewer::start(x, dir.path(), &["--file", "run.log"], "e2e")?;
+    let before = wait_for_all_of(&viewer, &log)?.revision;
+    // The store borrows every record of the log from its memory map.
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&log)
+        .and_then(|f| f.set_len(100))
+        .map_err(|e| e.to_string())?;
+    viewer.wait_frame("a frame after the truncation", |f| f.revision > before)?;
+    std::fs::copy(&other, &log).map_err(|e| e.to_string())?;
+    let expected = reference(&other, dir.path(), "1280x800")?;
+    // At least one restart and every record of the new log.
+    let enough = before + 1 + store_of(&other).revision();
+    let mut frame = viewer.wait_frame("a frame of the rewritten log", |f| f.revision >= enough)?;
+    for _ in 0..10 {
+        let (shot, shown) = viewer.screenshot()?;
+        if shot == expected {
+            return viewer.quit();
+        }
+        frame = viewer.wait_frame("a later frame", |f| f.revision > shown.max(frame.revision))?;
+    }
+    Err("the window never showed the rewritten log as --screenshot does".into())
+}
+
 /// A test that drives a viewer on the shared X server.
 type WindowTest = fn(&Xvfb) -> Result<(), String>;
 
@@ -642,6 +674,7 @@ fn main() {
         ("follows_a_growing_log", follows_a_growing_log),
         ("resizing_lays_the_page_out_again", resizing_lays_the_page_out_again),
         ("demo_runs_live", demo_runs_live),
+        ("survives_truncation_and_rewrite", survives_truncation_and_rewrite),
     ];
     let mut trials: Vec<libtest_mimic::Trial> = tests
         .into_iter()
