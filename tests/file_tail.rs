@@ -2,10 +2,11 @@
 //! replaced or rewritten (also while its records are borrowed), and files
 //! that are not logs.
 
+mod common;
+
 use std::path::Path;
 
 use streamvis_gpu::source::{FileTail, RecordSource, SourceEvent, read_to_end};
-
 use streamvis_gpu::store::Store;
 use streamvis_gpu::{DataLogger, GridCell, TensorView};
 
@@ -65,9 +66,7 @@ fn a_shrunk_file_restarts_from_its_beginning() {
     let mut tail = FileTail::open(&path, false).unwrap();
     assert_eq!(drain(&mut tail).len(), 3);
     // Rewritten in place with fewer records.
-    let file = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
-    file.set_len(0).unwrap();
-    drop(file);
+    common::truncate(&path, 0);
     log(&path, "b", 1);
     assert_eq!(drain(&mut tail), ["restart", "b:0"]);
 }
@@ -109,12 +108,7 @@ fn records_kept_after_the_file_shrinks_read_as_zeros_not_a_crash() {
     assert!(before > 0.0);
     // `truncate -s 100` while the store still borrows the mapped records:
     // reading them must not raise SIGBUS (it would end this test process).
-    std::fs::OpenOptions::new()
-        .write(true)
-        .open(&path)
-        .unwrap()
-        .set_len(100)
-        .unwrap();
+    common::truncate(&path, 100);
     assert_eq!(sum_of_points(&store), 0.0, "pages past the new end read as zeros");
     // The tail notices and starts over; the truncated log has no record.
     assert_eq!(drain(&mut tail), ["restart"]);
@@ -146,12 +140,7 @@ fn a_file_shrunk_while_being_decoded_restarts() {
     // the file inside the next record's pages before decoding it.
     assert!(matches!(tail.next_event().unwrap(), Some(SourceEvent::Record { .. })));
     let first_end = tail.position();
-    std::fs::OpenOptions::new()
-        .write(true)
-        .open(&path)
-        .unwrap()
-        .set_len(first_end + 10_000)
-        .unwrap();
+    common::truncate(&path, first_end + 10_000);
     let events = drain(&mut tail);
     assert_eq!(events.first().map(String::as_str), Some("restart"), "{events:?}");
     assert!(!events.contains(&"corrupt".to_owned()), "{events:?}");

@@ -90,12 +90,7 @@ fn truncated_then_rewritten_while_followed() {
     ]);
     viewer.wait_for("caught up at");
     // `truncate -s 100 run.log` while the store borrows every record.
-    std::fs::OpenOptions::new()
-        .write(true)
-        .open(&log)
-        .unwrap()
-        .set_len(100)
-        .unwrap();
+    common::truncate(&log, 100);
     viewer.wait_for("starting over");
     // `cp next.log run.log`: the same inode, rewritten larger.
     std::fs::copy(&next, &log).unwrap();

@@ -279,15 +279,6 @@ fn heavy_log(log: &Path, steps: usize) {
     }
 }
 
-fn truncate(log: &Path, len: u64) {
-    std::fs::OpenOptions::new()
-        .write(true)
-        .open(log)
-        .unwrap()
-        .set_len(len)
-        .unwrap();
-}
-
 /// `truncate -s 100` of the log while each output reads or draws it: the
 /// process ends normally (no SIGBUS), and the readers that were still
 /// reading say that they start over.
@@ -348,7 +339,7 @@ fn truncation_mid_read_never_crashes() -> Result<(), String> {
                 }
             }
         }
-        truncate(&log, 100);
+        common::truncate(&log, 100);
         let (status, stderr) = viewer.finish();
         if !status.success() {
             return Err(format!("{what}: exit {status:?} after truncation\n{stderr}"));

@@ -622,11 +622,7 @@ fn survives_truncation_and_rewrite(x: &Xvfb) -> Result<(), String> {
     let mut viewer = Viewer::start(x, dir.path(), &["--file", "run.log"], "e2e")?;
     let before = wait_for_all_of(&viewer, &log)?.revision;
     // The store borrows every record of the log from its memory map.
-    std::fs::OpenOptions::new()
-        .write(true)
-        .open(&log)
-        .and_then(|f| f.set_len(100))
-        .map_err(|e| e.to_string())?;
+    common::truncate(&log, 100);
     viewer.wait_frame("a frame after the truncation", |f| f.revision > before)?;
     std::fs::copy(&other, &log).map_err(|e| e.to_string())?;
     let expected = reference(&other, dir.path(), "1280x800")?;

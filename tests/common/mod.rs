@@ -303,6 +303,16 @@ pub fn run_gpu_tests(tests: Vec<(String, GpuTest)>) -> ! {
     libtest_mimic::run(&args, trials).exit()
 }
 
+/// `truncate -s LEN path`: shrinks (or grows) a file in place, as a user
+/// might while the viewer reads it.
+pub fn truncate(path: &Path, len: u64) {
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(path)
+        .and_then(|file| file.set_len(len))
+        .unwrap_or_else(|err| panic!("truncating {path:?}: {err}"));
+}
+
 /// Generous: the machine may be busy.
 const VIEWER_DEADLINE: std::time::Duration = std::time::Duration::from_secs(120);
 
