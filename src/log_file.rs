@@ -123,6 +123,14 @@ impl LogFileWriter {
             }
         };
         self.with_lock(|mut file, len| {
+            if len == 0 {
+                // Emptied since it was opened (`> run.log`): a log again,
+                // header first, so that readers can read what follows.
+                log::warn!("{path:?} was emptied; starting it again with a log header");
+                let mut header = Vec::with_capacity(FILE_HEADER_LEN);
+                encode_file_header(&mut header);
+                file.write_all(&header).map_err(io("writing the header of"))?;
+            }
             let misalignment = (len % ALIGN as u64) as usize;
             if misalignment != 0 {
                 log::warn!(

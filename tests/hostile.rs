@@ -131,14 +131,14 @@ fn a_slow_record_is_waited_for_while_the_file_grows() {
         "--export",
         out.to_str().unwrap(),
         "--stop-after-idle",
-        "1",
+        "2",
     ]);
     viewer.wait_for("caught up at");
     // A slow writer: the record's bytes trickle in over about three idle
     // periods; the file grows all the while, so the viewer must not stop.
     let mut file = std::fs::OpenOptions::new().append(true).open(&log).unwrap();
     let rest = &bytes[64..];
-    let pieces = 30;
+    let pieces = 60;
     for piece in rest.chunks(rest.len().div_ceil(pieces)) {
         file.write_all(piece).unwrap();
         file.flush().unwrap();

@@ -106,6 +106,10 @@ class FileSink:
     def write(self, buffers: Sequence[Buffer]) -> None:
         try:
             with self._locked() as length:
+                if length == 0:
+                    # Emptied since it was opened: a log again, header first.
+                    log.warning("%r was emptied; starting it again with a log header", self.path)
+                    _write_all(self._fd, [file_header()])
                 misalignment = length % ALIGN
                 if misalignment:
                     log.warning(

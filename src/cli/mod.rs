@@ -317,6 +317,9 @@ impl Args {
                 if !matches!(output, Output::Export(_) | Output::Screenshot { .. }) {
                     bail!("--at-step applies to --screenshot and --export");
                 }
+                if at == AtStep::Last && self.step_plot.is_some() {
+                    bail!("--step-plot has no effect with --at-step last (the log's end)");
+                }
                 Some((at, self.step_plot.clone().map(StepRule::Plot)))
             }
         };
@@ -748,15 +751,28 @@ mod tests {
             "--screenshot",
             "a.png",
             "--at-step",
-            "last",
+            "2",
             "--step-plot",
             "loss",
         ])
         .unwrap();
         assert_eq!(
             config.at_step,
-            Some((AtStep::Last, Some(StepRule::Plot("loss".into()))))
+            Some((AtStep::Index(2), Some(StepRule::Plot("loss".into()))))
         );
+        let config = parse(&["--file", "a.log", "--screenshot", "a.png", "--at-step", "last"]).unwrap();
+        assert_eq!(config.at_step, Some((AtStep::Last, None)));
+        let last_by_plot = [
+            "--file",
+            "a.log",
+            "--export",
+            "o.json",
+            "--at-step",
+            "last",
+            "--step-plot",
+            "loss",
+        ];
+        assert!(parse(&last_by_plot).is_err());
         assert!(parse(&["--file", "a.log", "--at-step", "1"]).is_err(), "the window");
         assert!(parse(&["--file", "a.log", "--record", "v.mp4", "--at-step", "1"]).is_err());
         assert!(parse(&["--pubsub", "p", "topic", "--export", "o.json", "--at-step", "1"]).is_err());

@@ -19,7 +19,7 @@
 //!   end (it read as zeros; whatever was decoded from it is dropped).
 
 use std::fs::{File, OpenOptions};
-use std::os::unix::fs::{FileExt, FileTypeExt, MetadataExt};
+use std::os::unix::fs::{FileExt, FileTypeExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -65,7 +65,19 @@ pub struct FileTail {
     /// The first bytes of the file as first seen (up to [`HEAD_BYTES`]).
     head: Vec<u8>,
     scanner: FrameScanner,
+    /// Restarts so far: a file that was a log may stop being one for a
+    /// while (emptied under a logger); a file that never was is an error.
+    restarts: u64,
+    /// Restarts because pages read as zeros, since the last record: a file
+    /// whose pages cannot be read at all (an I/O error) would loop.
+    damaged_restarts: u32,
+    /// The file no longer starts with a log header: wait until it changes.
+    lost_header: bool,
 }
+
+/// Restarts for unreadable pages, without a record in between, after which
+/// the file is taken as unreadable.
+const MAX_DAMAGED_RESTARTS: u32 = 3;
 
 impl FileTail {
     /// Opens the log at `path`. With `create`, a missing file is created
@@ -84,6 +96,9 @@ impl FileTail {
             len: 0,
             head: Vec::new(),
             scanner: FrameScanner::for_file(),
+            restarts: 0,
+            damaged_restarts: 0,
+            lost_header: false,
         })
     }
 
@@ -128,20 +143,48 @@ impl FileTail {
         let Some((map, bytes)) = &self.map else {
             return Ok(None);
         };
+        if self.lost_header {
+            return Ok(None);
+        }
         let view = bytes.slice(..self.len as usize);
         let damaged_before = map.is_damaged();
         let event = self.scanner.next_event(&view, 0);
         if damaged_before || self.map.as_ref().is_some_and(|(map, _)| map.is_damaged()) {
             // Decoded from pages that now read as zeros: drop it.
+            self.damaged_restarts += 1;
+            if self.damaged_restarts >= MAX_DAMAGED_RESTARTS {
+                return Err(SourceError::Unreadable {
+                    path: self.path.clone(),
+                    attempts: self.damaged_restarts,
+                });
+            }
             let reason = format!("{:?} shrank while it was being read", self.path);
             return Ok(Some(self.restart(reason)));
         }
-        let event = event.map_err(|source| SourceError::NotALog {
-            path: self.path.clone(),
-            source,
-        })?;
+        let event = match event {
+            Ok(event) => event,
+            // A log that was emptied while a logger kept appending holds
+            // frames without a header: wait for it to be rewritten.
+            Err(source) if self.restarts > 0 => {
+                log::warn!(
+                    "{:?} no longer starts with a log header ({source}); waiting for it to be written again",
+                    self.path
+                );
+                self.lost_header = true;
+                return Ok(None);
+            }
+            Err(source) => {
+                return Err(SourceError::NotALog {
+                    path: self.path.clone(),
+                    source,
+                });
+            }
+        };
         Ok(event.map(|event| match event {
-            StreamEvent::Record { offset, record } => SourceEvent::Record { offset, record },
+            StreamEvent::Record { offset, record } => {
+                self.damaged_restarts = 0;
+                SourceEvent::Record { offset, record }
+            }
             StreamEvent::Corrupt { offset, error } => SourceEvent::Corrupt { offset, error },
         }))
     }
@@ -160,7 +203,10 @@ impl FileTail {
                 if !meta.is_file() {
                     return Err(not_a_file(&self.path, &meta));
                 }
-                let file = open_file(&self.path, false)?;
+                // Gone again before it could be opened: keep the open file.
+                let Ok(file) = open_file(&self.path, false) else {
+                    return Ok(None);
+                };
                 self.id = file_id(&file, &self.path)?;
                 self.file = file;
                 return Ok(Some(
@@ -231,6 +277,8 @@ impl FileTail {
         self.len = 0;
         self.head.clear();
         self.scanner = FrameScanner::for_file();
+        self.restarts += 1;
+        self.lost_header = false;
         SourceEvent::Restarted { reason }
     }
 }
@@ -287,12 +335,15 @@ fn not_a_file(path: &Path, meta: &std::fs::Metadata) -> SourceError {
     }
 }
 
+/// Opens without blocking: should the path have become a FIFO since it was
+/// looked at, the open returns at once and `file_id` refuses it.
 fn open_file(path: &Path, create: bool) -> Result<File, SourceError> {
-    let result = if create {
-        OpenOptions::new().read(true).append(true).create(true).open(path)
-    } else {
-        File::open(path)
-    };
+    let result = OpenOptions::new()
+        .read(true)
+        .append(create)
+        .create(create)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path);
     result.map_err(io_error("opening", path))
 }
 

@@ -164,7 +164,16 @@ fn install_handler() -> std::io::Result<()> {
 /// previous action.
 extern "C" fn on_sigbus(signal: libc::c_int, info: *mut libc::siginfo_t, context: *mut libc::c_void) {
     // SAFETY: the kernel passes a valid siginfo for SA_SIGINFO handlers.
-    let address = unsafe { (*info).si_addr() } as usize;
+    let (code, address) = unsafe { ((*info).si_code, (*info).si_addr() as usize) };
+    if code <= 0 {
+        // Sent by a process (`kill -BUS`), not a fault: its address field
+        // holds no address. End the process as the default action would.
+        reset_to_default(signal);
+        // SAFETY: raise is async-signal-safe; SIGBUS is blocked in its own
+        // handler, so it is delivered when the handler returns.
+        unsafe { libc::raise(signal) };
+        return;
+    }
     let page = PAGE_BYTES.load(Ordering::Relaxed);
     for slot in &TABLE {
         let start = slot.start.load(Ordering::Acquire);
@@ -172,7 +181,9 @@ extern "C" fn on_sigbus(signal: libc::c_int, info: *mut libc::siginfo_t, context
             continue;
         }
         let end = slot.end.load(Ordering::Acquire);
-        if address >= end {
+        // The slot may have been emptied and filled again between the two
+        // loads: only a `start` that did not change makes `end` its own.
+        if address >= end || slot.start.load(Ordering::Acquire) != start {
             continue;
         }
         let from = address & !(page - 1);
@@ -239,7 +250,8 @@ mod tests {
 
     #[test]
     fn pages_past_a_shrunken_end_read_as_zeros() {
-        let page = PAGE_BYTES.load(Ordering::Relaxed).max(4096);
+        install_handler().unwrap();
+        let page = PAGE_BYTES.load(Ordering::Relaxed);
         let mut file = tempfile::tempfile().unwrap();
         file.write_all(&vec![7u8; page * 4]).unwrap();
         let map = GuardedMap::map(&file, page * 8).unwrap();

@@ -92,6 +92,11 @@ pub enum SourceError {
         kind: &'static str,
     },
 
+    #[error(
+        "{path:?} cannot be read: its pages read past its end {attempts} times in a row (an I/O error, or shrinking again and again)"
+    )]
+    Unreadable { path: std::path::PathBuf, attempts: u32 },
+
     #[error("{path:?} is too large to map ({len_bytes} bytes)")]
     TooLarge { path: std::path::PathBuf, len_bytes: u64 },
 

@@ -119,17 +119,19 @@ impl Recorder {
             }
             Update::Restarted => {
                 // The unfinished step of what was read gets its frame, as at
-                // the end of a log; then steps count on over the new data.
+                // the end of a log; the new data's steps count from 0, as
+                // `--at-step` and `--steps` count them.
                 if self.detector.finish() {
                     self.end_step(store)?;
                 }
+                self.step = 0;
                 apply_update(store, update, source_name);
             }
         }
         Ok(())
     }
 
-    /// The store was reset (its file restarted): steps count on.
+    /// Steps ended so far (since the source last started over).
     pub fn steps(&self) -> u64 {
         self.step
     }

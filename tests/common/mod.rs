@@ -371,6 +371,12 @@ impl Viewer {
         panic!("no line with {text:?}; stderr:\n{}", self.seen.join("\n"));
     }
 
+    /// Sends SIGINT, as Ctrl-C does.
+    pub fn interrupt(&self) {
+        // SAFETY: kill only sends a signal to our own child.
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGINT) };
+    }
+
     /// Waits for the exit; returns the status and all of stderr.
     pub fn finish(mut self) -> (std::process::ExitStatus, String) {
         let deadline = std::time::Instant::now() + VIEWER_DEADLINE;
