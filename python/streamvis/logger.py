@@ -7,6 +7,13 @@ thread, as soon as it passes ``flush_threshold_bytes``, and when the logger
 is closed, collected or the interpreter exits. A record holding a large
 tensor is written at once, straight from the tensor's memory. A refused call
 raises :class:`~streamvis.errors.CallError` and writes nothing.
+
+After ``os.fork()`` the child's loggers start over as new sessions: the
+records the parent had pending stay the parent's to write (the child drops
+its copy, which would otherwise reach the log twice under the parent's
+sequence numbers), and the child's own records get a new session id and
+sequence numbers from 0, so a reader, which drops a session's repeated
+sequence numbers as duplicates, keeps both processes' records.
 """
 
 from __future__ import annotations
@@ -93,6 +100,7 @@ class _Shared:
         self.closed = False
         self.stop = threading.Event()
         self.flusher: Optional[threading.Thread] = None
+        self.flush_interval = 0.05
 
     def check_locked(self) -> None:
         """Raises what stops a record from being logged now."""
@@ -136,7 +144,36 @@ class _Shared:
         self.pending = bytearray()
         self.write_locked(buffers)
 
+    def after_fork_in_child(self, ordering_key: str) -> None:
+        """Makes the forked copy of this state the child's own: the parent's
+        pending records are dropped (the parent writes them), locks and the
+        flusher (whose thread did not survive the fork) start afresh, and
+        each sink opens its own connection to its destination."""
+        # Another thread may have held the lock at the fork; it is not
+        # running in the child and would never release it.
+        self.lock = threading.RLock()
+        self.pending = bytearray()
+        # A failed background flush was of the parent's records.
+        self.deferred = None
+        self.stop = threading.Event()
+        had_flusher, self.flusher = self.flusher is not None, None
+        if self.closed:
+            return
+        for sink in self.sinks:
+            reopen = getattr(sink, "after_fork_in_child", None)
+            if reopen is None:
+                continue
+            try:
+                reopen(ordering_key)
+            except Exception as err:
+                log.warning("reopening a destination after fork failed: %s", err)
+                if self.deferred is None:
+                    self.deferred = err
+        if had_flusher:
+            self.start_flusher(self.flush_interval)
+
     def start_flusher(self, interval: float) -> None:
+        self.flush_interval = interval
         if self.flusher is None:
             self.flusher = threading.Thread(
                 target=self._run_flusher, args=(interval,), name="streamvis-flush", daemon=True
@@ -208,6 +245,7 @@ class DataLogger:
         self._flush_interval = flush_interval
         self._shared = _Shared(flush_threshold_bytes)
         self._finalizer = weakref.finalize(self, self._shared.close)
+        _live_loggers.add(self)
 
     def __repr__(self) -> str:
         return f"DataLogger(run_name={self.run_name!r}, session_id={self.session_id:016x})"
@@ -361,6 +399,13 @@ class DataLogger:
 
     # Internals.
 
+    def _after_fork_in_child(self) -> None:
+        """Turns the forked copy of this logger into a new session of the
+        child's (see the module's docs)."""
+        self.session_id = _new_session_id()
+        self._next_seq = 0
+        self._shared.after_fork_in_child(ordering_key=f"{self.session_id:016x}")
+
     def _data_call(
         self,
         kind: RecordKind,
@@ -421,6 +466,19 @@ class DataLogger:
             frame = encode_frame(kind, body)
             self._next_seq += 1
             shared.submit_locked(frame)
+
+
+#: Every logger not yet collected, for the fork handler.
+_live_loggers: "weakref.WeakSet[DataLogger]" = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    for logger in list(_live_loggers):
+        logger._after_fork_in_child()
+
+
+if hasattr(os, "register_at_fork"):  # not on Windows, which has no fork
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def _check_plot_name(plot_name) -> None:
