@@ -27,7 +27,7 @@ from typing import Callable, Optional, Sequence
 
 import numpy as np
 
-from .errors import CallError, NoSinkError, StreamvisError
+from .errors import CallError, ClosedError, NoSinkError
 from .format import BodyWriter, Buffer, Frame, RecordKind, RecordMeta, encode_frame
 from .sinks import FileSink, PubSubSink, Sink
 from .spec import (
@@ -48,6 +48,8 @@ log = logging.getLogger("streamvis")
 #: Tensors at least this large are written at once instead of being copied
 #: into the pending buffer.
 DIRECT_WRITE_BYTES = 1 << 20
+
+_MAX_WAIT_SECS = 86400.0
 
 
 def as_float32(data, what: str = "data") -> np.ndarray:
@@ -105,7 +107,7 @@ class _Shared:
     def check_locked(self) -> None:
         """Raises what stops a record from being logged now."""
         if self.closed:
-            raise StreamvisError("the logger is closed")
+            raise ClosedError()
         if self.deferred is not None:
             err, self.deferred = self.deferred, None
             raise err
@@ -181,6 +183,9 @@ class _Shared:
             self.flusher.start()
 
     def _run_flusher(self, interval: float) -> None:
+        # Event.wait overflows past time_t; an interval of a day or more
+        # (or infinity) means "on flush, threshold and close only" anyway.
+        interval = min(interval, _MAX_WAIT_SECS)
         while not self.stop.wait(interval):
             with self.lock:
                 try:
@@ -235,6 +240,14 @@ class DataLogger:
     def __init__(self, run_name: str, *, flush_interval: float = 0.05, flush_threshold_bytes: int = 4 << 20) -> None:
         if not isinstance(run_name, str):
             raise TypeError(f"run_name must be a string, got {run_name!r}")
+        _check_utf8(run_name, "run_name")
+        if isinstance(flush_interval, bool) or not isinstance(flush_interval, (int, float)):
+            raise TypeError(f"flush_interval must be a number of seconds, got {flush_interval!r}")
+        if not flush_interval > 0:  # also refuses NaN
+            raise ValueError(f"flush_interval must be more than 0 seconds, got {flush_interval!r}")
+        flush_threshold_bytes = integer_arg(flush_threshold_bytes, "flush_threshold_bytes")
+        if flush_threshold_bytes < 0:
+            raise ValueError(f"flush_threshold_bytes must be at least 0, got {flush_threshold_bytes}")
         self.run_name = run_name
         #: The random id stamped on every record of this logger.
         self.session_id = _new_session_id()
@@ -257,19 +270,21 @@ class DataLogger:
         needed. An existing log is appended to after checking its header
         (:class:`~streamvis.errors.LogFormatError` if it is not a log of this
         format version); other processes may append to it at the same time."""
+        self._check_open()
         self.add_sink(FileSink(path))
 
     def init_pubsub(self, project: str, topic: str) -> None:
         """Publishes records to the Pub/Sub topic ``topic`` of ``project``,
         which the viewer creates: start the viewer first. Needs the
         ``pubsub`` extra (google-cloud-pubsub)."""
+        self._check_open()
         self.add_sink(PubSubSink(project, topic, ordering_key=f"{self.session_id:016x}"))
 
     def add_sink(self, sink: Sink) -> None:
         """Adds a destination; records logged from now on go to it too."""
         with self._shared.lock:
             if self._shared.closed:
-                raise StreamvisError("the logger is closed")
+                raise ClosedError()
             # Records already pending go to the sinks that were there first.
             self._shared.flush_locked()
             self._shared.sinks.append(sink)
@@ -280,7 +295,10 @@ class DataLogger:
     def set_layout(self, grid_map) -> None:
         """Sets the page layout: ``grid_map`` maps each plot name to its cell
         ``(top, left, height, width)`` in grid units."""
+        self._check_open()
         cells = normalize_layout(grid_map)
+        for name, _ in cells:
+            _check_utf8(name, "plot name")
         check_layout(cells)
 
         def fill(body: BodyWriter) -> None:
@@ -333,7 +351,10 @@ class DataLogger:
     def tandem_lines(self, plot_name: str, x: float, ys, palette: Optional[str] = None) -> None:
         """Adds the point ``(x, ys[k])`` to line ``k`` of the plot, e.g. one
         loss value per line per training step."""
+        self._check_open()
         _check_plot_name(plot_name)
+        if isinstance(x, (str, bytes)):
+            raise TypeError(f"x must be a number, got {x!r}")
         x = float(x)
         values = as_float32(ys, "ys")
         if values.ndim > 1:
@@ -376,6 +397,8 @@ class DataLogger:
         """Hands every pending record to the destinations and waits until
         they have them (for a file: written; for Pub/Sub: published)."""
         with self._shared.lock:
+            if self._shared.closed:
+                raise ClosedError()
             if self._shared.deferred is not None:
                 err, self._shared.deferred = self._shared.deferred, None
                 raise err
@@ -399,6 +422,12 @@ class DataLogger:
 
     # Internals.
 
+    def _check_open(self) -> None:
+        """Refuses a call on a closed logger before looking at its arguments
+        (which may be costly to convert, such as a CUDA tensor)."""
+        if self._shared.closed:
+            raise ClosedError()
+
     def _after_fork_in_child(self) -> None:
         """Turns the forked copy of this logger into a new session of the
         child's (see the module's docs)."""
@@ -417,6 +446,7 @@ class DataLogger:
         grid: Optional[GridSpec],
         line_dims: list[int],
     ) -> None:
+        self._check_open()
         _check_plot_name(plot_name)
         spatial_dim = integer_arg(spatial_dim, "spatial_dim")
         if color is not None and not isinstance(color, ColorSpec):
@@ -484,3 +514,13 @@ if hasattr(os, "register_at_fork"):  # not on Windows, which has no fork
 def _check_plot_name(plot_name) -> None:
     if not isinstance(plot_name, str):
         raise TypeError(f"plot_name must be a string, got {plot_name!r}")
+
+
+def _check_utf8(text: str, what: str) -> None:
+    """Names are stored as UTF-8, which cannot hold a lone surrogate (as
+    ``os.fsdecode`` makes of undecodable bytes). Control characters are
+    accepted, as the Rust logger accepts them."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as err:
+        raise CallError(f"{what} {text!r} cannot be stored as UTF-8: {err.reason} at index {err.start}") from None
