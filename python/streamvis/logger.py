@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import threading
 import time
 import weakref
@@ -503,8 +504,21 @@ _live_loggers: "weakref.WeakSet[DataLogger]" = weakref.WeakSet()
 
 
 def _after_fork_in_child() -> None:
-    for logger in list(_live_loggers):
+    loggers = list(_live_loggers)
+    for logger in loggers:
         logger._after_fork_in_child()
+    # A multiprocessing worker ends in os._exit, past atexit: have
+    # multiprocessing's own exit hook flush what the worker logged last.
+    # (Its finalizers registered now would be cleared when the worker
+    # starts; its after-fork hooks run just after that.)
+    mp_util = sys.modules.get("multiprocessing.util")
+    if mp_util is not None:
+        for logger in loggers:
+            mp_util.register_after_fork(logger._shared, _close_at_multiprocessing_exit)
+
+
+def _close_at_multiprocessing_exit(shared: _Shared) -> None:
+    sys.modules["multiprocessing.util"].Finalize(shared, shared.close, exitpriority=0)
 
 
 if hasattr(os, "register_at_fork"):  # not on Windows, which has no fork

@@ -88,6 +88,30 @@ def test_a_forked_child_is_a_new_session_and_pending_records_are_written_once(tm
     assert len(frames(log)) == 12
 
 
+def _log_in_worker(logger: DataLogger) -> None:
+    logger.tandem_lines("p", 1, [2.0])  # pending when the worker ends
+
+
+def test_a_multiprocessing_worker_flushes_when_it_ends(tmp_path: Path):
+    # multiprocessing ends a forked worker with os._exit, past atexit.
+    import multiprocessing
+
+    log = tmp_path / "worker.log"
+    logger = DataLogger("run", flush_interval=3600)
+    logger.init_write_log(log)
+    logger.set_layout({"p": (0, 0, 1, 1)})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        worker = multiprocessing.get_context("fork").Process(target=_log_in_worker, args=(logger,))
+        worker.start()
+    worker.join(20)
+    assert worker.exitcode == 0
+    logger.close()
+    sessions = _sessions(log)
+    assert sessions.pop(logger.session_id) == [0]
+    assert list(sessions.values()) == [[0]], "the worker's record, under its own session"
+
+
 def test_the_child_locks_the_file_apart_from_the_parent(tmp_path: Path):
     # flock locks belong to the open file description: a child writing
     # through the parent's would not be excluded by the parent's lock.
