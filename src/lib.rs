@@ -32,6 +32,13 @@
 //! # let _ = TensorView::new(&[0], &[]);
 //! # Ok::<(), streamvis_gpu::logger::LoggerError>(())
 //! ```
+//!
+//! Cargo features: none (`default-features = false`) is the logger alone
+//! (`format`, `spec`, `logger` with its file sink), what a training app
+//! links; `pubsub` adds the Pub/Sub sink; `reader` the log reader (`source`,
+//! `store` and its export, `layout`, `ingest`); `viewer` (with `reader` and
+//! the binaries' `cli`) the renderer, window and videos. The default is
+//! `viewer` and `pubsub`.
 
 #[cfg(feature = "viewer")]
 pub mod app;
@@ -39,15 +46,19 @@ pub mod app;
 pub mod cli;
 pub mod demo;
 pub mod format;
+#[cfg(feature = "reader")]
 pub mod ingest;
+#[cfg(feature = "reader")]
 pub mod layout;
 pub mod logger;
 #[cfg(feature = "pubsub")]
 pub mod pubsub;
 #[cfg(feature = "viewer")]
 pub mod render;
+#[cfg(feature = "reader")]
 pub mod source;
 pub mod spec;
+#[cfg(feature = "reader")]
 pub mod store;
 #[cfg(feature = "viewer")]
 pub mod video;

@@ -45,7 +45,8 @@ pub struct RecordMeta {
 }
 
 /// A grid_map cell: `(top, left, height, width)` in grid units.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "reader", derive(serde::Serialize, serde::Deserialize))]
 pub struct GridCell {
     pub top: u32,
     pub left: u32,
