@@ -180,7 +180,8 @@ def test_the_viewer_shows_the_records_of_parent_and_child(tmp_path: Path):
     logger = DataLogger("run", flush_interval=3600)
     logger.init_write_log(log)
     logger.set_layout({"p": (0, 0, 1, 1)})
-    logger.tandem_lines("p", 0, [1.0])
+    logger.flush()  # the viewer skips a plot's records before its layout
+    logger.tandem_lines("p", 0, [1.0])  # pending at the fork
 
     def child() -> int:
         logger.tandem_lines("p", 1, [2.0])
@@ -192,5 +193,7 @@ def test_the_viewer_shows_the_records_of_parent_and_child(tmp_path: Path):
     logger.close()
     assert viewer.is_file()
     shown = export(log, tmp_path / "export.json")
-    # File order: the child's record, then the parent's (flushed at close).
-    assert sorted(shown["p"]["columns"]["x"]) == [0.0, 1.0, 2.0]
+    # In file order: the layout, the child's point, then the parent's two
+    # (written at close); none twice.
+    assert shown["p"]["columns"]["x"] == [[1.0, 0.0, 2.0]]
+    assert shown["p"]["columns"]["y"] == [[2.0, 1.0, 3.0]]
