@@ -104,12 +104,14 @@ fn randn(rng: &mut fastrand::Rng) -> f32 {
 /// The example app running on a thread, logging to a temporary file; what
 /// `streamvis-gpu --demo` views. Dropping it stops the thread and removes the
 /// file.
+#[cfg(feature = "viewer")]
 pub struct DemoRun {
     dir: tempfile::TempDir,
     stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
+#[cfg(feature = "viewer")]
 impl DemoRun {
     /// Starts logging one step every `interval`.
     pub fn start(interval: std::time::Duration) -> std::io::Result<DemoRun> {
@@ -159,6 +161,7 @@ impl DemoRun {
     }
 }
 
+#[cfg(feature = "viewer")]
 impl Drop for DemoRun {
     fn drop(&mut self) {
         self.stop.store(true, std::sync::atomic::Ordering::Relaxed);

@@ -32,6 +32,13 @@
 //! # let _ = TensorView::new(&[0], &[]);
 //! # Ok::<(), streamvis_gpu::logger::LoggerError>(())
 //! ```
+//!
+//! Cargo features: none (`default-features = false`) is the logger alone
+//! (`format`, `calls`, `log_file`, `logger`), what a training app links;
+//! `pubsub` adds the Pub/Sub sink; `reader` the log reader (`source` with
+//! its reader loop, `store` and its export, `layout`); `viewer` (with `reader` and
+//! the binaries' `cli`) the renderer, window and videos. The default is
+//! `viewer` and `pubsub`.
 
 #[cfg(feature = "viewer")]
 pub mod app;
@@ -40,8 +47,10 @@ pub mod calls;
 pub mod cli;
 pub mod demo;
 pub mod format;
+#[cfg(feature = "reader")]
 #[doc(hidden)]
 pub mod fuzz;
+#[cfg(feature = "reader")]
 pub mod layout;
 pub mod log_file;
 pub mod logger;
@@ -49,7 +58,9 @@ pub mod logger;
 pub mod pubsub_client;
 #[cfg(feature = "viewer")]
 pub mod render;
+#[cfg(feature = "reader")]
 pub mod source;
+#[cfg(feature = "reader")]
 pub mod store;
 #[cfg(feature = "viewer")]
 pub mod video;

@@ -14,6 +14,7 @@ API of the original streamvis::
 
 from .errors import (
     CallError,
+    ClosedError,
     LogFormatError,
     NoSinkError,
     PubSubError,
@@ -33,6 +34,7 @@ __all__ = [
     "StreamvisError",
     "CallError",
     "NoSinkError",
+    "ClosedError",
     "LogFormatError",
     "UnsupportedVersionError",
     "SinkError",

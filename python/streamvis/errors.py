@@ -6,6 +6,7 @@ __all__ = [
     "StreamvisError",
     "CallError",
     "NoSinkError",
+    "ClosedError",
     "LogFormatError",
     "UnsupportedVersionError",
     "SinkError",
@@ -27,6 +28,13 @@ class NoSinkError(StreamvisError, RuntimeError):
 
     def __init__(self) -> None:
         super().__init__("no destination: call init_write_log (or init_pubsub) first")
+
+
+class ClosedError(StreamvisError, RuntimeError):
+    """A call was made on a closed logger."""
+
+    def __init__(self) -> None:
+        super().__init__("the logger is closed: create a new DataLogger to log more")
 
 
 class LogFormatError(StreamvisError, ValueError):

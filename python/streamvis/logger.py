@@ -7,12 +7,20 @@ thread, as soon as it passes ``flush_threshold_bytes``, and when the logger
 is closed, collected or the interpreter exits. A record holding a large
 tensor is written at once, straight from the tensor's memory. A refused call
 raises :class:`~streamvis.errors.CallError` and writes nothing.
+
+After ``os.fork()`` the child's loggers start over as new sessions: the
+records the parent had pending stay the parent's to write (the child drops
+its copy, which would otherwise reach the log twice under the parent's
+sequence numbers), and the child's own records get a new session id and
+sequence numbers from 0, so a reader, which drops a session's repeated
+sequence numbers as duplicates, keeps both processes' records.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import sys
 import threading
 import time
 import weakref
@@ -20,7 +28,7 @@ from typing import Callable, Optional, Sequence
 
 import numpy as np
 
-from .errors import CallError, NoSinkError, StreamvisError
+from .errors import CallError, ClosedError, NoSinkError
 from .format import BodyWriter, Buffer, Frame, RecordKind, RecordMeta, encode_frame
 from .sinks import FileSink, PubSubSink, Sink
 from .spec import (
@@ -41,6 +49,8 @@ log = logging.getLogger("streamvis")
 #: Tensors at least this large are written at once instead of being copied
 #: into the pending buffer.
 DIRECT_WRITE_BYTES = 1 << 20
+
+_MAX_WAIT_SECS = 86400.0
 
 
 def as_float32(data, what: str = "data") -> np.ndarray:
@@ -93,11 +103,12 @@ class _Shared:
         self.closed = False
         self.stop = threading.Event()
         self.flusher: Optional[threading.Thread] = None
+        self.flush_interval = 0.05
 
     def check_locked(self) -> None:
         """Raises what stops a record from being logged now."""
         if self.closed:
-            raise StreamvisError("the logger is closed")
+            raise ClosedError()
         if self.deferred is not None:
             err, self.deferred = self.deferred, None
             raise err
@@ -136,7 +147,36 @@ class _Shared:
         self.pending = bytearray()
         self.write_locked(buffers)
 
+    def after_fork_in_child(self, ordering_key: str) -> None:
+        """Makes the forked copy of this state the child's own: the parent's
+        pending records are dropped (the parent writes them), locks and the
+        flusher (whose thread did not survive the fork) start afresh, and
+        each sink opens its own connection to its destination."""
+        # Another thread may have held the lock at the fork; it is not
+        # running in the child and would never release it.
+        self.lock = threading.RLock()
+        self.pending = bytearray()
+        # A failed background flush was of the parent's records.
+        self.deferred = None
+        self.stop = threading.Event()
+        had_flusher, self.flusher = self.flusher is not None, None
+        if self.closed:
+            return
+        for sink in self.sinks:
+            reopen = getattr(sink, "after_fork_in_child", None)
+            if reopen is None:
+                continue
+            try:
+                reopen(ordering_key)
+            except Exception as err:
+                log.warning("reopening a destination after fork failed: %s", err)
+                if self.deferred is None:
+                    self.deferred = err
+        if had_flusher:
+            self.start_flusher(self.flush_interval)
+
     def start_flusher(self, interval: float) -> None:
+        self.flush_interval = interval
         if self.flusher is None:
             self.flusher = threading.Thread(
                 target=self._run_flusher, args=(interval,), name="streamvis-flush", daemon=True
@@ -144,6 +184,9 @@ class _Shared:
             self.flusher.start()
 
     def _run_flusher(self, interval: float) -> None:
+        # Event.wait overflows past time_t; an interval of a day or more
+        # (or infinity) means "on flush, threshold and close only" anyway.
+        interval = min(interval, _MAX_WAIT_SECS)
         while not self.stop.wait(interval):
             with self.lock:
                 try:
@@ -198,6 +241,14 @@ class DataLogger:
     def __init__(self, run_name: str, *, flush_interval: float = 0.05, flush_threshold_bytes: int = 4 << 20) -> None:
         if not isinstance(run_name, str):
             raise TypeError(f"run_name must be a string, got {run_name!r}")
+        _check_utf8(run_name, "run_name")
+        if isinstance(flush_interval, bool) or not isinstance(flush_interval, (int, float)):
+            raise TypeError(f"flush_interval must be a number of seconds, got {flush_interval!r}")
+        if not flush_interval > 0:  # also refuses NaN
+            raise ValueError(f"flush_interval must be more than 0 seconds, got {flush_interval!r}")
+        flush_threshold_bytes = integer_arg(flush_threshold_bytes, "flush_threshold_bytes")
+        if flush_threshold_bytes < 0:
+            raise ValueError(f"flush_threshold_bytes must be at least 0, got {flush_threshold_bytes}")
         self.run_name = run_name
         #: The random id stamped on every record of this logger.
         self.session_id = _new_session_id()
@@ -208,6 +259,7 @@ class DataLogger:
         self._flush_interval = flush_interval
         self._shared = _Shared(flush_threshold_bytes)
         self._finalizer = weakref.finalize(self, self._shared.close)
+        _live_loggers.add(self)
 
     def __repr__(self) -> str:
         return f"DataLogger(run_name={self.run_name!r}, session_id={self.session_id:016x})"
@@ -219,19 +271,21 @@ class DataLogger:
         needed. An existing log is appended to after checking its header
         (:class:`~streamvis.errors.LogFormatError` if it is not a log of this
         format version); other processes may append to it at the same time."""
+        self._check_open()
         self.add_sink(FileSink(path))
 
     def init_pubsub(self, project: str, topic: str) -> None:
         """Publishes records to the Pub/Sub topic ``topic`` of ``project``,
         which the viewer creates: start the viewer first. Needs the
         ``pubsub`` extra (google-cloud-pubsub)."""
+        self._check_open()
         self.add_sink(PubSubSink(project, topic, ordering_key=f"{self.session_id:016x}"))
 
     def add_sink(self, sink: Sink) -> None:
         """Adds a destination; records logged from now on go to it too."""
         with self._shared.lock:
             if self._shared.closed:
-                raise StreamvisError("the logger is closed")
+                raise ClosedError()
             # Records already pending go to the sinks that were there first.
             self._shared.flush_locked()
             self._shared.sinks.append(sink)
@@ -242,7 +296,10 @@ class DataLogger:
     def set_layout(self, grid_map) -> None:
         """Sets the page layout: ``grid_map`` maps each plot name to its cell
         ``(top, left, height, width)`` in grid units."""
+        self._check_open()
         cells = normalize_layout(grid_map)
+        for name, _ in cells:
+            _check_utf8(name, "plot name")
         check_layout(cells)
 
         def fill(body: BodyWriter) -> None:
@@ -295,7 +352,10 @@ class DataLogger:
     def tandem_lines(self, plot_name: str, x: float, ys, palette: Optional[str] = None) -> None:
         """Adds the point ``(x, ys[k])`` to line ``k`` of the plot, e.g. one
         loss value per line per training step."""
+        self._check_open()
         _check_plot_name(plot_name)
+        if isinstance(x, (str, bytes)):
+            raise TypeError(f"x must be a number, got {x!r}")
         x = float(x)
         values = as_float32(ys, "ys")
         if values.ndim > 1:
@@ -338,6 +398,8 @@ class DataLogger:
         """Hands every pending record to the destinations and waits until
         they have them (for a file: written; for Pub/Sub: published)."""
         with self._shared.lock:
+            if self._shared.closed:
+                raise ClosedError()
             if self._shared.deferred is not None:
                 err, self._shared.deferred = self._shared.deferred, None
                 raise err
@@ -361,6 +423,19 @@ class DataLogger:
 
     # Internals.
 
+    def _check_open(self) -> None:
+        """Refuses a call on a closed logger before looking at its arguments
+        (which may be costly to convert, such as a CUDA tensor)."""
+        if self._shared.closed:
+            raise ClosedError()
+
+    def _after_fork_in_child(self) -> None:
+        """Turns the forked copy of this logger into a new session of the
+        child's (see the module's docs)."""
+        self.session_id = _new_session_id()
+        self._next_seq = 0
+        self._shared.after_fork_in_child(ordering_key=f"{self.session_id:016x}")
+
     def _data_call(
         self,
         kind: RecordKind,
@@ -372,6 +447,7 @@ class DataLogger:
         grid: Optional[GridSpec],
         line_dims: list[int],
     ) -> None:
+        self._check_open()
         _check_plot_name(plot_name)
         spatial_dim = integer_arg(spatial_dim, "spatial_dim")
         if color is not None and not isinstance(color, ColorSpec):
@@ -423,6 +499,42 @@ class DataLogger:
             shared.submit_locked(frame)
 
 
+#: Every logger not yet collected, for the fork handler.
+_live_loggers: "weakref.WeakSet[DataLogger]" = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    loggers = list(_live_loggers)
+    for logger in loggers:
+        logger._after_fork_in_child()
+    # A multiprocessing worker ends in os._exit, past atexit: have
+    # multiprocessing's own exit hook flush what the worker logged last.
+    # (Its finalizers registered now would be cleared when the worker
+    # starts; its after-fork hooks run just after that.)
+    mp_util = sys.modules.get("multiprocessing.util")
+    if mp_util is not None:
+        for logger in loggers:
+            mp_util.register_after_fork(logger._shared, _close_at_multiprocessing_exit)
+
+
+def _close_at_multiprocessing_exit(shared: _Shared) -> None:
+    sys.modules["multiprocessing.util"].Finalize(shared, shared.close, exitpriority=0)
+
+
+if hasattr(os, "register_at_fork"):  # not on Windows, which has no fork
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 def _check_plot_name(plot_name) -> None:
     if not isinstance(plot_name, str):
         raise TypeError(f"plot_name must be a string, got {plot_name!r}")
+
+
+def _check_utf8(text: str, what: str) -> None:
+    """Names are stored as UTF-8, which cannot hold a lone surrogate (as
+    ``os.fsdecode`` makes of undecodable bytes). Control characters are
+    accepted, as the Rust logger accepts them."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as err:
+        raise CallError(f"{what} {text!r} cannot be stored as UTF-8: {err.reason} at index {err.start}") from None

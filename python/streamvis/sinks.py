@@ -127,6 +127,25 @@ class FileSink:
         """Nothing to wait for: writes reach the file before :meth:`write`
         returns."""
 
+    def after_fork_in_child(self, ordering_key: str) -> None:
+        """Gives a forked child a descriptor of its own. ``flock`` locks
+        belong to the open file description, which ``fork`` shares: through
+        the inherited descriptor the child would take the lock while the
+        parent holds it (and release the parent's), and a batch written in
+        several ``writev`` calls could interleave with the parent's."""
+        if self._fd < 0:
+            return
+        inherited, self._fd = self._fd, -1
+        try:
+            # The same file even if it was renamed since (Linux); else by path.
+            proc_path = f"/proc/self/fd/{inherited}"
+            path = proc_path if os.path.exists(proc_path) else self.path
+            self._fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CLOEXEC)
+        except OSError as err:
+            raise SinkError(f"reopening {self.path!r} in a forked process: {err}") from err
+        finally:
+            os.close(inherited)
+
     def close(self) -> None:
         if self._fd >= 0:
             os.close(self._fd)
@@ -173,20 +192,11 @@ class PubSubSink:
                 "init_pubsub needs the google-cloud-pubsub package: pip install 'streamvis[pubsub]'"
             ) from err
         self._gexc = gexc
+        self._auth_exc = auth_exc
+        self._pubsub_v1 = pubsub_v1
         self._timeout = timeout
         self.ordering_key = ordering_key
-        try:
-            self._publisher = pubsub_v1.PublisherClient(
-                batch_settings=pubsub_v1.types.BatchSettings(
-                    max_bytes=MESSAGE_MAX_BYTES + (64 << 10), max_latency=0.01, max_messages=1000
-                ),
-                publisher_options=pubsub_v1.types.PublisherOptions(enable_message_ordering=True),
-            )
-        except auth_exc.DefaultCredentialsError as err:
-            raise PubSubError(
-                f"no Google Cloud credentials for Pub/Sub ({err}); set up application default credentials, "
-                "or set PUBSUB_EMULATOR_HOST to use the emulator"
-            ) from err
+        self._publisher = self._new_publisher()
         self.topic_path = self._publisher.topic_path(project, topic)
         self._futures: list = []
         try:
@@ -202,6 +212,21 @@ class PubSubSink:
         except gexc.GoogleAPICallError as err:
             self._publisher.stop()
             raise PubSubError(f"cannot reach Pub/Sub topic {self.topic_path}: {err}") from err
+
+    def _new_publisher(self):
+        pubsub_v1 = self._pubsub_v1
+        try:
+            return pubsub_v1.PublisherClient(
+                batch_settings=pubsub_v1.types.BatchSettings(
+                    max_bytes=MESSAGE_MAX_BYTES + (64 << 10), max_latency=0.01, max_messages=1000
+                ),
+                publisher_options=pubsub_v1.types.PublisherOptions(enable_message_ordering=True),
+            )
+        except self._auth_exc.DefaultCredentialsError as err:
+            raise PubSubError(
+                f"no Google Cloud credentials for Pub/Sub ({err}); set up application default credentials, "
+                "or set PUBSUB_EMULATOR_HOST to use the emulator"
+            ) from err
 
     def write(self, buffers: Sequence[Buffer]) -> None:
         data = buffers[0] if len(buffers) == 1 else b"".join(buffers)
@@ -242,6 +267,14 @@ class PubSubSink:
 
     def sync(self) -> None:
         self._reap(wait=True)
+
+    def after_fork_in_child(self, ordering_key: str) -> None:
+        """Gives a forked child a publisher of its own, publishing under the
+        child's session. The parent's client (its batching threads did not
+        survive the fork) and its unconfirmed messages are the parent's."""
+        self.ordering_key = ordering_key
+        self._futures = []
+        self._publisher = self._new_publisher()
 
     def close(self) -> None:
         try:

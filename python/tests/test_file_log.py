@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from _helpers import export, frames, parity_files, record_summary, rust_log
-from streamvis import DataLogger, LogFormatError, UnsupportedVersionError
+from streamvis import ClosedError, DataLogger, LogFormatError, UnsupportedVersionError
 from streamvis.format import FILE_HEADER_LEN, file_header, read_frames
 
 
@@ -126,9 +126,39 @@ def test_flushes_on_close_and_refuses_calls_after(tmp_path: Path):
     logger.close()
     assert len(frames(log)) == 1
     assert logger.closed
-    with pytest.raises(Exception, match="closed"):
-        logger.clear()
     logger.close()  # a second close does nothing
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda lg, tmp: lg.flush(),
+        lambda lg, tmp: lg.clear(),
+        lambda lg, tmp: lg.end_step(),
+        lambda lg, tmp: lg.set_layout({"p": (0, 0, 1, 1)}),
+        # Refused for being closed before the arguments are looked at.
+        lambda lg, tmp: lg.set_layout({"": (0, 0, 0, 0)}),
+        lambda lg, tmp: lg.scatter("p", np.ones((3, 2)), 1, False),
+        lambda lg, tmp: lg.scatter("nope", np.ones((3, 5)), 7, False),
+        lambda lg, tmp: lg.multi_lines("p", np.ones((2, 3, 2)), 0, 2, False),
+        lambda lg, tmp: lg.tandem_lines("p", 0, [1.0]),
+        lambda lg, tmp: lg.init_write_log(tmp / "other.log"),
+        lambda lg, tmp: lg.init_pubsub("project", "topic"),
+    ],
+    ids=["flush", "clear", "end_step", "set_layout", "bad set_layout", "scatter", "bad scatter", "multi_lines",
+         "tandem_lines", "init_write_log", "init_pubsub"],
+)
+def test_every_call_after_close_raises_closed_error(tmp_path: Path, call):
+    log = tmp_path / "closed.log"
+    logger = DataLogger("run")
+    logger.init_write_log(log)
+    logger.set_layout({"p": (0, 0, 1, 1)})
+    logger.close()
+    size = log.stat().st_size
+    with pytest.raises(ClosedError, match="the logger is closed"):
+        call(logger, tmp_path)
+    assert log.stat().st_size == size
+    assert not (tmp_path / "other.log").exists(), "a closed logger opens nothing"
 
 
 def test_a_forgotten_logger_is_flushed_when_collected(tmp_path: Path):

@@ -189,3 +189,36 @@ def test_the_test_app_publishes(emulator: str, tmp_path: Path, monkeypatch):
     file_records = list(read_frames(log.read_bytes()))
     assert len(file_records) == 2 + 2 * 5  # clear, layout, then 4 calls and a step per step
     assert len(_records(_pull_all(emulator, subscription, len(file_records)))) == len(file_records)
+
+
+def test_a_forked_child_publishes_as_a_new_session(emulator: str, monkeypatch):
+    # The viewer drops a session's repeated sequence numbers as duplicates:
+    # a child publishing under the parent's session would lose its records.
+    from test_fork import _fork, _wait
+
+    monkeypatch.setenv("PUBSUB_EMULATOR_HOST", emulator)
+    subscription = _topic_and_subscription(emulator, "forked")
+    logger = DataLogger("run", flush_interval=3600)
+    logger.init_pubsub(PROJECT, "forked")
+    logger.set_layout({"p": (0, 0, 1, 1)})
+    logger.tandem_lines("p", 0, [1.0])  # pending at the fork
+    parent_session = logger.session_id
+
+    def child() -> int:
+        for step in range(3):
+            logger.tandem_lines("p", 100 + step, [-1.0])
+        logger.close()
+        return 0
+
+    assert _wait(_fork(child), timeout_secs=60) == 0
+    logger.tandem_lines("p", 1, [2.0])
+    logger.close()
+
+    messages = _pull_all(emulator, subscription, 6)
+    keys = sorted(_records(messages))
+    child_session = next(session for session, _ in keys if session != parent_session)
+    assert keys == sorted([(parent_session, seq) for seq in range(3)] + [(child_session, seq) for seq in range(3)])
+    for m in messages:
+        frames = read_frames(base64.b64decode(m["data"]), file=False)
+        keys_in_message = {f"{struct.unpack_from('<Q', f.body, 0)[0]:016x}" for f in frames}
+        assert keys_in_message == {m.get("orderingKey")}, "each session publishes under its own ordering key"

@@ -226,6 +226,75 @@ def test_wrong_types_raise_type_error(logger: DataLogger, call):
         call(logger)
 
 
+@pytest.mark.parametrize(
+    "options, error, message",
+    [
+        (dict(flush_interval=0), ValueError, "flush_interval must be more than 0 seconds"),
+        (dict(flush_interval=-1.0), ValueError, "flush_interval must be more than 0 seconds"),
+        (dict(flush_interval=float("nan")), ValueError, "flush_interval must be more than 0 seconds"),
+        (dict(flush_interval="0.05"), TypeError, "flush_interval must be a number of seconds"),
+        (dict(flush_interval=None), TypeError, "flush_interval must be a number of seconds"),
+        (dict(flush_threshold_bytes=-1), ValueError, "flush_threshold_bytes must be at least 0"),
+        (dict(flush_threshold_bytes=1.5), TypeError, "flush_threshold_bytes must be an integer"),
+    ],
+)
+def test_bad_options_are_refused_at_construction(options, error, message):
+    # Before, a zero, negative or NaN interval made the flush thread spin,
+    # and a string killed it silently.
+    with pytest.raises(error, match=message):
+        DataLogger("run", **options)
+
+
+def test_an_infinite_flush_interval_flushes_on_flush_only(tmp_path: Path):
+    log = tmp_path / "never.log"
+    with DataLogger("run", flush_interval=float("inf")) as logger:
+        logger.init_write_log(log)
+        logger.set_layout(LAYOUT)
+        logger._shared.flusher.join(0.1)
+        assert logger._shared.flusher.is_alive(), "the flush thread survives a huge interval"
+        assert frames(log) == []
+        logger.flush()
+        assert len(frames(log)) == 1
+
+
+def test_names_that_utf8_cannot_hold_are_refused(logger: DataLogger, tmp_path: Path):
+    # A lone surrogate, as os.fsdecode makes of undecodable bytes.
+    with pytest.raises(CallError, match=r"plot name 'bad\\udcff' cannot be stored as UTF-8"):
+        logger.set_layout({"bad\udcff": (0, 0, 1, 1)})
+    with pytest.raises(CallError, match="run_name .* cannot be stored as UTF-8"):
+        DataLogger("run\ud800")
+
+
+def test_control_characters_in_names_are_accepted_as_by_rust(tmp_path: Path):
+    # The Rust logger stores any UTF-8 name; so does this one.
+    log = tmp_path / "control.log"
+    names = {"tab\there": (0, 0, 1, 1), "new\nline\x00nul": (0, 1, 1, 1)}
+    with DataLogger("run\x1b") as logger:
+        logger.init_write_log(log)
+        logger.set_layout(names)
+        logger.tandem_lines("tab\there", 0, [1.0])
+    assert len(frames(log)) == 2
+
+
+def test_the_viewer_shows_names_with_control_characters(tmp_path: Path):
+    from _helpers import export
+
+    log = tmp_path / "control.log"
+    names = {"tab\there": (0, 0, 1, 1), "new\nline\x00nul": (0, 1, 1, 1)}
+    with DataLogger("run") as logger:
+        logger.init_write_log(log)
+        logger.set_layout(names)
+        for name in names:
+            logger.tandem_lines(name, 0, [1.0])
+    assert sorted(export(log, tmp_path / "export.json")) == sorted(names)
+
+
+def test_x_of_tandem_lines_must_be_a_number(logger: DataLogger):
+    with pytest.raises(TypeError, match="x must be a number"):
+        logger.tandem_lines("p", "1.5", [1.0])
+    logger.tandem_lines("p", np.float32(1.5), [1.0])
+
+
 def test_spec_types_check_their_fields():
     with pytest.raises(TypeError):
         ColorSpec("Viridis256", 1.5)

@@ -45,7 +45,8 @@ pub struct RecordMeta {
 }
 
 /// A grid_map cell: `(top, left, height, width)` in grid units.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "reader", derive(serde::Serialize, serde::Deserialize))]
 pub struct GridCell {
     pub top: u32,
     pub left: u32,
@@ -286,7 +287,8 @@ pub struct Record {
     pub body: RecordBody<Tensor>,
 }
 
-#[cfg(test)]
+// Used by the reader's tests (store, steps, reader).
+#[cfg(all(test, feature = "reader"))]
 impl Record {
     /// A record of run "r", session 0, sequence number 0, for tests that
     /// only care about the body.

@@ -314,15 +314,18 @@ pub fn truncate(path: &Path, len: u64) {
 }
 
 /// Generous: the machine may be busy.
+#[cfg(feature = "viewer")]
 const VIEWER_DEADLINE: std::time::Duration = std::time::Duration::from_secs(120);
 
 /// The viewer with `args`, its stderr collected line by line.
+#[cfg(feature = "viewer")]
 pub struct Viewer {
     child: std::process::Child,
     lines: std::sync::mpsc::Receiver<String>,
     seen: Vec<String>,
 }
 
+#[cfg(feature = "viewer")]
 impl Viewer {
     pub fn start(args: &[&str]) -> Viewer {
         use std::io::{BufRead, BufReader};
