@@ -220,8 +220,13 @@ mod tests {
 
     #[test]
     fn the_whole_way_holds_on_random_programs() {
-        let mut rng = fastrand::Rng::with_seed(7);
-        for _ in 0..400 {
+        // STREAMVIS_FUZZ_PROGRAMS=N runs more (and other) programs.
+        let programs = std::env::var("STREAMVIS_FUZZ_PROGRAMS")
+            .ok()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(400);
+        let mut rng = fastrand::Rng::with_seed(7 + programs as u64);
+        for _ in 0..programs {
             let data: Vec<u8> = (0..rng.usize(0..600)).map(|_| rng.u8(..)).collect();
             fuzz_view(&data);
         }
