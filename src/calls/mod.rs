@@ -69,6 +69,9 @@ pub enum CallError {
     #[error("line_dims must name at least one dimension")]
     NoLineDims,
 
+    #[error("scatter takes no line_dims")]
+    LineDimsOnScatter,
+
     #[error(
         "line_dims entry {dim} is out of range or the spatial dim, for data of shape {shape:?} with spatial_dim {spatial_dim}"
     )]
@@ -118,6 +121,7 @@ impl CallError {
             CallError::GridNoColumns => "GridNoColumns",
             CallError::GridBadPadding(_) => "GridBadPadding",
             CallError::NoLineDims => "NoLineDims",
+            CallError::LineDimsOnScatter => "LineDimsOnScatter",
             CallError::BadLineDim { .. } => "BadLineDim",
             CallError::RepeatedLineDim { .. } => "RepeatedLineDim",
             CallError::UnknownPalette { .. } => "UnknownPalette",
@@ -205,6 +209,10 @@ pub fn check_data_call<T: TensorData>(kind: DataCallKind, call: &DataCall<T>) ->
         if !grid.padding_factor.is_finite() {
             return Err(CallError::GridBadPadding(grid.padding_factor));
         }
+    }
+    if kind == DataCallKind::Scatter && !call.line_dims.is_empty() {
+        // No logger writes this; a record from elsewhere could.
+        return Err(CallError::LineDimsOnScatter);
     }
     if kind == DataCallKind::MultiLines {
         if call.line_dims.is_empty() {

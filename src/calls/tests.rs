@@ -219,3 +219,15 @@ fn control_characters_are_escaped() {
     assert_eq!(printable("loss"), "loss");
     assert_eq!(printable("a\nb\u{7}"), "a\\nb\\u{7}");
 }
+
+#[test]
+fn a_scatter_with_line_dims_is_refused() {
+    let values = [0.0f32; 12];
+    let mut c = call(&[3, 2, 2], &values, 2);
+    assert!(check_data_call(DataCallKind::Scatter, &c).is_ok());
+    c.line_dims = vec![0];
+    assert_eq!(
+        check_data_call(DataCallKind::Scatter, &c),
+        Err(CallError::LineDimsOnScatter)
+    );
+}
