@@ -142,7 +142,7 @@ pub enum DataCallKind {
 }
 
 /// Checks a `scatter` or `multi_lines` call's spec against its data (not
-/// against the layout: see [`check_in_layout`]).
+/// against the layout: see [`Layout::check_contains`]).
 pub fn check_data_call<T: TensorData>(kind: DataCallKind, call: &DataCall<T>) -> Result<(), CallError> {
     let shape = call.data.shape();
     check_tensor_len(shape, call.data.bytes().len() / 4)?;
