@@ -14,8 +14,8 @@
 use std::collections::HashMap;
 
 use crate::format::{
-    ColorSpec, DataCall, FRAME_HEADER_LEN, FrameScanner, GridCell, GridSpec, RecordBody, RecordMeta, StreamEvent,
-    TandemCall, TensorView, encode_file_header, encode_record,
+    ColorSpec, DataCall, FRAME_HEADER_LEN, FrameHeader, FrameScanner, GridCell, GridSpec, RecordBody, RecordMeta,
+    StreamEvent, TandemCall, TensorView, encode_file_header, encode_record,
 };
 use crate::layout::{PageScene, Style};
 use crate::store::{self, PlotKind, Store, needs_reduction, reduce_lines};
@@ -144,10 +144,13 @@ fn hostile_log(input: &mut Input) -> Vec<u8> {
             let body_len = out.len() - start - FRAME_HEADER_LEN;
             let at = start + FRAME_HEADER_LEN + input.u32() as usize % body_len;
             out[at] ^= input.u8() | 1;
-            let body_crc = crc32c::crc32c(&out[start + FRAME_HEADER_LEN..]);
-            out[start + 16..start + 20].copy_from_slice(&body_crc.to_le_bytes());
-            let header_crc = crc32c::crc32c(&out[start..start + 20]);
-            out[start + 20..start + 24].copy_from_slice(&header_crc.to_le_bytes());
+            let (header, body) = out[start..].split_at_mut(FRAME_HEADER_LEN);
+            let bytes: [u8; FRAME_HEADER_LEN] = (&*header).try_into().expect("24 bytes");
+            let kind = FrameHeader::read(&bytes)
+                .ok()
+                .and_then(|h| h.record_kind())
+                .expect("a header just encoded");
+            header.copy_from_slice(&FrameHeader::for_body(kind, body).write());
         }
     }
     out
