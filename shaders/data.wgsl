@@ -25,8 +25,9 @@ struct PlotUniforms {
     // Dense scatters: points in the plot before this chunk, and in all.
     instance_base: u32,
     instance_total: u32,
-    // Padding to a multiple of 16 bytes.
-    _pad0: u32,
+    // Instances of this chunk drawn: fewer than it holds when the view
+    // shows an earlier state of the plot.
+    drawn: u32,
 };
 
 // Keep in sync with `BatchDesc` in src/render/gpu_types.rs.

@@ -20,7 +20,8 @@ struct Segment {
 
 // Segment `s` of a multi_lines batch: from point j of line l to point j + 1,
 // which for the last point of a batch is the first point of the same line in
-// the next batch.
+// the next batch. The end point must be drawn too: a view of an earlier
+// state draws only the chunk's first `plot.drawn` instances.
 fn batch_segment(instance: u32) -> Segment {
     var seg: Segment;
     let b = find_batch(instance);
@@ -30,9 +31,10 @@ fn batch_segment(instance: u32) -> Segment {
     let j = s % points_per_line;
     let pa = gather(b, s);
     var pb: Gathered;
-    if (j + 1u < points_per_line) {
+    if (j + 1u < points_per_line && instance + 1u < plot.drawn) {
         pb = gather(b, s + 1u);
-    } else if (b + 1u < plot.batch_count) {
+    } else if (j + 1u == points_per_line && b + 1u < plot.batch_count
+               && batches[b + 1u].first_instance + line * batches[b + 1u].points_per_line < plot.drawn) {
         pb = gather(b + 1u, line * batches[b + 1u].points_per_line);
     } else {
         seg.ok = false;

@@ -17,8 +17,7 @@ fn cs_main(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups
     if (plot.batch_count == 0u) {
         return;
     }
-    let last = batches[plot.batch_count - 1u];
-    if (instance >= last.first_instance + last.instance_count) {
+    if (instance >= plot.drawn) {
         return;
     }
     let b = find_batch(instance);

@@ -18,7 +18,7 @@ use crate::format::{
     StreamEvent, TandemCall, TensorView, encode_file_header, encode_record,
 };
 use crate::layout::{PageScene, Style};
-use crate::store::{self, PlotKind, Store, needs_reduction, reduce_lines};
+use crate::store::{self, PlotKind, Snapshot, Store, needs_reduction, reduce_lines};
 
 /// Reads fuzz input one value at a time; zeros once it runs out.
 struct Input<'a> {
@@ -170,20 +170,55 @@ pub fn check_log(log: &[u8]) {
     let bytes = bytes::Bytes::copy_from_slice(log);
     let mut scanner = FrameScanner::for_file();
     let mut store = Store::new();
+    let mut records = Vec::new();
     for _ in 0..=log.len() + 1 {
         match scanner.next_event(&bytes, 0) {
             Ok(Some(StreamEvent::Record { record, .. })) => {
                 let _refused = store.apply(&record);
+                records.push(record);
             }
             Ok(Some(StreamEvent::Corrupt { .. })) => {}
             Ok(None) | Err(_) => break,
         }
     }
     check_store(&store);
+    check_history(&store, &records);
+}
+
+/// Every earlier state the store keeps equals a store of the records up to
+/// there: the history is the log cut anywhere.
+pub fn check_history(store: &Store, records: &[crate::format::Record]) {
+    let json = |snapshot: &Snapshot| serde_json::to_string(&store::export(snapshot)).expect("the export serialises");
+    let step = (records.len() / 48).max(1);
+    for cut in (0..=records.len()).step_by(step) {
+        let mut fresh = Store::new();
+        for record in &records[..cut] {
+            let _refused = fresh.apply(record);
+        }
+        let past = store.at_record(cut as u64);
+        assert_eq!(json(&past), json(&fresh.live()), "the state after {cut} records");
+        assert_eq!(past.layout(), fresh.layout(), "the layout after {cut} records");
+        assert_eq!(past.run_name(), fresh.run_name());
+        check_snapshot(&past);
+    }
+    // Steps: the state after each equals the state at its end.
+    for k in 0..store.steps() {
+        let mark = store.step(k).expect("a step below the count");
+        assert!(mark.end <= records.len() as u64);
+        assert_eq!(
+            json(&store.at_step(k).expect("a step")),
+            json(&store.at_record(mark.end))
+        );
+    }
 }
 
 /// Export, page layout and line reduction of `store` must hold together.
 pub fn check_store(store: &Store) {
+    check_snapshot(&store.live());
+}
+
+/// [`check_store`] for one state of a store.
+pub fn check_snapshot(store: &Snapshot) {
     let export = store::export(store);
     serde_json::to_vec(&export).expect("the export serialises");
     for (width, height) in [(1280, 800), (16, 16)] {
@@ -208,8 +243,8 @@ pub fn check_store(store: &Store) {
                 && data.kind != PlotKind::Scatter
             {
                 let columns = plot.frame.plot_area.width.max(1.0) as u32;
-                if needs_reduction(data, columns) {
-                    let reduced = reduce_lines(data, plot.view.min[0], plot.view.max[0], columns);
+                if needs_reduction(&data, columns) {
+                    let reduced = reduce_lines(&data, plot.view.min[0], plot.view.max[0], columns);
                     std::hint::black_box(reduced);
                 }
             }

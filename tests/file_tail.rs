@@ -119,7 +119,7 @@ fn records_kept_after_the_file_shrinks_read_as_zeros_not_a_crash() {
 fn sum_of_points(store: &Store) -> f64 {
     let mut sum = 0.0;
     for plot in store.plots() {
-        for batch in &plot.batches {
+        for batch in plot.batches {
             // The high byte of one value per page: not zero for values >= 1.
             let bytes = &batch.tensor.bytes[..];
             for i in (3..bytes.len()).step_by(4096) {

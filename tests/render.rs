@@ -656,6 +656,127 @@ fn a_page_larger_than_a_texture_is_refused_clearly(r: &mut HeadlessRenderer) -> 
     }
 }
 
+/// A log of eight marked steps: an appended dense cloud (the splat pass
+/// past step 2), a replaced small cloud, appended multi-lines, tandem
+/// lines, and a clear with a new layout after step 5.
+fn history_log(logger: &mut DataLogger) {
+    let layout = [
+        ("dense", GridCell::new(0, 0, 1, 1)),
+        ("cloud", GridCell::new(0, 1, 1, 1)),
+        ("curves", GridCell::new(1, 0, 1, 1)),
+        ("loss", GridCell::new(1, 1, 1, 1)),
+    ];
+    logger.set_layout(layout).unwrap();
+    let mut rng = fastrand::Rng::with_seed(21);
+    for step in 0..8u32 {
+        if step == 6 {
+            logger.clear().unwrap();
+            logger.set_layout(layout[1..].to_vec()).unwrap();
+        }
+        if step < 6 {
+            let dense: Vec<f32> = (0..40_000).map(|_| rng.f32() + step as f32 * 0.1).collect();
+            logger
+                .scatter("dense", TensorView::new(&[20_000, 2], &dense), 1, true, None, None)
+                .unwrap();
+        }
+        let cloud: Vec<f32> = (0..200).map(|_| rng.f32()).collect();
+        let color = ColorSpec::by_dim("Viridis256", 0);
+        logger
+            .scatter("cloud", TensorView::new(&[100, 2], &cloud), 1, false, Some(color), None)
+            .unwrap();
+        // Two lines of 50 points each step: x, y along dim 2.
+        let curves: Vec<f32> = (0..2)
+            .flat_map(|line| {
+                let xs: Vec<f32> = (0..50).map(|i| (step * 50 + i) as f32).collect();
+                let ys: Vec<f32> = (0..50)
+                    .map(|i| ((step * 50 + i) as f32 * 0.1 + line as f32).sin())
+                    .collect();
+                [xs, ys].concat()
+            })
+            .collect();
+        logger
+            .multi_lines(
+                "curves",
+                TensorView::new(&[2, 2, 50], &curves),
+                &[0],
+                1,
+                true,
+                None,
+                None,
+            )
+            .unwrap();
+        logger
+            .tandem_lines("loss", step as f64, &[1.0 / (1.0 + step as f32), rng.f32()], None)
+            .unwrap();
+        logger.end_step().unwrap();
+    }
+}
+
+fn moving_on_the_timeline_draws_each_step_as_a_fresh_store_would(r: &mut HeadlessRenderer) -> Result<(), String> {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("history.log");
+    let mut logger = DataLogger::new("history");
+    logger.init_write_log(&path).unwrap();
+    history_log(&mut logger);
+    drop(logger);
+    let records = common::records_of(&path);
+    let mut store = Store::new();
+    for record in &records {
+        store.apply(record).unwrap();
+    }
+    if store.steps() != 8 {
+        return Err(format!("{} steps, expected 8", store.steps()));
+    }
+    // What each step looks like from a store of the records up to its end,
+    // uploaded from scratch.
+    let mut expected = Vec::new();
+    for k in 0..8 {
+        let mut cut = Store::new();
+        for record in &records[..store.step(k).unwrap().end as usize] {
+            cut.apply(record).unwrap();
+        }
+        expected.push(render(r, &cut, &HashMap::new())?);
+    }
+    let at = |r: &mut HeadlessRenderer, k: u64| -> Result<_, String> {
+        let image = r
+            .render(&store.at_step(k).unwrap(), &HashMap::new(), W, H, &Default::default())
+            .map_err(|e| e.to_string())?;
+        common::image::compare(
+            &format!("step {k}"),
+            &expected[k as usize],
+            &image,
+            common::image::EXACT,
+        )?;
+        Ok(r.last_sync().uploaded_bytes)
+    };
+    // Live first, then back and forth.
+    render(r, &store, &HashMap::new())?;
+    let dense_step = 20_000 * 8;
+    // The first visit to a step with the dense cloud uploads its batches;
+    // after that, a move uploads only the small replaced cloud of the step
+    // (and, across the clear, the small epochs of the lines from the other
+    // side): going back draws fewer batches, going forward more.
+    let moves = [
+        (5, 6 * dense_step + 10_000),
+        (7, 10_000),
+        (5, 10_000),
+        (4, 2_000),
+        (0, 2_000),
+        (3, 2_000),
+        (6, 10_000),
+        (1, 10_000),
+    ];
+    for (k, most) in moves {
+        let uploaded = at(r, k)?;
+        if uploaded > most {
+            return Err(format!(
+                "moving to step {k} uploaded {uploaded} bytes (at most {most} expected)"
+            ));
+        }
+    }
+    Ok(())
+}
+
 fn main() {
     common::run_gpu_fns(vec![
         ("same_image_twice", same_image_twice),
@@ -708,6 +829,10 @@ fn main() {
         (
             "a_page_larger_than_a_texture_is_refused_clearly",
             a_page_larger_than_a_texture_is_refused_clearly,
+        ),
+        (
+            "moving_on_the_timeline_draws_each_step_as_a_fresh_store_would",
+            moving_on_the_timeline_draws_each_step_as_a_fresh_store_would,
         ),
     ])
 }

@@ -178,7 +178,7 @@ pub fn nearest(plot: &Plot, scene_plot: &PlotScene, cursor: [f32; 2], radius: f3
         let d2 = (s[0] - cursor[0]).powi(2) + (s[1] - cursor[1]).powi(2);
         if d2 <= radius * radius && best.as_ref().is_none_or(|(b, _)| d2 < *b) {
             let hit = Hit {
-                plot: plot.name.clone(),
+                plot: plot.name.to_owned(),
                 line,
                 x,
                 y,
@@ -200,7 +200,7 @@ pub fn nearest(plot: &Plot, scene_plot: &PlotScene, cursor: [f32; 2], radius: f3
             }
         }
         PlotKind::Scatter | PlotKind::Lines => {
-            for batch in &plot.batches {
+            for batch in plot.batches {
                 let values = batch.tensor.values();
                 let (_, per_line) = batch.layout.lines_shape();
                 for p in 0..batch.len() {
@@ -248,7 +248,7 @@ mod tests {
         let cursor = [a.x + a.width * 0.3, a.y + a.height * 0.7];
         let before = scene.plots[0].transform().data_from_screen(cursor);
         assert!(views.zoom(&scene, cursor, 2.0));
-        let zoomed = PageScene::build(&Default::default(), &views.fixed, 800, 400, &Style::default());
+        let zoomed = PageScene::build(&Store::new(), &views.fixed, 800, 400, &Style::default());
         let _ = zoomed;
         let view = views.fixed["a"];
         let t = crate::layout::ScreenFromData::new(view, a);
@@ -326,7 +326,7 @@ mod tests {
         let t = scene.plots[0].transform();
         let near = t.screen_from_data([1.0, 1.0]);
         let hit = nearest(
-            store.plot("a").unwrap(),
+            &store.plot("a").unwrap(),
             &scene.plots[0],
             [near[0] + 3.0, near[1] - 2.0],
             12.0,
@@ -335,7 +335,7 @@ mod tests {
         assert_eq!((hit.x, hit.y, hit.color_value, hit.line), (1.0, 1.0, Some(0.5), None));
         assert_eq!(hit.describe(), "x 1  y 1  colour 0.5");
         let far = t.screen_from_data([1.5, 0.0]);
-        assert!(nearest(store.plot("a").unwrap(), &scene.plots[0], far, 12.0).is_none());
+        assert!(nearest(&store.plot("a").unwrap(), &scene.plots[0], far, 12.0).is_none());
     }
 
     #[test]

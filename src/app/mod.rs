@@ -25,8 +25,8 @@ use winit::window::{Window, WindowId};
 use self::interaction::{Hit, Views, nearest, plot_area_at};
 use crate::layout::{PageScene, Style};
 use crate::render::{Blit, GpuContext, OffscreenTarget, Overlay, PageRenderer};
-use crate::source::StepDetector;
 use crate::source::{POLL_INTERVAL, Poll, Reader, Update, apply_update};
+use crate::store::StepDetector;
 use crate::store::Store;
 use crate::video::{Recorder, VideoOptions};
 
@@ -401,7 +401,7 @@ impl App {
         self.hover = self.cursor.and_then(|c| {
             let plot = plot_area_at(&scene, c)?;
             nearest(
-                self.store.plot(&plot.frame.name)?,
+                &self.store.plot(&plot.frame.name)?,
                 plot,
                 c,
                 12.0 * style.font_size / 11.0,

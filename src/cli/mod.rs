@@ -10,9 +10,8 @@ use anyhow::{Context, bail};
 use clap::Parser;
 
 pub use crate::source::Follow;
-use crate::source::StepRule;
 use crate::source::{FileTail, Reader, RecordSource};
-use crate::store::{self, Store};
+use crate::store::{self, AsSnapshot, Snapshot, StepRule, Store};
 use crate::video::{VideoOptions, VideoTarget};
 
 /// With --pubsub, a one-shot output (--screenshot, --no-follow, --record
@@ -311,8 +310,8 @@ impl Args {
         let at_step = match self.at_step {
             None => None,
             Some(at) => {
-                if !matches!(source, SourceConfig::File(_)) {
-                    bail!("--at-step reads a log file: give --file PATH");
+                if matches!(source, SourceConfig::Demo { .. }) {
+                    bail!("--at-step reads a log file or a Pub/Sub topic, not --demo");
                 }
                 if !matches!(output, Output::Export(_) | Output::Screenshot { .. }) {
                     bail!("--at-step applies to --screenshot and --export");
@@ -423,12 +422,13 @@ fn run_output(config: Config) -> anyhow::Result<()> {
         Output::Window { record } => crate::app::run_window(reader, record.clone(), config.gpu_memory_budget),
         Output::Export(out) => {
             let store = read_store(&mut reader, &config)?;
-            write_export(&store, out)
+            write_export(&shown_step(&store, &reader, &config)?, out)
         }
         Output::Screenshot { path, size } => {
             // Follow::No but for --pubsub, which reads until idle.
             let store = read_store(&mut reader, &config)?;
-            write_screenshot(&store, path, *size, config.gpu_memory_budget)
+            let shown = shown_step(&store, &reader, &config)?;
+            write_screenshot(&shown, path, *size, config.gpu_memory_budget)
         }
         Output::Record(video) => {
             let video = VideoOptions {
@@ -451,45 +451,50 @@ fn run_output(config: Config) -> anyhow::Result<()> {
     }
 }
 
-/// Reads the store a one-shot output shows: everything, or up to the end of
-/// the step `--at-step` names.
+/// Reads everything into a store that finds steps by the rule
+/// `--step-plot` names (or markers, else plot repeats).
 fn read_store(reader: &mut Reader, config: &Config) -> anyhow::Result<Store> {
-    let mut store = Store::new();
-    let (path, (AtStep::Index(step), rule)) = (&config.source, config.at_step.clone().unwrap_or((AtStep::Last, None)))
-    else {
-        reader.read_into(&mut store)?;
-        return Ok(store);
+    let rule = config.at_step.as_ref().and_then(|(_, rule)| rule.clone());
+    let mut store = Store::with_step_rule(rule);
+    reader.read_into(&mut store)?;
+    Ok(store)
+}
+
+/// What a one-shot output shows: the end, or the state right after the
+/// step `--at-step` names, from the store's step index.
+fn shown_step<'a>(store: &'a Store, reader: &Reader, config: &Config) -> anyhow::Result<Snapshot<'a>> {
+    let Some((AtStep::Index(step), _)) = config.at_step else {
+        return Ok(store.live());
     };
-    let SourceConfig::File(path) = path else {
-        bail!("--at-step reads a log file");
-    };
-    let (rule, steps) = crate::source::scan_steps(path, rule).with_context(|| format!("cannot read {path:?}"))?;
-    if step >= steps {
+    let steps = store.steps();
+    let Some(shown) = store.at_step(step) else {
         bail!(
-            "--at-step {step} is out of range: {path:?} holds {steps} steps{}",
+            "--at-step {step} is out of range: {} holds {steps} steps{}",
+            reader.describe(),
             if steps > 0 {
                 format!(" (0 to {})", steps - 1)
             } else {
                 String::new()
             }
         );
-    }
-    log::info!("showing step {step} of {steps} ({rule:?})");
-    if !crate::source::read_to_step(reader, &mut store, rule, step)? {
-        bail!("{path:?} changed while it was read: step {step} is no longer there");
-    }
-    Ok(store)
+    };
+    log::info!(
+        "showing step {step} of {steps} ({:?}): the first {} records",
+        store.timeline().rule(),
+        shown.records()
+    );
+    Ok(shown)
 }
 
 /// Writes the resolved plots to `out` as JSON.
-pub fn write_export(store: &Store, out: &Path) -> anyhow::Result<()> {
+pub fn write_export(store: &dyn AsSnapshot, out: &Path) -> anyhow::Result<()> {
     let json = serde_json::to_vec_pretty(&store::export(store)).context("encoding the export")?;
     std::fs::write(out, json).with_context(|| format!("writing {out:?}"))
 }
 
 /// Renders the store offscreen and writes a PNG.
 pub fn write_screenshot(
-    store: &Store,
+    store: &dyn AsSnapshot,
     path: &Path,
     (width, height): (u32, u32),
     gpu_memory_budget: Option<u64>,

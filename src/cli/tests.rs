@@ -255,7 +255,7 @@ fn at_step_reads_the_log_as_it_is() {
     assert!(parse(&last_by_plot).is_err());
     assert!(parse(&["--file", "a.log", "--at-step", "1"]).is_err(), "the window");
     assert!(parse(&["--file", "a.log", "--record", "v.mp4", "--at-step", "1"]).is_err());
-    assert!(parse(&["--pubsub", "p", "topic", "--export", "o.json", "--at-step", "1"]).is_err());
+    assert!(parse(&["--demo", "--export", "o.json", "--at-step", "1"]).is_err());
     assert!(parse(&["--file", "a.log", "--export", "o.json", "--at-step", "-1"]).is_err());
     assert!(parse(&["--file", "a.log", "--export", "o.json", "--at-step", "first"]).is_err());
     assert!(parse(&["--file", "a.log", "--export", "o.json", "--step-plot", "loss"]).is_err());

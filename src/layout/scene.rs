@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use super::grid::{PageLayout, PlotFrame, Style};
 use super::ticks::{Tick, nice_ticks};
 use super::transform::{DataRect, ScreenFromData, autoscale};
-use crate::store::Store;
+use crate::store::AsSnapshot;
 
 /// One plot in a frame.
 #[derive(Clone, Debug, PartialEq)]
@@ -39,12 +39,13 @@ impl PageScene {
     /// Lays out the store's plots on a `width` x `height` page. Plots in
     /// `views` show that data rectangle; the others fit their data.
     pub fn build(
-        store: &Store,
+        store: &dyn AsSnapshot,
         views: &HashMap<String, DataRect>,
         width: u32,
         height: u32,
         style: &Style,
     ) -> PageScene {
+        let store = store.as_snapshot();
         let page = PageLayout::new(store.layout(), width as f32, height as f32, style);
         let plots = page
             .frames

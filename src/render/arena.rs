@@ -144,6 +144,12 @@ pub struct Chunk {
     pub batch_count: u32,
     /// Points (scatter) or segment starts (lines) in this chunk.
     pub instances: u32,
+    /// Where the chunk starts in its plot's data: the plot's instance (points,
+    /// segments) or, for tandem lines, row number of its first.
+    pub base: u64,
+    /// Instances (tandem: rows) drawn this frame: all of them, or fewer when
+    /// the view shows an earlier state of the plot.
+    pub drawn: u32,
     /// The last descriptor and the axis it may grow along, for merging.
     last: Option<(BatchDesc, usize)>,
     /// Bytes of this sync not yet written: one write per buffer per sync.
@@ -170,6 +176,8 @@ impl Chunk {
             }),
             batch_count: 0,
             instances: 0,
+            base: 0,
+            drawn: 0,
             last: None,
             staged_arena: Vec::new(),
             staged_descs: Vec::new(),
@@ -189,6 +197,8 @@ impl Chunk {
         self.descs.clear();
         self.batch_count = 0;
         self.instances = 0;
+        self.base = 0;
+        self.drawn = 0;
         self.last = None;
         self.staged_arena.clear();
         self.staged_descs.clear();
@@ -292,6 +302,7 @@ impl Chunk {
         self.descs.replace(device, queue, encoder, bytemuck::bytes_of(&desc));
         self.batch_count = 1;
         self.instances = desc.instance_count;
+        self.drawn = desc.instance_count;
     }
 
     /// The bind group of this chunk (remade when a buffer was replaced).
@@ -378,11 +389,25 @@ fn merge_axis(kind: PlotKind, desc: &BatchDesc) -> Option<usize> {
 }
 
 /// One plot's arena chunks, and how much of the store they hold.
+///
+/// The arena holds a prefix of one epoch of the plot (see
+/// [`crate::store`]): the batches or rows uploaded so far. A view of an
+/// earlier state of the same epoch draws a prefix of that (each chunk draws
+/// its first [`Chunk::drawn`] instances); a later state uploads only what
+/// is missing. Instances are numbered in upload order across chunks, so
+/// the first `k` batches are exactly the instances before `batch_ends[k-1]`.
 pub struct PlotArena {
     pub kind: PlotKind,
     pub generation: u64,
     /// Batches uploaded (scatter, lines) or floats of tandem rows uploaded.
     pub uploaded: usize,
+    /// Per uploaded batch: the plot's instance count after it.
+    batch_ends: Vec<u64>,
+    /// Instances (tandem: rows) staged so far, dropped chunks included.
+    next_base: u64,
+    /// Whether old chunks were dropped for the memory budget: an earlier
+    /// state then has to be uploaded again.
+    evicted: bool,
     pub chunks: Vec<Chunk>,
     pub tandem_lines: u32,
     /// Points not drawn: too large for a storage binding, or evicted to stay
@@ -399,6 +424,9 @@ impl PlotArena {
             kind,
             generation: u64::MAX,
             uploaded: 0,
+            batch_ends: Vec::new(),
+            next_base: 0,
+            evicted: false,
             chunks: Vec::new(),
             tandem_lines: 0,
             dropped_points: 0,
@@ -408,11 +436,6 @@ impl PlotArena {
 
     pub fn bytes(&self) -> u64 {
         self.chunks.iter().map(Chunk::bytes).sum()
-    }
-
-    /// Points (scatter) or segments (lines) in all chunks.
-    pub fn instances(&self) -> u64 {
-        self.chunks.iter().map(|c| c.instances as u64).sum()
     }
 
     /// Brings the chunks up to date with `plot`: rewritten when replaced,
@@ -428,10 +451,18 @@ impl PlotArena {
         budget: &mut Budget,
         stats: &mut SyncStats,
     ) {
-        if self.generation != plot.generation || self.kind != plot.kind {
+        let shown = match plot.kind {
+            PlotKind::Tandem => plot.tandem.rows.len(),
+            _ => plot.batches.len(),
+        };
+        let other = self.generation != plot.generation || self.kind != plot.kind;
+        if other || (shown < self.uploaded && self.evicted) {
             self.kind = plot.kind;
             self.generation = plot.generation;
             self.uploaded = 0;
+            self.batch_ends.clear();
+            self.next_base = 0;
+            self.evicted = false;
             self.dropped_points = 0;
             self.last_lines_batch = None;
             // Keep the first chunk's buffers for reuse: a plot replaced
@@ -441,15 +472,29 @@ impl PlotArena {
                 chunk.clear();
             }
         }
-        match plot.kind {
-            PlotKind::Tandem => self.sync_tandem(device, plot, limits, budget, stats),
-            PlotKind::Scatter | PlotKind::Lines => {
-                self.sync_batches(device, queue, encoder, plot, limits, budget, stats)
+        let limit = match plot.kind {
+            PlotKind::Tandem => {
+                self.sync_tandem(device, plot, limits, budget, stats);
+                (shown / (plot.tandem.lines + 1)) as u64
             }
-        }
+            PlotKind::Scatter | PlotKind::Lines => {
+                self.sync_batches(device, queue, encoder, plot, limits, budget, stats);
+                shown.checked_sub(1).map_or(0, |last| self.batch_ends[last])
+            }
+        };
         for chunk in &mut self.chunks {
             chunk.flush(device, queue, encoder);
+            let count = match plot.kind {
+                PlotKind::Tandem => chunk.arena_len() / (4 * (self.tandem_lines as u64 + 1)),
+                _ => chunk.instances as u64,
+            };
+            chunk.drawn = limit.saturating_sub(chunk.base).min(count) as u32;
         }
+    }
+
+    /// Instances drawn this frame.
+    pub fn drawn(&self) -> u64 {
+        self.chunks.iter().map(|c| c.drawn as u64).sum()
     }
 
     fn drop_points(&mut self, plot: &Plot, stats: &mut SyncStats, points: u64, why: UploadError) {
@@ -474,6 +519,8 @@ impl PlotArena {
             let index = self.uploaded;
             let batch = &plot.batches[index];
             self.uploaded += 1;
+            // Nothing drawn for a batch that is skipped.
+            self.batch_ends.push(self.next_base);
             if batch.is_empty() {
                 continue;
             }
@@ -549,6 +596,7 @@ impl PlotArena {
                 budget.used -= old.bytes();
                 self.dropped_points += old.instances as u64;
                 stats.dropped_points += old.instances as u64;
+                self.evicted = true;
                 log::warn!(
                     "plot {}: {} oldest points dropped from view to stay within the GPU memory budget",
                     plot.name,
@@ -564,9 +612,12 @@ impl PlotArena {
             }
             budget.used += growth(self);
             if new_chunk {
-                self.chunks.push(Chunk::new(device));
+                let mut chunk = Chunk::new(device);
+                chunk.base = self.next_base;
+                self.chunks.push(chunk);
             }
             let chunk = self.chunks.last_mut().expect("a chunk");
+            let before = chunk.instances;
             if let Some((values, layout)) = &bridge
                 && let Some(desc) = BatchDesc::from_layout(layout, 0, 0)
             {
@@ -576,6 +627,8 @@ impl PlotArena {
             }
             let axis = merge_axis(self.kind, &desc);
             stats.uploaded_bytes += len + chunk.stage_batch(bytes, desc, axis);
+            self.next_base += (chunk.instances - before) as u64;
+            *self.batch_ends.last_mut().expect("pushed above") = self.next_base;
             if self.kind == PlotKind::Lines {
                 self.last_lines_batch = Some(index);
             }
@@ -638,7 +691,9 @@ impl PlotArena {
             }
             budget.used += growth;
             if new_chunk {
-                self.chunks.push(Chunk::new(device));
+                let mut chunk = Chunk::new(device);
+                chunk.base = (start / row_floats) as u64;
+                self.chunks.push(chunk);
             }
             let chunk = self.chunks.last_mut().expect("a chunk");
             if chunk.descs_len() == 0 {

@@ -29,7 +29,8 @@ pub struct PlotUniforms {
     pub batch_count: u32,
     pub instance_base: u32,
     pub instance_total: u32,
-    pub _pad: u32,
+    /// Instances of the chunk drawn (see [`super::arena::Chunk::drawn`]).
+    pub drawn: u32,
 }
 const _: () = assert!(std::mem::size_of::<PlotUniforms>() == 96);
 

@@ -80,6 +80,7 @@ impl LinesRenderer {
             for chunk in &mut reduced.chunks {
                 if chunk.instances > 0 {
                     uniforms.batch_count = chunk.batch_count;
+                    uniforms.drawn = chunk.drawn;
                     queue.write_buffer(&chunk.uniforms, 0, bytemuck::bytes_of(&uniforms));
                     pass.set_bind_group(0, chunk.bind_group(device, bindings, palette_view), &[]);
                     pass.draw(0..4, 0..chunk.instances);
@@ -91,16 +92,16 @@ impl LinesRenderer {
         pass.set_pipeline(if tandem { &self.tandem } else { &self.batches });
         for chunk in &mut arena.chunks {
             let instances = if tandem {
-                let rows = (chunk.arena.len() / 4) as u32 / (arena.tandem_lines + 1).max(1);
-                uniforms.tandem_rows = rows;
-                rows.saturating_sub(1) * arena.tandem_lines
+                uniforms.tandem_rows = chunk.drawn;
+                chunk.drawn.saturating_sub(1) * arena.tandem_lines
             } else {
-                chunk.instances
+                chunk.drawn
             };
             if instances == 0 {
                 continue;
             }
             uniforms.batch_count = chunk.batch_count;
+            uniforms.drawn = chunk.drawn;
             queue.write_buffer(&chunk.uniforms, 0, bytemuck::bytes_of(&uniforms));
             pass.set_bind_group(0, chunk.bind_group(device, bindings, palette_view), &[]);
             pass.draw(0..4, 0..instances);
@@ -137,7 +138,7 @@ impl ReducedLinesDrawData {
         queue: &wgpu::Queue,
         encoder: &mut wgpu::CommandEncoder,
         limits: ChunkLimits,
-        plot: &Plot,
+        plot: &Plot<'_>,
         view: &DataRect,
         columns: u32,
     ) -> Option<String> {

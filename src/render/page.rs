@@ -12,7 +12,7 @@ use super::plots::{PlotData, PlotRenderers, PlotView, SyncStats};
 use super::solid::SolidRenderer;
 use super::text::{Anchor, Label, TextLayer};
 use crate::layout::{DataRect, PageScene, PlotScene, Style};
-use crate::store::Store;
+use crate::store::AsSnapshot;
 
 /// Page colours (sRGB).
 const BACKGROUND: [u8; 3] = [255, 255, 255];
@@ -85,11 +85,12 @@ impl PageRenderer {
     }
 
     /// Uploads what changed in `store`, without drawing.
-    pub fn sync(&mut self, ctx: &GpuContext, store: &Store) -> Result<SyncStats, RenderError> {
+    pub fn sync(&mut self, ctx: &GpuContext, store: &dyn AsSnapshot) -> Result<SyncStats, RenderError> {
+        let store = store.as_snapshot();
         let mut encoder = ctx.device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
             label: Some("PageRenderer::sync"),
         });
-        let stats = self.plot_data.sync(&ctx.device, &ctx.queue, &mut encoder, store);
+        let stats = self.plot_data.sync(&ctx.device, &ctx.queue, &mut encoder, &store);
         ctx.queue.submit([encoder.finish()]);
         ctx.take_error()?;
         Ok(stats)
@@ -99,17 +100,18 @@ impl PageRenderer {
     pub fn render(
         &mut self,
         ctx: &GpuContext,
-        store: &Store,
+        store: &dyn AsSnapshot,
         scene: &PageScene,
         overlay: &Overlay,
         target: &OffscreenTarget,
     ) -> Result<SyncStats, RenderError> {
+        let store = store.as_snapshot();
         let (device, queue) = (&ctx.device, &ctx.queue);
         let size = [target.width, target.height];
         let mut encoder = device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
             label: Some("PageRenderer::frame"),
         });
-        let stats = self.plot_data.sync(device, queue, &mut encoder, store);
+        let stats = self.plot_data.sync(device, queue, &mut encoder, &store);
 
         let (mut rects, mut labels) = (Vec::new(), Vec::new());
         for plot in &scene.plots {
@@ -119,7 +121,7 @@ impl PageRenderer {
             };
             let area = &plot.frame.plot_area;
             let at = PlotView {
-                plot: data,
+                plot: &data,
                 view: &plot.view,
                 area,
                 target_size: size,
@@ -179,7 +181,7 @@ impl PageRenderer {
             for plot in &scene.plots {
                 if let Some(data) = store.plot(&plot.frame.name) {
                     let at = PlotView {
-                        plot: data,
+                        plot: &data,
                         view: &plot.view,
                         area: &plot.frame.plot_area,
                         target_size: size,
@@ -320,7 +322,7 @@ impl HeadlessRenderer {
     /// Draws the store at `width` x `height` and reads the pixels back.
     pub fn render(
         &mut self,
-        store: &Store,
+        store: &dyn AsSnapshot,
         views: &HashMap<String, DataRect>,
         width: u32,
         height: u32,
@@ -335,7 +337,7 @@ impl HeadlessRenderer {
     /// without reading the pixels back.
     pub fn draw(
         &mut self,
-        store: &Store,
+        store: &dyn AsSnapshot,
         views: &HashMap<String, DataRect>,
         width: u32,
         height: u32,
@@ -359,7 +361,7 @@ impl HeadlessRenderer {
     }
 
     /// Uploads what changed in `store` and waits for it, without drawing.
-    pub fn sync(&mut self, store: &Store) -> Result<SyncStats, RenderError> {
+    pub fn sync(&mut self, store: &dyn AsSnapshot) -> Result<SyncStats, RenderError> {
         self.last_sync = self.page.sync(&self.ctx, store)?;
         self.wait()?;
         Ok(self.last_sync)

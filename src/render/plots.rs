@@ -16,7 +16,7 @@ use super::palette::palette_row;
 use super::points::{PointsRenderer, SplatDrawData};
 use crate::calls::Palette;
 use crate::layout::{DataRect, Rect};
-use crate::store::{Plot, PlotKind, Store};
+use crate::store::{Plot, PlotKind, Snapshot};
 
 pub use super::arena::SyncStats;
 pub use super::points::DENSE_MIN_POINTS;
@@ -77,7 +77,7 @@ impl PlotGpu {
 /// view, and where on the page.
 #[derive(Clone, Copy)]
 pub struct PlotView<'a> {
-    pub plot: &'a Plot,
+    pub plot: &'a Plot<'a>,
     pub view: &'a DataRect,
     pub area: &'a Rect,
     /// The page's size in pixels.
@@ -131,7 +131,7 @@ impl PlotData {
         device: &wgpu::Device,
         queue: &wgpu::Queue,
         encoder: &mut wgpu::CommandEncoder,
-        store: &Store,
+        store: &Snapshot,
     ) -> SyncStats {
         let mut stats = SyncStats::default();
         let limits = self.limits(device);
@@ -139,13 +139,16 @@ impl PlotData {
             self.plots.clear();
             self.uploaded_with = Some(limits);
         }
-        self.plots.retain(|name, _| store.plot(name).is_some());
+        // A plot not shown in this state (cleared, or not yet made) keeps
+        // its data while the store has it: moving on the timeline brings it
+        // back without an upload. A store that restarted frees them.
+        self.plots.retain(|name, _| store.has_history(name));
         let mut budget = Budget {
             limit: self.memory_budget,
             used: self.gpu_bytes(),
         };
         for plot in store.plots() {
-            let gpu = self.plots.entry(plot.name.clone()).or_insert_with(|| PlotGpu {
+            let gpu = self.plots.entry(plot.name.to_owned()).or_insert_with(|| PlotGpu {
                 arena: PlotArena::new(plot.kind),
                 reduced: None,
                 splat: None,
@@ -182,7 +185,7 @@ impl PlotData {
             target_size,
             ..
         } = *at;
-        let gpu = self.plots.get_mut(&plot.name)?;
+        let gpu = self.plots.get_mut(plot.name)?;
         let (x, y, w, h) = area.to_pixels(target_size[0], target_size[1]);
         let uniforms = plot_uniforms(at, gpu.arena.tandem_lines, (w, h));
         let splatted = splat_dense
@@ -232,7 +235,7 @@ impl PlotData {
         pass: &mut wgpu::RenderPass<'_>,
         at: &PlotView,
     ) {
-        let Some(gpu) = self.plots.get_mut(&at.plot.name) else {
+        let Some(gpu) = self.plots.get_mut(at.plot.name) else {
             return;
         };
         let (x, y, w, h) = at.area.to_pixels(at.target_size[0], at.target_size[1]);
@@ -275,7 +278,7 @@ impl Default for PlotData {
 
 /// A plot's uniforms for drawing its view into a `w` x `h` plot area.
 fn plot_uniforms(at: &PlotView, tandem_lines: u32, (w, h): (u32, u32)) -> PlotUniforms {
-    let palette = at.plot.palette.as_deref().and_then(|name| Palette::parse(name).ok());
+    let palette = at.plot.palette.and_then(|name| Palette::parse(name).ok());
     let center = at.view.center();
     PlotUniforms {
         center: [center[0] as f32, center[1] as f32],
@@ -292,6 +295,6 @@ fn plot_uniforms(at: &PlotView, tandem_lines: u32, (w, h): (u32, u32)) -> PlotUn
         batch_count: 0,
         instance_base: 0,
         instance_total: 0,
-        _pad: 0,
+        drawn: 0,
     }
 }

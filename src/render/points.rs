@@ -139,7 +139,7 @@ impl PointsRenderer {
         origin: (u32, u32),
     ) -> bool {
         let size = (uniforms.viewport_size[0] as u32, uniforms.viewport_size[1] as u32);
-        let total = arena.instances();
+        let total = arena.drawn();
         let marks_bytes = size.0 as u64 * size.1 as u64 * 4;
         let dense = total >= DENSE_MIN_POINTS as u64
             && total < u32::MAX as u64
@@ -173,14 +173,12 @@ impl PointsRenderer {
                 batch_count: chunk.batch_count,
                 instance_base: base,
                 instance_total: total as u32,
+                drawn: chunk.drawn,
                 ..uniforms
             };
             queue.write_buffer(&chunk.uniforms, 0, bytemuck::bytes_of(&chunk_uniforms));
-            groups.push((
-                chunk.bind_group(device, bindings, palette_view).clone(),
-                chunk.instances,
-            ));
-            base += chunk.instances;
+            groups.push((chunk.bind_group(device, bindings, palette_view).clone(), chunk.drawn));
+            base += chunk.drawn;
         }
         let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
             label: Some("PointsRenderer::splat"),
@@ -224,16 +222,17 @@ impl PointsRenderer {
     ) {
         pass.set_pipeline(&self.triangles);
         for chunk in chunks {
-            if chunk.instances == 0 {
+            if chunk.drawn == 0 {
                 continue;
             }
             let uniforms = PlotUniforms {
                 batch_count: chunk.batch_count,
+                drawn: chunk.drawn,
                 ..uniforms
             };
             queue.write_buffer(&chunk.uniforms, 0, bytemuck::bytes_of(&uniforms));
             pass.set_bind_group(0, chunk.bind_group(device, bindings, palette_view), &[]);
-            pass.draw(0..chunk.instances * 3, 0..1);
+            pass.draw(0..chunk.drawn * 3, 0..1);
         }
     }
 }

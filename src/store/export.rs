@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::{Plot, PlotKind, Store, unit_index};
+use super::{AsSnapshot, Plot, PlotKind, unit_index};
 
 /// One plot's export.
 #[derive(Clone, Debug, Serialize, PartialEq)]
@@ -39,7 +39,8 @@ pub enum ExportColumns {
 }
 
 /// Resolves every plot that holds data, keyed by plot name.
-pub fn export(store: &Store) -> BTreeMap<String, ExportPlot> {
+pub fn export(store: &dyn AsSnapshot) -> BTreeMap<String, ExportPlot> {
+    let store = store.as_snapshot();
     store
         .plots()
         .iter()
@@ -56,10 +57,10 @@ pub fn export(store: &Store) -> BTreeMap<String, ExportPlot> {
                 "multi_line"
             };
             (
-                plot.name.clone(),
+                plot.name.to_owned(),
                 ExportPlot {
                     kind,
-                    palette: plot.palette.clone(),
+                    palette: plot.palette.map(str::to_owned),
                     layout: cell,
                     columns,
                 },
@@ -72,7 +73,7 @@ fn scatter_columns(plot: &Plot) -> ExportColumns {
     let n = plot.point_count();
     let (mut x, mut y) = (Vec::with_capacity(n), Vec::with_capacity(n));
     let mut z = plot.palette.as_ref().map(|_| Vec::with_capacity(n));
-    for batch in &plot.batches {
+    for batch in plot.batches {
         let values = batch.tensor.values();
         for p in 0..batch.len() {
             let (px, py, pc) = batch.layout.point(&values, p);
@@ -91,7 +92,7 @@ fn lines_columns(plot: &Plot) -> ExportColumns {
     let mut x = vec![Vec::new(); lines];
     let mut y = vec![Vec::new(); lines];
     let mut z = plot.palette.as_ref().map(|_| vec![Vec::new(); lines]);
-    for batch in &plot.batches {
+    for batch in plot.batches {
         let values = batch.tensor.values();
         let (_, points) = batch.layout.lines_shape();
         for line in 0..lines {

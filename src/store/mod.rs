@@ -13,14 +13,30 @@
 //! For the renderer, each plot carries a `generation` that changes whenever
 //! its data is replaced; between changes, batches and tandem rows are only
 //! appended, so uploading `batches[uploaded..]` is enough.
+//!
+//! # History
+//!
+//! The store keeps every state the log went through, not only the last:
+//! a replaced plot's earlier data stays (as the log's bytes do), each batch
+//! and tandem row remembers which record brought it, and layouts, clears
+//! and run names are kept with their record numbers. The state after the
+//! first `n` records is then a [`Snapshot`]: per plot, the data it held
+//! then is the epoch (one replace and the appends after it) in force and a
+//! prefix of that epoch's batches, found by binary search. Building a
+//! snapshot costs O(plots x log(records)) and copies no data; a renderer
+//! that holds an epoch's first `k` batches draws fewer of them to go back
+//! and uploads only the missing ones to go forward. The [`Timeline`] says
+//! where each step ends.
 
 mod batch;
 mod export;
 mod reduce;
+mod steps;
 
 pub use batch::{Batch, Bounds, ColorSource, GridTiling, PointLayout, finite_bounds, unit_index};
 pub use export::{ExportColumns, ExportPlot, export};
 pub use reduce::{ReducedLines, needs_reduction, reduce_lines};
+pub use steps::{Boundary, StepDetector, StepMark, StepRule, Timeline};
 
 use crate::format::{DataCall, GridCell, Record, RecordBody, TandemCall, Tensor};
 use std::collections::HashMap;
@@ -38,15 +54,15 @@ pub enum PlotKind {
 }
 
 /// Lines built by `tandem_lines`: row `i` is `[x_i, y_i0, .., y_i(K-1)]`.
-#[derive(Clone, Debug, Default)]
-pub struct TandemData {
+#[derive(Clone, Copy, Debug, Default)]
+pub struct TandemData<'a> {
     /// Number of lines.
     pub lines: usize,
     /// Rows of `1 + lines` floats.
-    pub rows: Vec<f32>,
+    pub rows: &'a [f32],
 }
 
-impl TandemData {
+impl TandemData<'_> {
     pub fn len(&self) -> usize {
         self.rows.len() / (self.lines + 1)
     }
@@ -62,24 +78,24 @@ impl TandemData {
     }
 }
 
-/// One plot's data.
-#[derive(Clone, Debug)]
-pub struct Plot {
-    pub name: String,
+/// One plot's data at one point of the log: borrowed from the store.
+#[derive(Clone, Copy, Debug)]
+pub struct Plot<'a> {
+    pub name: &'a str,
     pub kind: PlotKind,
     /// The palette of the latest call, if it coloured its data.
-    pub palette: Option<String>,
+    pub palette: Option<&'a str>,
     /// Changes whenever the data is replaced rather than appended to.
     pub generation: u64,
     /// Scatter and lines data, in call order.
-    pub batches: Vec<Batch>,
+    pub batches: &'a [Batch],
     /// Tandem data.
-    pub tandem: TandemData,
+    pub tandem: TandemData<'a>,
     /// Bounds of all finite points.
     pub bounds: Bounds,
 }
 
-impl Plot {
+impl Plot<'_> {
     /// Number of points (scatter), or of points summed over lines.
     pub fn point_count(&self) -> usize {
         match self.kind {
@@ -100,7 +116,7 @@ impl Plot {
     /// Lines: the colour value of line `k` when it is constant along the
     /// line (tandem lines with a palette).
     pub fn tandem_color(&self, k: usize) -> Option<f32> {
-        self.palette.as_ref().map(|_| unit_index(k, self.tandem.lines))
+        self.palette.map(|_| unit_index(k, self.tandem.lines))
     }
 }
 
@@ -127,41 +143,221 @@ impl ApplyError {
     }
 }
 
-/// Every plot, the layout, and what changed.
-#[derive(Debug, Default)]
+/// A plot's data from one replace (or its creation) on: the first record
+/// and what each later append added.
+#[derive(Debug)]
+struct Epoch {
+    /// Number of the record that started it.
+    start: u64,
+    kind: PlotKind,
+    generation: u64,
+    /// Scatter and lines: one batch per call.
+    batches: Vec<Batch>,
+    /// Tandem: lines per row, and the rows.
+    tandem_lines: usize,
+    tandem_rows: Vec<f32>,
+    /// Per item (batch or tandem row): the number of its record.
+    item_records: Vec<u64>,
+    /// Per item: bounds of the items up to and including it.
+    item_bounds: Vec<Bounds>,
+    /// Palette changes: the first item of each, and the palette.
+    palettes: Vec<(usize, Option<String>)>,
+}
+
+impl Epoch {
+    fn new(start: u64, kind: PlotKind) -> Self {
+        Self {
+            start,
+            kind,
+            generation: next_generation(),
+            batches: Vec::new(),
+            tandem_lines: 0,
+            tandem_rows: Vec::new(),
+            item_records: Vec::new(),
+            item_bounds: Vec::new(),
+            palettes: Vec::new(),
+        }
+    }
+
+    fn items(&self) -> usize {
+        self.item_records.len()
+    }
+
+    fn last_bounds(&self) -> Bounds {
+        self.item_bounds.last().copied().unwrap_or(Bounds::EMPTY)
+    }
+
+    /// Records an item added by record `record`.
+    fn push_item(&mut self, record: u64, bounds: Bounds, palette: Option<&str>) {
+        let current = self.palettes.last().and_then(|(_, p)| p.as_deref());
+        if self.palettes.is_empty() || current != palette {
+            self.palettes.push((self.items(), palette.map(str::to_owned)));
+        }
+        let total = self.last_bounds().union(&bounds);
+        self.item_records.push(record);
+        self.item_bounds.push(total);
+    }
+
+    /// The plot as it was with the first `items` items.
+    fn view<'a>(&'a self, name: &'a str, items: usize) -> Plot<'a> {
+        let palette_at = self.palettes.partition_point(|(first, _)| *first < items);
+        let palette = palette_at.checked_sub(1).and_then(|i| self.palettes[i].1.as_deref());
+        let (batches, rows) = match self.kind {
+            PlotKind::Tandem => (&self.batches[..0], &self.tandem_rows[..items * (self.tandem_lines + 1)]),
+            _ => (&self.batches[..items], &self.tandem_rows[..0]),
+        };
+        Plot {
+            name,
+            kind: self.kind,
+            palette,
+            generation: self.generation,
+            batches,
+            tandem: TandemData {
+                lines: self.tandem_lines,
+                rows,
+            },
+            bounds: items.checked_sub(1).map_or(Bounds::EMPTY, |i| self.item_bounds[i]),
+        }
+    }
+}
+
+/// Every epoch of one plot name, oldest first.
+#[derive(Debug)]
+struct PlotHistory {
+    name: String,
+    epochs: Vec<Epoch>,
+}
+
+/// Every plot, layout and step the log went through.
+#[derive(Debug)]
 pub struct Store {
-    layout: Layout,
-    /// Plots in order of first data.
-    plots: Vec<Plot>,
+    /// Layouts with the number of the record that set them (a clear sets
+    /// the empty layout).
+    layouts: Vec<(u64, Layout)>,
+    no_layout: Layout,
+    /// Numbers of the `clear` records.
+    clears: Vec<u64>,
+    /// Plot names in order of their first data ever.
+    plots: Vec<PlotHistory>,
     /// Index into `plots` by name.
     plot_index: HashMap<String, usize>,
-    /// Incremented on every applied record; lets a viewer skip redraws.
+    /// Run names with the number of the record that first carried each.
+    run_names: Vec<(u64, String)>,
+    /// Records applied (or refused) so far.
+    records: u64,
+    /// Incremented on every applied record and on reset; lets a viewer skip
+    /// redraws.
     revision: u64,
-    run_name: Option<String>,
-    steps: u64,
+    timeline: Timeline,
+}
+
+impl Default for Store {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl Store {
+    /// A store that finds steps by markers if the log has any, else by plot
+    /// repeats.
     pub fn new() -> Self {
-        Self::default()
+        Self::with_step_rule(None)
+    }
+
+    /// A store that finds steps by `rule`.
+    pub fn with_step_rule(rule: Option<StepRule>) -> Self {
+        Self {
+            layouts: Vec::new(),
+            no_layout: Layout::default(),
+            clears: Vec::new(),
+            plots: Vec::new(),
+            plot_index: HashMap::new(),
+            run_names: Vec::new(),
+            records: 0,
+            revision: 0,
+            timeline: Timeline::new(rule),
+        }
+    }
+
+    /// The state after every record so far.
+    pub fn live(&self) -> Snapshot<'_> {
+        self.at_record(self.records)
+    }
+
+    /// The state after the first `records` records.
+    pub fn at_record(&self, records: u64) -> Snapshot<'_> {
+        let records = records.min(self.records);
+        let plots = (0..self.plots.len()).filter_map(|i| self.plot_at(i, records)).collect();
+        let layout = match self.layouts.partition_point(|(at, _)| *at < records) {
+            0 => &self.no_layout,
+            i => &self.layouts[i - 1].1,
+        };
+        let run_name = self
+            .run_names
+            .partition_point(|(at, _)| *at < records)
+            .checked_sub(1)
+            .map(|i| self.run_names[i].1.as_str());
+        Snapshot {
+            store: self,
+            records,
+            layout,
+            plots,
+            run_name,
+        }
+    }
+
+    /// The state right after step `k` (counted from 0), if the log has it.
+    pub fn at_step(&self, k: u64) -> Option<Snapshot<'_>> {
+        self.timeline.step(k, self.records).map(|mark| self.at_record(mark.end))
+    }
+
+    /// The steps found so far.
+    pub fn timeline(&self) -> &Timeline {
+        &self.timeline
+    }
+
+    /// Step `k` of the timeline.
+    pub fn step(&self, k: u64) -> Option<StepMark> {
+        self.timeline.step(k, self.records)
+    }
+
+    /// Number of records applied (or refused) so far.
+    pub fn records(&self) -> u64 {
+        self.records
+    }
+
+    /// Plot `index` of `self.plots` after the first `records` records, if it
+    /// held data then.
+    fn plot_at(&self, index: usize, records: u64) -> Option<Plot<'_>> {
+        let history = &self.plots[index];
+        let e = history.epochs.partition_point(|e| e.start < records).checked_sub(1)?;
+        let epoch = &history.epochs[e];
+        let cleared = self.clears.partition_point(|&c| c < records);
+        if cleared > 0 && self.clears[cleared - 1] > epoch.start {
+            return None;
+        }
+        let items = epoch.item_records.partition_point(|&r| r < records);
+        Some(epoch.view(&history.name, items))
     }
 
     /// The layout as last set, in the caller's order.
     pub fn layout(&self) -> &[(String, GridCell)] {
-        self.layout.cells()
+        self.layouts.last().map_or(&[], |(_, l)| l.cells())
     }
 
-    pub fn plots(&self) -> &[Plot] {
-        &self.plots
+    /// Every plot holding data now.
+    pub fn plots(&self) -> Vec<Plot<'_>> {
+        self.live().plots
     }
 
-    pub fn plot(&self, name: &str) -> Option<&Plot> {
-        self.plot_index.get(name).map(|&i| &self.plots[i])
+    /// Plot `name` as it is now.
+    pub fn plot(&self, name: &str) -> Option<Plot<'_>> {
+        self.plot_at(*self.plot_index.get(name)?, self.records)
     }
 
     /// The layout cell of a plot.
     pub fn cell(&self, name: &str) -> Option<GridCell> {
-        self.layout.cell(name)
+        self.layouts.last()?.1.cell(name)
     }
 
     /// Changes with every applied record.
@@ -171,39 +367,61 @@ impl Store {
 
     /// The run name of the latest record.
     pub fn run_name(&self) -> Option<&str> {
-        self.run_name.as_deref()
+        self.run_names.last().map(|(_, name)| name.as_str())
     }
 
-    /// Step markers applied so far.
+    /// Steps so far (see [`Timeline::len`]).
     pub fn steps(&self) -> u64 {
-        self.steps
+        self.timeline.len()
     }
 
-    /// Forgets everything, as after `clear()`; used when the source restarts.
+    /// Forgets everything, as a new store; used when the source restarts.
     pub fn reset(&mut self) {
-        self.clear();
-        self.revision += 1;
+        let revision = self.revision + 1;
+        let rule = self.timeline.fixed_rule();
+        *self = Store::with_step_rule(rule);
+        self.revision = revision;
     }
 
-    fn clear(&mut self) {
-        self.layout = Layout::default();
-        self.plots.clear();
-        self.plot_index.clear();
+    /// Bytes of memory held by the history's bookkeeping (not the tensors,
+    /// which the log's map holds): per item a record number and bounds.
+    pub fn history_bytes(&self) -> usize {
+        let epochs: usize = self
+            .plots
+            .iter()
+            .flat_map(|h| &h.epochs)
+            .map(|e| {
+                std::mem::size_of::<Epoch>()
+                    + e.item_records.capacity() * 8
+                    + e.item_bounds.capacity() * std::mem::size_of::<Bounds>()
+                    + e.batches.capacity() * std::mem::size_of::<Batch>()
+            })
+            .sum();
+        epochs + self.timeline.memory_bytes()
     }
 
     /// Applies one record. A record that a logger would have refused (written
     /// by another tool, or for a plot outside the layout) is not applied.
     pub fn apply(&mut self, record: &Record) -> Result<(), ApplyError> {
-        if self.run_name.as_deref() != Some(record.meta.run_name.as_str()) {
-            self.run_name = Some(record.meta.run_name.clone());
+        let index = self.records;
+        self.timeline.observe(index, record);
+        self.records += 1;
+        if self.run_name() != Some(record.meta.run_name.as_str()) {
+            self.run_names.push((index, record.meta.run_name.clone()));
         }
         match &record.body {
-            RecordBody::Layout(cells) => self.layout = Layout::new(cells.clone())?,
-            RecordBody::Clear => self.clear(),
-            RecordBody::Scatter(call) => self.apply_data(DataCallKind::Scatter, call)?,
-            RecordBody::MultiLines(call) => self.apply_data(DataCallKind::MultiLines, call)?,
-            RecordBody::TandemLines(call) => self.apply_tandem(call)?,
-            RecordBody::Step(_) => self.steps += 1,
+            RecordBody::Layout(cells) => {
+                let layout = Layout::new(cells.clone())?;
+                self.layouts.push((index, layout));
+            }
+            RecordBody::Clear => {
+                self.clears.push(index);
+                self.layouts.push((index, Layout::default()));
+            }
+            RecordBody::Scatter(call) => self.apply_data(index, DataCallKind::Scatter, call)?,
+            RecordBody::MultiLines(call) => self.apply_data(index, DataCallKind::MultiLines, call)?,
+            RecordBody::TandemLines(call) => self.apply_tandem(index, call)?,
+            RecordBody::Step(_) => {}
             // Joined into their frame by the Pub/Sub source; nothing to show.
             RecordBody::Fragment(_) => return Ok(()),
         }
@@ -212,42 +430,35 @@ impl Store {
     }
 
     fn check_in_layout(&self, plot: &str) -> Result<(), CallError> {
-        self.layout.check_contains(plot)
+        match self.layouts.last() {
+            Some((_, layout)) => layout.check_contains(plot),
+            None => self.no_layout.check_contains(plot),
+        }
     }
 
-    /// The plot named `name`, made fresh (new generation, no data) when it is
-    /// missing, of another kind, or `fresh` is set.
-    fn plot_for(&mut self, name: &str, kind: PlotKind, fresh: bool) -> &mut Plot {
-        let generation = next_generation();
-        let index = match self.plot_index.get(name).copied() {
-            Some(i) if fresh || self.plots[i].kind != kind => {
-                let plot = &mut self.plots[i];
-                plot.kind = kind;
-                plot.generation = generation;
-                plot.batches.clear();
-                plot.tandem = TandemData::default();
-                plot.bounds = Bounds::EMPTY;
-                i
-            }
-            Some(i) => return &mut self.plots[i],
+    /// The epoch that record `index` for plot `name` adds to: a new one when
+    /// the plot holds no data now, is of another kind, or `fresh` is set.
+    fn epoch_for(&mut self, index: u64, name: &str, kind: PlotKind, fresh: bool) -> &mut Epoch {
+        let current = self.plot(name).map(|p| p.kind);
+        let h = match self.plot_index.get(name) {
+            Some(&h) => h,
             None => {
-                self.plots.push(Plot {
+                self.plots.push(PlotHistory {
                     name: name.to_owned(),
-                    kind,
-                    palette: None,
-                    generation,
-                    batches: Vec::new(),
-                    tandem: TandemData::default(),
-                    bounds: Bounds::EMPTY,
+                    epochs: Vec::new(),
                 });
                 self.plot_index.insert(name.to_owned(), self.plots.len() - 1);
                 self.plots.len() - 1
             }
         };
-        &mut self.plots[index]
+        let epochs = &mut self.plots[h].epochs;
+        if fresh || current != Some(kind) {
+            epochs.push(Epoch::new(index, kind));
+        }
+        epochs.last_mut().expect("an epoch")
     }
 
-    fn apply_data(&mut self, kind: DataCallKind, call: &DataCall<Tensor>) -> Result<(), ApplyError> {
+    fn apply_data(&mut self, index: u64, kind: DataCallKind, call: &DataCall<Tensor>) -> Result<(), ApplyError> {
         self.check_in_layout(&call.plot)?;
         calls::check_data_call(kind, call)?;
         let batch = Batch::new(call);
@@ -271,14 +482,13 @@ impl Store {
                 }
             }
         }
-        let plot = self.plot_for(&call.plot, plot_kind, fresh);
-        plot.palette = call.color.as_ref().map(|c| c.palette.clone());
-        plot.bounds = plot.bounds.union(&batch.bounds);
-        plot.batches.push(batch);
+        let epoch = self.epoch_for(index, &call.plot, plot_kind, fresh);
+        epoch.push_item(index, batch.bounds, call.color.as_ref().map(|c| c.palette.as_str()));
+        epoch.batches.push(batch);
         Ok(())
     }
 
-    fn apply_tandem(&mut self, call: &TandemCall<Tensor>) -> Result<(), ApplyError> {
+    fn apply_tandem(&mut self, index: u64, call: &TandemCall<Tensor>) -> Result<(), ApplyError> {
         self.check_in_layout(&call.plot)?;
         calls::check_tandem_call(call.palette.as_deref(), call.ys.len())?;
         let ys = call.ys.values();
@@ -292,16 +502,87 @@ impl Store {
                 calls::printable(&call.plot)
             );
         }
-        let plot = self.plot_for(&call.plot, PlotKind::Tandem, restart);
-        plot.palette = call.palette.clone();
-        plot.tandem.lines = lines;
+        let epoch = self.epoch_for(index, &call.plot, PlotKind::Tandem, restart);
+        epoch.tandem_lines = lines;
         let x = call.x as f32;
-        plot.tandem.rows.push(x);
-        plot.tandem.rows.extend_from_slice(&ys);
+        epoch.tandem_rows.push(x);
+        epoch.tandem_rows.extend_from_slice(&ys);
+        let mut bounds = Bounds::EMPTY;
         for &y in ys.iter() {
-            plot.bounds.include(x, y);
+            bounds.include(x, y);
         }
+        epoch.push_item(index, bounds, call.palette.as_deref());
         Ok(())
+    }
+}
+
+/// The state of every plot after some number of records: what a log cut
+/// there shows. Borrowed from the [`Store`]; cheap to make.
+#[derive(Clone, Debug)]
+pub struct Snapshot<'a> {
+    store: &'a Store,
+    records: u64,
+    layout: &'a Layout,
+    plots: Vec<Plot<'a>>,
+    run_name: Option<&'a str>,
+}
+
+impl<'a> Snapshot<'a> {
+    /// The layout in force, in the caller's order.
+    pub fn layout(&self) -> &'a [(String, GridCell)] {
+        self.layout.cells()
+    }
+
+    /// The plots holding data.
+    pub fn plots(&self) -> &[Plot<'a>] {
+        &self.plots
+    }
+
+    pub fn plot(&self, name: &str) -> Option<Plot<'a>> {
+        self.store.plot_at(*self.store.plot_index.get(name)?, self.records)
+    }
+
+    /// The layout cell of a plot.
+    pub fn cell(&self, name: &str) -> Option<GridCell> {
+        self.layout.cell(name)
+    }
+
+    /// Whether plot `name` holds data at any point of the store's history.
+    pub fn has_history(&self, name: &str) -> bool {
+        self.store.plot_index.contains_key(name)
+    }
+
+    /// The run name of the latest record shown.
+    pub fn run_name(&self) -> Option<&'a str> {
+        self.run_name
+    }
+
+    /// Records the state holds.
+    pub fn records(&self) -> u64 {
+        self.records
+    }
+
+    /// Whether this is the store's latest state.
+    pub fn is_live(&self) -> bool {
+        self.records == self.store.records
+    }
+}
+
+/// Anything that shows as a [`Snapshot`]: a store (its live state) or a
+/// snapshot.
+pub trait AsSnapshot {
+    fn as_snapshot(&self) -> Snapshot<'_>;
+}
+
+impl AsSnapshot for Store {
+    fn as_snapshot(&self) -> Snapshot<'_> {
+        self.live()
+    }
+}
+
+impl AsSnapshot for Snapshot<'_> {
+    fn as_snapshot(&self) -> Snapshot<'_> {
+        self.clone()
     }
 }
 

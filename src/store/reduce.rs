@@ -133,7 +133,7 @@ pub fn reduce_lines(plot: &Plot, x_min: f64, x_max: f64, columns: u32) -> Reduce
         }
         PlotKind::Lines => {
             let mut offset = 0;
-            for batch in &plot.batches {
+            for batch in plot.batches {
                 let values = batch.tensor.values();
                 let (batch_lines, per_line) = batch.layout.lines_shape();
                 for (line, m4) in reduced.iter_mut().enumerate().take(batch_lines) {
@@ -218,8 +218,8 @@ mod tests {
             100_000,
         );
         let plot = store.plot("l").unwrap();
-        assert!(needs_reduction(plot, 200));
-        let r = reduce_lines(plot, 0.0, 100_000.0, 200);
+        assert!(needs_reduction(&plot, 200));
+        let r = reduce_lines(&plot, 0.0, 100_000.0, 200);
         assert_eq!((r.lines, r.source_points), (2, 100_000));
         assert!(r.points <= 4 * 202, "{} points per line", r.points);
         let line0: Vec<[f32; 3]> = r.xyc[..r.points * 3].chunks(3).map(|c| [c[0], c[1], c[2]]).collect();
@@ -238,7 +238,7 @@ mod tests {
         let store = tandem_store(|i| vec![(i % 7) as f32], 10_000);
         let plot = store.plot("l").unwrap();
         // 100 points in a 1000-pixel view: one per column, all kept.
-        let r = reduce_lines(plot, 5000.0, 5099.0, 1000);
+        let r = reduce_lines(&plot, 5000.0, 5099.0, 1000);
         let inside = r.xyc.chunks(3).filter(|p| (5000.0..=5099.0).contains(&p[0])).count();
         assert_eq!(inside, 100);
     }
@@ -246,7 +246,7 @@ mod tests {
     #[test]
     fn gaps_stay_gaps() {
         let store = tandem_store(|i| vec![if (400..410).contains(&i) { f32::NAN } else { 1.0 }], 1000);
-        let r = reduce_lines(store.plot("l").unwrap(), 0.0, 1000.0, 50);
+        let r = reduce_lines(&store.plot("l").unwrap(), 0.0, 1000.0, 50);
         assert!(r.xyc.chunks(3).any(|p| p[0].is_nan()));
     }
 }

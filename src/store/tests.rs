@@ -61,7 +61,7 @@ fn replace_and_append() {
     store.apply(&scatter("p", vec![2, 1], &[5.0, 6.0], 0, true)).unwrap();
     let plot = store.plot("p").unwrap();
     assert_eq!(plot.generation, generation, "append keeps the generation");
-    assert_eq!(xs_ys(plot), vec![(1.0, 2.0), (3.0, 4.0), (5.0, 6.0)]);
+    assert_eq!(xs_ys(&plot), vec![(1.0, 2.0), (3.0, 4.0), (5.0, 6.0)]);
     assert_eq!(
         plot.bounds,
         Bounds {
@@ -72,7 +72,7 @@ fn replace_and_append() {
     store.apply(&scatter("p", vec![1, 2], &[-1.0, -2.0], 1, false)).unwrap();
     let plot = store.plot("p").unwrap();
     assert_ne!(plot.generation, generation, "replace starts a new generation");
-    assert_eq!(xs_ys(plot), vec![(-1.0, -2.0)]);
+    assert_eq!(xs_ys(&plot), vec![(-1.0, -2.0)]);
     assert_eq!(
         plot.bounds,
         Bounds {
@@ -91,14 +91,14 @@ fn spatial_dim_first_middle_last() {
         .apply(&scatter("a", vec![2, 3], &[1.0, 2.0, 3.0, 10.0, 20.0, 30.0], 0, false))
         .unwrap();
     assert_eq!(
-        xs_ys(store.plot("a").unwrap()),
+        xs_ys(&store.plot("a").unwrap()),
         vec![(1.0, 10.0), (2.0, 20.0), (3.0, 30.0)]
     );
     // Shape [2, 2, 2] spatial in the middle: point (i, k) -> x at [i,0,k], y at [i,1,k].
     let v = [0.0, 1.0, 10.0, 11.0, 2.0, 3.0, 12.0, 13.0];
     store.apply(&scatter("b", vec![2, 2, 2], &v, 1, false)).unwrap();
     assert_eq!(
-        xs_ys(store.plot("b").unwrap()),
+        xs_ys(&store.plot("b").unwrap()),
         vec![(0.0, 10.0), (1.0, 11.0), (2.0, 12.0), (3.0, 13.0)]
     );
     assert_eq!(

@@ -16,8 +16,9 @@ use anyhow::Context;
 pub use sink::{FrameSink, VideoTarget, format_frame, open_sink};
 
 use crate::render::{HeadlessRenderer, RgbaImage};
-use crate::source::{Reader, StepDetector, StepRule, Update, apply_update, scan_steps};
+use crate::source::{Reader, Update, apply_update, scan_steps};
 use crate::store::Store;
+use crate::store::{StepDetector, StepRule};
 
 /// Pacing by wall time holds one frame for at most this many seconds of
 /// video, however far the log's clock jumps between two steps.

@@ -254,6 +254,21 @@ pub fn store_from_log(log: impl FnOnce(&mut DataLogger)) -> streamvis_gpu::store
     store
 }
 
+/// Every record of the log at `path`, in order.
+pub fn records_of(path: &Path) -> Vec<streamvis_gpu::format::Record> {
+    use streamvis_gpu::format::{FrameScanner, StreamEvent};
+    let bytes = bytes::Bytes::from(std::fs::read(path).unwrap());
+    let mut scanner = FrameScanner::for_file();
+    let mut records = Vec::new();
+    while let Some(event) = scanner.next_event(&bytes, 0).unwrap() {
+        match event {
+            StreamEvent::Record { record, .. } => records.push(record),
+            other => panic!("damaged test log: {other:?}"),
+        }
+    }
+    records
+}
+
 /// A test that draws with the shared renderer.
 #[cfg(feature = "viewer")]
 pub type GpuTest = Box<dyn FnOnce(&mut streamvis_gpu::render::HeadlessRenderer) -> Result<(), String> + Send>;
