@@ -4,10 +4,12 @@
 //!
 //! A reader thread pulls records from the source and wakes the event loop;
 //! the loop applies them, redraws once, and otherwise sleeps (no redraw
-//! unless something changed).
+//! unless something changed). The strip along the bottom is the run's
+//! timeline ([`timeline`]): the page shows the live end or any step.
 
 pub mod interaction;
 mod overlay;
+mod timeline;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -17,17 +19,18 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, anyhow, bail};
 use winit::application::ApplicationHandler;
-use winit::event::{ElementState, MouseButton, MouseScrollDelta, WindowEvent};
+use winit::event::{ElementState, MouseButton, MouseScrollDelta, StartCause, WindowEvent};
 use winit::event_loop::{ActiveEventLoop, ControlFlow, EventLoop, EventLoopProxy};
 use winit::keyboard::{Key, ModifiersState, NamedKey};
 use winit::window::{Window, WindowId};
 
 use self::interaction::{Hit, Views, nearest, plot_area_at};
+use self::timeline::{StripGeometry, TimelineState};
 use crate::layout::{PageScene, Style};
 use crate::render::{Blit, GpuContext, OffscreenTarget, Overlay, PageRenderer};
 use crate::source::{POLL_INTERVAL, Poll, Reader, Update, apply_update};
 use crate::store::StepDetector;
-use crate::store::Store;
+use crate::store::{AsSnapshot, Snapshot, Store};
 use crate::video::{Recorder, VideoOptions};
 
 /// What the reader thread tells the event loop.
@@ -48,8 +51,13 @@ Drag: pan\n\
 Right-drag or shift-drag: box zoom\n\
 Double-click: reset the plot to its data\n\
 r: reset the plot under the cursor (elsewhere: all)\n\
-s: save a screenshot\n\
-Space: pause or resume following\n\
+s: save a screenshot of the step shown\n\
+Left / Right: one step back / on\n\
+PageUp / PageDown: ten steps back / on\n\
+Home / End: the first step / the live end\n\
+Click or drag on the timeline: show that step\n\
+p: play from the step shown; + / -: faster / slower\n\
+Space: pause or resume (following, or playing)\n\
 h or ?: show or hide this help\n\
 q or Esc: quit";
 
@@ -270,7 +278,7 @@ impl Gfx {
     }
 
     /// Draws the page and shows it; returns whether it was shown.
-    fn present(&mut self, store: &Store, scene: &PageScene, overlay: &Overlay) -> anyhow::Result<bool> {
+    fn present(&mut self, store: &dyn AsSnapshot, scene: &PageScene, overlay: &Overlay) -> anyhow::Result<bool> {
         self.page.render(&self.ctx, store, scene, overlay, &self.target)?;
         let frame = match self.surface.get_current_texture() {
             wgpu::CurrentSurfaceTexture::Success(frame) | wgpu::CurrentSurfaceTexture::Suboptimal(frame) => frame,
@@ -316,6 +324,10 @@ struct App {
     last_click: Option<(Instant, [f32; 2])>,
     hover: Option<Hit>,
     paused: bool,
+    /// The step shown, playing, the strip being dragged.
+    timeline: TimelineState,
+    /// When a playing timeline shows its next step.
+    next_tick: Option<Instant>,
     show_help: bool,
     source_done: bool,
     /// A short message shown for a few seconds ("saved ...").
@@ -339,6 +351,8 @@ impl App {
             last_click: None,
             hover: None,
             paused: false,
+            timeline: TimelineState::default(),
+            next_tick: None,
             show_help: false,
             source_done: false,
             status: None,
@@ -380,6 +394,9 @@ impl App {
         if self.paused {
             title.push_str(" [paused]");
         }
+        if let Some(k) = self.timeline.shown {
+            title.push_str(&format!(" [step {k}]"));
+        }
         title.push_str(" - h for help");
         title
     }
@@ -389,6 +406,13 @@ impl App {
         Style::default().scaled(scale)
     }
 
+    /// Where the timeline strip is in the window.
+    fn strip(&self) -> Option<StripGeometry> {
+        let gfx = self.gfx.as_ref()?;
+        let size = gfx.window.inner_size();
+        Some(StripGeometry::new(size.width as f32, size.height as f32, &self.style()))
+    }
+
     fn draw(&mut self) -> anyhow::Result<()> {
         let Some(gfx) = &self.gfx else { return Ok(()) };
         let size = gfx.window.inner_size();
@@ -396,34 +420,38 @@ impl App {
             return Ok(()); // minimised
         }
         let style = self.style();
-        let scene = PageScene::build(&self.store, &self.views.fixed, size.width, size.height, &style);
+        self.next_tick = self.timeline.advance(&self.store, Instant::now());
+        let strip = StripGeometry::new(size.width as f32, size.height as f32, &style);
+        let page_height = (size.height as f32 - strip.strip.height).max(1.0) as u32;
+        let shown = shown_of(&self.store, &self.timeline);
+        let scene = PageScene::build(&shown, &self.views.fixed, size.width, page_height, &style);
         // The hover read-out follows the data under a still cursor.
         self.hover = self.cursor.and_then(|c| {
             let plot = plot_area_at(&scene, c)?;
-            nearest(
-                &self.store.plot(&plot.frame.name)?,
-                plot,
-                c,
-                12.0 * style.font_size / 11.0,
-            )
+            nearest(&shown.plot(&plot.frame.name)?, plot, c, 12.0 * style.font_size / 11.0)
         });
-        let overlay = self.overlay(&scene, &style);
+        let mut overlay = self.overlay(&scene, &style);
+        self.timeline
+            .overlay(&self.store, &strip, &style, self.paused, &mut overlay);
         let title = self.title();
+        let step = self.timeline.shown.map_or_else(|| "live".to_owned(), |k| k.to_string());
         let gfx = self.gfx.as_mut().expect("checked");
         gfx.window.set_title(&title);
-        if gfx.present(&self.store, &scene, &overlay)? && log::log_enabled!(log::Level::Debug) {
+        if gfx.present(&shown, &scene, &overlay)? && log::log_enabled!(log::Level::Debug) {
             // What this frame shows, for tests to wait on (tests/window.rs
-            // parses this line): a fingerprint of the views changes with
-            // every zoom, pan, box and reset.
+            // parses this line): the page's size (the window less the
+            // timeline strip), the step shown, and a fingerprint of the
+            // views that changes with every zoom, pan, box and reset.
             let cursor = self
                 .cursor
                 .map_or_else(|| "none".to_owned(), |c| format!("{:.0},{:.0}", c[0], c[1]));
             log::debug!(
-                "frame {} presented: {}x{}, store revision {}, cursor {cursor}, views {:016x}",
+                "frame {} presented: {}x{}, store revision {}, step {step} of {}, cursor {cursor}, views {:016x}",
                 gfx.frames_presented,
                 size.width,
-                size.height,
+                page_height,
                 self.store.revision(),
+                self.store.steps(),
                 views_fingerprint(&self.views),
             );
         }
@@ -436,10 +464,12 @@ impl App {
     /// overlays (help, read-outs, messages).
     fn screenshot(&mut self) -> anyhow::Result<PathBuf> {
         let scene = self.scene.clone().context("nothing drawn yet")?;
+        let shown = shown_of(&self.store, &self.timeline);
         let gfx = self.gfx.as_mut().context("no window")?;
         gfx.page
-            .render(&gfx.ctx, &self.store, &scene, &Overlay::default(), &gfx.target)?;
-        let image = gfx.target.read(&gfx.ctx.device, &gfx.ctx.queue)?;
+            .render(&gfx.ctx, &shown, &scene, &Overlay::default(), &gfx.target)?;
+        // The page, without the timeline strip under it.
+        let image = gfx.target.read(&gfx.ctx.device, &gfx.ctx.queue)?.top(scene.height);
         let stamp = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
@@ -459,8 +489,21 @@ impl App {
     }
 
     fn key(&mut self, event_loop: &ActiveEventLoop, key: &Key) {
+        let now = Instant::now();
         match key.as_ref() {
             Key::Named(NamedKey::Escape) | Key::Character("q") => event_loop.exit(),
+            Key::Named(NamedKey::ArrowLeft) => self.timeline.move_by(&self.store, -1),
+            Key::Named(NamedKey::ArrowRight) => self.timeline.move_by(&self.store, 1),
+            Key::Named(NamedKey::PageUp) => self.timeline.move_by(&self.store, -10),
+            Key::Named(NamedKey::PageDown) => self.timeline.move_by(&self.store, 10),
+            Key::Named(NamedKey::Home) => self.timeline.first(&self.store),
+            Key::Named(NamedKey::End) => self.timeline.live(),
+            Key::Character("p") => self.timeline.toggle_play(&self.store, now),
+            Key::Character("+" | "=") => self.timeline.change_speed(&self.store, true, now),
+            Key::Character("-" | "_") => self.timeline.change_speed(&self.store, false, now),
+            Key::Named(NamedKey::Space) if self.timeline.is_playing() => {
+                self.timeline.toggle_play(&self.store, now);
+            }
             Key::Named(NamedKey::Space) => {
                 self.paused = !self.paused;
                 if !self.paused
@@ -479,8 +522,9 @@ impl App {
                 Ok(path) => {
                     // tests/window.rs waits for this line.
                     log::info!(
-                        "saved a screenshot to {path:?} (store revision {})",
-                        self.store.revision()
+                        "saved a screenshot to {path:?} (store revision {}, step {})",
+                        self.store.revision(),
+                        self.timeline.shown.map_or_else(|| "live".to_owned(), |k| k.to_string())
                     );
                     self.status = Some((format!("saved {}", path.display()), Instant::now()));
                 }
@@ -491,10 +535,36 @@ impl App {
         self.redraw();
     }
 
+    /// A press on the timeline strip: the live button returns to live data,
+    /// the track shows the step under the cursor (and drags from there).
+    /// Returns whether the strip took the press.
+    fn strip_press(&mut self, cursor: [f32; 2]) -> bool {
+        let Some(strip) = self.strip() else { return false };
+        if !strip.strip.contains(cursor) {
+            return false;
+        }
+        if strip.live.contains(cursor) {
+            self.timeline.live();
+        } else if let Some(k) = strip.step_at(cursor[0], self.store.steps()) {
+            self.timeline.show(Some(k));
+            self.timeline.dragging = true;
+        }
+        true
+    }
+
     fn mouse(&mut self, state: ElementState, button: MouseButton) {
-        let (Some(scene), Some(cursor)) = (&self.scene, self.cursor) else {
-            return;
-        };
+        let Some(cursor) = self.cursor else { return };
+        if button == MouseButton::Left {
+            if state == ElementState::Pressed && self.strip_press(cursor) {
+                self.redraw();
+                return;
+            }
+            if state == ElementState::Released && self.timeline.dragging {
+                self.timeline.dragging = false;
+                return;
+            }
+        }
+        let Some(scene) = &self.scene else { return };
         match (state, button) {
             (ElementState::Pressed, MouseButton::Left) => {
                 let double = self.last_click.is_some_and(|(at, p)| {
@@ -522,6 +592,15 @@ impl App {
     }
 }
 
+/// What the page shows: the live end, or the state right after the step
+/// the timeline is at.
+fn shown_of<'a>(store: &'a Store, timeline: &TimelineState) -> Snapshot<'a> {
+    timeline
+        .shown
+        .and_then(|k| store.at_step(k))
+        .unwrap_or_else(|| store.live())
+}
+
 /// A hash of the views, the same for the same views whatever the order of
 /// their map.
 fn views_fingerprint(views: &Views) -> u64 {
@@ -535,6 +614,20 @@ fn views_fingerprint(views: &Views) -> u64 {
 }
 
 impl ApplicationHandler<AppEvent> for App {
+    fn new_events(&mut self, _event_loop: &ActiveEventLoop, cause: StartCause) {
+        if matches!(cause, StartCause::ResumeTimeReached { .. }) {
+            self.redraw();
+        }
+    }
+
+    fn about_to_wait(&mut self, event_loop: &ActiveEventLoop) {
+        // A playing timeline wakes for its next step.
+        event_loop.set_control_flow(match self.next_tick {
+            Some(at) if self.timeline.is_playing() => ControlFlow::WaitUntil(at),
+            _ => ControlFlow::Wait,
+        });
+    }
+
     fn resumed(&mut self, event_loop: &ActiveEventLoop) {
         if self.gfx.is_some() {
             return;
@@ -584,7 +677,13 @@ impl ApplicationHandler<AppEvent> for App {
             WindowEvent::CursorMoved { position, .. } => {
                 let cursor = [position.x as f32, position.y as f32];
                 self.cursor = Some(cursor);
-                if let Some(scene) = &self.scene {
+                if self.timeline.dragging {
+                    if let Some(strip) = self.strip()
+                        && let Some(k) = strip.step_at(cursor[0], self.store.steps())
+                    {
+                        self.timeline.show(Some(k));
+                    }
+                } else if let Some(scene) = &self.scene {
                     self.views.motion(scene, cursor);
                 }
                 self.redraw();

@@ -19,6 +19,14 @@ pub struct RgbaImage {
 }
 
 impl RgbaImage {
+    /// The top `height` rows.
+    pub fn top(mut self, height: u32) -> RgbaImage {
+        let height = height.min(self.height);
+        self.pixels.truncate(self.width as usize * height as usize * 4);
+        self.height = height;
+        self
+    }
+
     pub fn pixel(&self, x: u32, y: u32) -> [u8; 4] {
         let i = (y as usize * self.width as usize + x as usize) * 4;
         self.pixels[i..i + 4].try_into().expect("4 bytes")
