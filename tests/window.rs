@@ -4,8 +4,8 @@
 //! adapter is missing.
 //!
 //! Nothing here sleeps for a fixed time: a shared CI machine can be slow by
-//! seconds. The viewer logs a line per presented frame (its size, store
-//! revision, cursor and a fingerprint of the views) and one per saved
+//! seconds. The viewer logs a line per presented frame (its page size, store
+//! revision, the step shown, cursor and a fingerprint of the views) and one per saved
 //! screenshot; after each input the test waits, with a generous deadline,
 //! for the frame that shows it.
 
@@ -18,6 +18,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use streamvis_gpu::DataLogger;
+use streamvis_gpu::app::timeline::StripGeometry;
 use streamvis_gpu::demo::SeedDemo;
 use streamvis_gpu::layout::{PageScene, Rect, Style};
 use streamvis_gpu::render::RgbaImage;
@@ -110,20 +111,30 @@ impl Drop for Xvfb {
 /// One presented frame, as the viewer logs it.
 #[derive(Clone, Debug, PartialEq)]
 struct Frame {
+    /// The page: the window less the timeline strip.
     size: [u32; 2],
     revision: u64,
+    /// The step shown (`None`: the live end), and the steps known.
+    step: Option<u64>,
+    steps: u64,
     cursor: Option<[i32; 2]>,
     views: String,
 }
 
 impl Frame {
-    /// Parses `... frame N presented: WxH, store revision R, cursor X,Y, views HASH`.
+    /// Parses `... frame N presented: WxH, store revision R, step S of N,
+    /// cursor X,Y, views HASH` (S is a number or `live`).
     fn parse(line: &str) -> Option<Frame> {
         let (_, rest) = line.split_once("] frame ")?;
         let (_number, rest) = rest.split_once(" presented: ")?;
         let mut fields = rest.split(", ");
         let (width, height) = fields.next()?.split_once('x')?;
         let revision = fields.next()?.strip_prefix("store revision ")?;
+        let (step, steps) = fields.next()?.strip_prefix("step ")?.split_once(" of ")?;
+        let step = match step {
+            "live" => None,
+            k => Some(k.parse().ok()?),
+        };
         let cursor = fields.next()?.strip_prefix("cursor ")?;
         let views = fields.next()?.strip_prefix("views ")?;
         let cursor = match cursor.split_once(',') {
@@ -133,6 +144,8 @@ impl Frame {
         Some(Frame {
             size: [width.parse().ok()?, height.parse().ok()?],
             revision: revision.parse().ok()?,
+            step,
+            steps: steps.parse().ok()?,
             cursor,
             views: views.trim().to_owned(),
         })
@@ -144,6 +157,8 @@ struct Shot {
     path: PathBuf,
     /// The store revision it shows.
     revision: u64,
+    /// The step it shows (`None`: the live end).
+    step: Option<u64>,
 }
 
 /// What a viewer has logged so far.
@@ -152,6 +167,8 @@ struct Logged {
     /// The latest frame presented, and its line for error messages.
     frame: Option<Frame>,
     frame_line: String,
+    /// The step of every frame presented, in order.
+    steps_shown: Vec<Option<u64>>,
     /// Screenshots saved, in order, or why one failed.
     shots: Vec<Result<Shot, String>>,
     /// Every line but the frames, for error messages.
@@ -175,17 +192,20 @@ impl ViewerLog {
                 let Ok(line) = line else { break };
                 let mut logged = self.logged.lock().unwrap_or_else(|p| p.into_inner());
                 if let Some(frame) = Frame::parse(&line) {
+                    logged.steps_shown.push(frame.step);
                     logged.frame = Some(frame);
                     logged.frame_line = line;
                 } else {
                     eprintln!("{line}");
                     if let Some((_, saved)) = line.split_once("saved a screenshot to \"")
                         && let Some((path, rest)) = saved.split_once('"')
-                        && let Some(revision) = rest.trim().strip_prefix("(store revision ")
+                        && let Some(shown) = rest.trim().strip_prefix("(store revision ")
+                        && let Some((revision, step)) = shown.trim_end_matches(')').split_once(", step ")
                     {
                         logged.shots.push(Ok(Shot {
                             path: PathBuf::from(path),
-                            revision: revision.trim_end_matches(')').parse().unwrap_or(u64::MAX),
+                            revision: revision.parse().unwrap_or(u64::MAX),
+                            step: step.parse().ok(),
                         }));
                     } else if line.contains("screenshot failed") {
                         logged.shots.push(Err(line.clone()));
@@ -332,17 +352,37 @@ impl<'a> Viewer<'a> {
     /// Presses `s` with the cursor off the data, waits for the PNG (written
     /// whole, then renamed) and loads it with the store revision it shows.
     fn screenshot(&mut self) -> Result<(RgbaImage, u64), String> {
+        self.screenshot_step().map(|(image, revision, _)| (image, revision))
+    }
+
+    /// [`Viewer::screenshot`], with the step the screenshot shows.
+    fn screenshot_step(&mut self) -> Result<(RgbaImage, u64, Option<u64>), String> {
         self.pointer([2.0, 2.0])?;
         let taken = self.log.logged.lock().unwrap_or_else(|p| p.into_inner()).shots.len();
         self.key("s")?;
         let shot = self.log.wait("the s key saving a screenshot", |logged| {
             logged.shots.get(taken).map(|shot| match shot {
-                Ok(shot) => Ok((self.dir.join(&shot.path), shot.revision)),
+                Ok(shot) => Ok((self.dir.join(&shot.path), shot.revision, shot.step)),
                 Err(line) => Err(line.clone()),
             })
         })??;
         let image = RgbaImage::load_png(&shot.0).map_err(|e| format!("{:?}: {e}", shot.0))?;
-        Ok((image, shot.1))
+        Ok((image, shot.1, shot.2))
+    }
+
+    /// Presses `key` and waits for a frame showing step `step`.
+    fn key_to_step(&self, key: &str, step: Option<u64>) -> Result<Frame, String> {
+        self.key(key)?;
+        self.wait_frame(&format!("{key} showing step {step:?}"), |f| f.step == step)
+    }
+
+    /// A screenshot that must show step `step`.
+    fn screenshot_of_step(&mut self, step: Option<u64>) -> Result<RgbaImage, String> {
+        let (image, _, shown) = self.screenshot_step()?;
+        if shown != step {
+            return Err(format!("the screenshot shows step {shown:?}, not {step:?}"));
+        }
+        Ok(image)
     }
 
     fn quit(mut self) -> Result<(), String> {
@@ -384,9 +424,10 @@ fn test_app(log: &Path, steps: u32) -> Result<(), String> {
     Ok(())
 }
 
-/// `--screenshot` of a log at the window's size (`WxH`).
-fn reference(log: &Path, dir: &Path, size: &str) -> Result<RgbaImage, String> {
+/// `--screenshot` of a log at the page's size (`WxH`), with more flags.
+fn reference_with(log: &Path, dir: &Path, size: [u32; 2], extra: &[&str]) -> Result<RgbaImage, String> {
     let out = dir.join("reference.png");
+    let size = format!("{}x{}", size[0], size[1]);
     let status = Command::new(common::bin("streamvis-gpu"))
         .args([
             "--file",
@@ -394,14 +435,20 @@ fn reference(log: &Path, dir: &Path, size: &str) -> Result<RgbaImage, String> {
             "--screenshot",
             out.to_str().unwrap(),
             "--size",
-            size,
+            &size,
         ])
+        .args(extra)
         .status()
         .map_err(|e| e.to_string())?;
     if !status.success() {
         return Err("--screenshot failed".into());
     }
     RgbaImage::load_png(&out).map_err(|e| e.to_string())
+}
+
+/// `--screenshot` of a log at the page's size.
+fn reference(log: &Path, dir: &Path, size: [u32; 2]) -> Result<RgbaImage, String> {
+    reference_with(log, dir, size, &[])
 }
 
 /// The log as the viewer's store holds it once it has read all of it.
@@ -412,9 +459,9 @@ fn store_of(log: &Path) -> Store {
     store
 }
 
-/// The page layout of the window (scale factor 1 under Xvfb).
-fn scene_of(log: &Path) -> PageScene {
-    PageScene::build(&store_of(log), &Default::default(), 1280, 800, &Style::default())
+/// The page layout at the page's size (scale factor 1 under Xvfb).
+fn scene_of(log: &Path, size: [u32; 2]) -> PageScene {
+    PageScene::build(&store_of(log), &Default::default(), size[0], size[1], &Style::default())
 }
 
 /// Waits until the viewer has drawn all of `log`, as it is now.
@@ -452,15 +499,15 @@ fn zoom_pan_box_and_reset(x: &Xvfb) -> Result<(), String> {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("run.log");
     test_app(&log, 8)?;
-    let scene = scene_of(&log);
     let revision = store_of(&log).revision();
-    let frame = |name: &str| scene.plots.iter().find(|p| p.frame.name == name).unwrap().frame.clone();
     let mut viewer = Viewer::start(x, dir.path(), &["--file", "run.log"], "e2e")?;
-    wait_for_all_of(&viewer, &log)?;
+    let page = wait_for_all_of(&viewer, &log)?.size;
+    let scene = scene_of(&log, page);
+    let frame = |name: &str| scene.plots.iter().find(|p| p.frame.name == name).unwrap().frame.clone();
     let initial = screenshot_of(&mut viewer, revision)?;
     common::image::compare(
         "window_matches_screenshot",
-        &reference(&log, dir.path(), "1280x800")?,
+        &reference(&log, dir.path(), page)?,
         &initial,
         common::image::EXACT,
     )?;
@@ -573,11 +620,11 @@ fn follows_a_growing_log(x: &Xvfb) -> Result<(), String> {
         writer.steps(1)?;
     }
     drop(writer);
-    let last_revision = wait_for_all_of(&viewer, &log)?.revision;
-    let last = screenshot_of(&mut viewer, last_revision)?;
+    let last_frame = wait_for_all_of(&viewer, &log)?;
+    let last = screenshot_of(&mut viewer, last_frame.revision)?;
     common::image::compare(
         "live_end_matches_screenshot",
-        &reference(&log, dir.path(), "1280x800")?,
+        &reference(&log, dir.path(), last_frame.size)?,
         &last,
         common::image::EXACT,
     )?;
@@ -592,9 +639,14 @@ fn resizing_lays_the_page_out_again(x: &Xvfb) -> Result<(), String> {
     let mut viewer = Viewer::start(x, dir.path(), &["--file", "run.log"], "e2e")?;
     wait_for_all_of(&viewer, &log)?;
     viewer.xdotool(&["windowsize", &viewer.window, "800", "600"])?;
-    viewer.wait_frame("a frame at 800x600", |f| f.size == [800, 600])?;
+    // The page is the window less the timeline strip.
+    let page = viewer
+        .wait_frame("a frame at 800x600", |f| {
+            f.size[0] == 800 && (500..600).contains(&f.size[1])
+        })?
+        .size;
     let shot = screenshot_of(&mut viewer, revision)?;
-    let expected = reference(&log, dir.path(), "800x600")?;
+    let expected = reference(&log, dir.path(), page)?;
     common::image::compare("resized_window", &expected, &shot, common::image::EXACT)?;
     viewer.quit()
 }
@@ -620,12 +672,13 @@ fn survives_truncation_and_rewrite(x: &Xvfb) -> Result<(), String> {
     let other = dir.path().join("other.log");
     test_app(&other, 5)?;
     let mut viewer = Viewer::start(x, dir.path(), &["--file", "run.log"], "e2e")?;
-    let before = wait_for_all_of(&viewer, &log)?.revision;
+    let first = wait_for_all_of(&viewer, &log)?;
+    let before = first.revision;
     // The store borrows every record of the log from its memory map.
     common::truncate(&log, 100);
     viewer.wait_frame("a frame after the truncation", |f| f.revision > before)?;
     std::fs::copy(&other, &log).map_err(|e| e.to_string())?;
-    let expected = reference(&other, dir.path(), "1280x800")?;
+    let expected = reference(&other, dir.path(), first.size)?;
     // At least one restart and every record of the new log.
     let enough = before + 1 + store_of(&other).revision();
     let mut frame = viewer.wait_frame("a frame of the rewritten log", |f| f.revision >= enough)?;
@@ -637,6 +690,143 @@ fn survives_truncation_and_rewrite(x: &Xvfb) -> Result<(), String> {
         frame = viewer.wait_frame("a later frame", |f| f.revision > shown.max(frame.revision))?;
     }
     Err("the window never showed the rewritten log as --screenshot does".into())
+}
+
+/// Where the timeline strip is for a page of `page` (the window less the
+/// strip), as the viewer lays it out.
+fn strip_of(page: [u32; 2]) -> StripGeometry {
+    let style = Style::default();
+    StripGeometry::new(page[0] as f32, page[1] as f32 + StripGeometry::height(&style), &style)
+}
+
+/// The keys and a drag on the strip move the step shown; each step looks
+/// as `--at-step` shows it; zoom survives; the live button returns.
+fn timeline_keys_and_drag(x: &Xvfb) -> Result<(), String> {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("run.log");
+    test_app(&log, 12)?;
+    let mut viewer = Viewer::start(x, dir.path(), &["--file", "run.log"], "e2e")?;
+    let live = wait_for_all_of(&viewer, &log)?;
+    if (live.step, live.steps) != (None, 12) {
+        return Err(format!("expected the live end of 12 steps, got {live:?}"));
+    }
+    let page = live.size;
+    let at_step = |k: u64| reference_with(&log, dir.path(), page, &["--at-step", &k.to_string()]);
+    let check = |viewer: &mut Viewer, k: u64| -> Result<(), String> {
+        let shot = viewer.screenshot_of_step(Some(k))?;
+        common::image::compare(
+            &format!("window_at_step_{k}"),
+            &at_step(k)?,
+            &shot,
+            common::image::EXACT,
+        )
+    };
+    viewer.key_to_step("Left", Some(10))?;
+    check(&mut viewer, 10)?;
+    viewer.key_to_step("Home", Some(0))?;
+    check(&mut viewer, 0)?;
+    viewer.key_to_step("Next", Some(10))?;
+    viewer.key_to_step("Right", Some(11))?;
+    viewer.key_to_step("Right", Some(11))?;
+    viewer.key_to_step("Prior", Some(1))?;
+    viewer.key_to_step("Left", Some(0))?;
+    viewer.key_to_step("End", None)?;
+
+    // Press on the track at step 3 and drag to step 7.
+    let strip = strip_of(page);
+    let y = strip.track.y + strip.track.height / 2.0;
+    viewer.pointer([strip.x_of(3, 12), y])?;
+    viewer.xdotool(&["mousedown", "1"])?;
+    viewer.wait_frame("the press showing step 3", |f| f.step == Some(3))?;
+    for k in 4..=7 {
+        viewer.pointer([strip.x_of(k, 12), y])?;
+        viewer.wait_frame(&format!("the drag showing step {k}"), |f| f.step == Some(k))?;
+    }
+    viewer.xdotool(&["mouseup", "1"])?;
+    check(&mut viewer, 7)?;
+
+    // A zoomed plot stays zoomed while the steps change.
+    let scene = scene_of(&log, page);
+    let plot = scene.plots[0].frame.plot_area;
+    viewer.pointer(center(&plot))?;
+    let zoomed = viewer.change_views("a wheel zoom", &["click", "4"])?.views;
+    let moved = viewer.key_to_step("Left", Some(6))?;
+    if moved.views != zoomed {
+        return Err("moving a step reset the zoom".into());
+    }
+    // The live button returns to the live end.
+    viewer.pointer([
+        strip.live.x + strip.live.width / 2.0,
+        strip.live.y + strip.live.height / 2.0,
+    ])?;
+    viewer.xdotool(&["click", "1"])?;
+    viewer.wait_frame("the live button showing the live end", |f| f.step.is_none())?;
+    viewer.quit()
+}
+
+/// Scrubbed back, the plots stay while the log grows and the strip counts
+/// the new steps; End follows the live end again. `p` plays the steps in
+/// order at the run's pace.
+fn timeline_follows_and_plays(x: &Xvfb) -> Result<(), String> {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("run.log");
+    let mut writer = Writer::create(&log)?;
+    // Steps 60 ms apart in wall time: played at 1/4 speed, a quarter second
+    // each, so that every step gets frames of its own.
+    for _ in 0..10 {
+        writer.steps(1)?;
+        std::thread::sleep(Duration::from_millis(60));
+    }
+    let mut viewer = Viewer::start(x, dir.path(), &["--file", "run.log"], "e2e")?;
+    let page = wait_for_all_of(&viewer, &log)?.size;
+    viewer.key_to_step("Home", Some(0))?;
+    let first = viewer.screenshot_of_step(Some(0))?;
+    writer.steps(3)?;
+    let revision = store_of(&log).revision();
+    viewer.wait_frame("the strip counting 13 steps at step 0", |f| {
+        f.steps == 13 && f.step == Some(0) && f.revision == revision
+    })?;
+    let still = viewer.screenshot_of_step(Some(0))?;
+    common::image::compare("scrubbed_back_while_growing", &first, &still, common::image::EXACT)?;
+    viewer.key_to_step("End", None)?;
+    writer.steps(2)?;
+    wait_for_all_of(&viewer, &log)?;
+    let live = viewer.screenshot_of_step(None)?;
+    common::image::compare(
+        "end_follows_live",
+        &reference(&log, dir.path(), page)?,
+        &live,
+        common::image::EXACT,
+    )?;
+
+    // Play from step 0 at a quarter of the run's pace.
+    viewer.key_to_step("Home", Some(0))?;
+    viewer.key("minus")?;
+    viewer.key("minus")?;
+    let from = viewer
+        .log
+        .logged
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .steps_shown
+        .len();
+    viewer.key("p")?;
+    viewer.wait_frame("playing to the last step", |f| f.step == Some(14))?;
+    let shown: Vec<Option<u64>> =
+        viewer.log.logged.lock().unwrap_or_else(|p| p.into_inner()).steps_shown[from..].to_vec();
+    let steps: Vec<u64> = shown
+        .iter()
+        .map(|s| s.ok_or("a live frame while playing"))
+        .collect::<Result<_, _>>()?;
+    if steps.windows(2).any(|w| w[1] < w[0]) {
+        return Err(format!("playing went back: {steps:?}"));
+    }
+    let mut distinct = steps.clone();
+    distinct.dedup();
+    if distinct.len() < 5 {
+        return Err(format!("playing showed only steps {distinct:?}"));
+    }
+    viewer.quit()
 }
 
 /// A test that drives a viewer on the shared X server.
@@ -671,6 +861,8 @@ fn main() {
         ("resizing_lays_the_page_out_again", resizing_lays_the_page_out_again),
         ("demo_runs_live", demo_runs_live),
         ("survives_truncation_and_rewrite", survives_truncation_and_rewrite),
+        ("timeline_keys_and_drag", timeline_keys_and_drag),
+        ("timeline_follows_and_plays", timeline_follows_and_plays),
     ];
     let mut trials: Vec<libtest_mimic::Trial> = tests
         .into_iter()

@@ -9,7 +9,7 @@
 
 pub mod interaction;
 mod overlay;
-mod timeline;
+pub mod timeline;
 
 use std::path::PathBuf;
 use std::sync::Arc;

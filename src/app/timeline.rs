@@ -60,7 +60,7 @@ pub struct StripGeometry {
     pub strip: Rect,
     /// The track steps are placed along: step 0 at its left end, the last
     /// step at its right end.
-    track: Rect,
+    pub track: Rect,
     /// The "live" button right of the track.
     pub live: Rect,
 }
@@ -83,7 +83,12 @@ impl StripGeometry {
             live_w,
             (h * 0.5 - 4.0).max(1.0),
         );
-        let track = Rect::new(pad, strip.y + h * 0.55, (live.x - 2.0 * pad).max(1.0), (h * 0.4 - 4.0).max(1.0));
+        let track = Rect::new(
+            pad,
+            strip.y + h * 0.55,
+            (live.x - 2.0 * pad).max(1.0),
+            (h * 0.4 - 4.0).max(1.0),
+        );
         Self { strip, track, live }
     }
 
@@ -231,9 +236,19 @@ impl TimelineState {
             });
         };
         rect(overlay, strip, [0xf2, 0xf2, 0xee], 1.0);
-        rect(overlay, Rect::new(strip.x, strip.y, strip.width, 1.0), [0xcc, 0xcc, 0xcc], 1.0);
+        rect(
+            overlay,
+            Rect::new(strip.x, strip.y, strip.width, 1.0),
+            [0xcc, 0xcc, 0xcc],
+            1.0,
+        );
         let mid = track.y + track.height / 2.0;
-        rect(overlay, Rect::new(track.x, mid - 1.0, track.width, 2.0), [0xbb, 0xbb, 0xbb], 1.0);
+        rect(
+            overlay,
+            Rect::new(track.x, mid - 1.0, track.width, 2.0),
+            [0xbb, 0xbb, 0xbb],
+            1.0,
+        );
         let steps = store.steps();
         // Ticks: every step while they are 4 px apart, else every 10^n-th
         // (or 2, 5 times that).
@@ -245,12 +260,21 @@ impl TimelineState {
                 let major = (k / every).is_multiple_of(5);
                 let h = if major { track.height } else { track.height * 0.5 };
                 let x = geometry.x_of(k, steps);
-                rect(overlay, Rect::new(x - 0.5, mid - h / 2.0, 1.0, h), [0x99, 0x99, 0x99], 1.0);
+                rect(
+                    overlay,
+                    Rect::new(x - 0.5, mid - h / 2.0, 1.0, h),
+                    [0x99, 0x99, 0x99],
+                    1.0,
+                );
                 k += every;
             }
         }
         let following = self.shown.is_none();
-        let live_color = if following { [0xd6, 0x27, 0x28] } else { [0xaa, 0xaa, 0xaa] };
+        let live_color = if following {
+            [0xd6, 0x27, 0x28]
+        } else {
+            [0xaa, 0xaa, 0xaa]
+        };
         rect(overlay, live, live_color, 1.0);
         let label = |text: String, anchor: [f32; 2], placement, color| Label {
             text,
@@ -262,7 +286,10 @@ impl TimelineState {
         };
         overlay.labels.push(label(
             "live".to_owned(),
-            [live.x + live.width / 2.0, live.y + (live.height - style.font_size * 1.25) / 2.0],
+            [
+                live.x + live.width / 2.0,
+                live.y + (live.height - style.font_size * 1.25) / 2.0,
+            ],
             Anchor::TopCenter,
             [0xff, 0xff, 0xff],
         ));
@@ -272,8 +299,17 @@ impl TimelineState {
         };
         if let Some(k) = shown {
             let x = geometry.x_of(k, steps);
-            let color = if following { [0xd6, 0x27, 0x28] } else { [0x1f, 0x77, 0xb4] };
-            rect(overlay, Rect::new(x - 2.0, track.y - 2.0, 4.0, track.height + 4.0), color, 1.0);
+            let color = if following {
+                [0xd6, 0x27, 0x28]
+            } else {
+                [0x1f, 0x77, 0xb4]
+            };
+            rect(
+                overlay,
+                Rect::new(x - 2.0, track.y - 2.0, 4.0, track.height + 4.0),
+                color,
+                1.0,
+            );
         }
         overlay.labels.push(label(
             self.describe(store, paused),
@@ -385,7 +421,10 @@ mod tests {
     fn wall_times_read_as_utc_dates() {
         assert_eq!(format_wall_time(0), "1970-01-01 00:00:00 UTC");
         // 2024-02-29 12:34:56 UTC, a leap day.
-        assert_eq!(format_wall_time(1_709_210_096 * 1_000_000_000), "2024-02-29 12:34:56 UTC");
+        assert_eq!(
+            format_wall_time(1_709_210_096 * 1_000_000_000),
+            "2024-02-29 12:34:56 UTC"
+        );
         assert_eq!(format_duration(4_500_000_000), "4.5 s");
         assert_eq!(format_duration(3_723_000_000_000), "1:02:03");
     }
