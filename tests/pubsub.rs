@@ -761,6 +761,42 @@ fn missing_credentials_fail_fast() -> TestResult {
 
 type EmulatorTest = fn(&Emulator) -> TestResult;
 
+/// The timeline over Pub/Sub: `--at-step 7` of the stream as received
+/// equals `--at-step 7` of the app's own log (which equals that log cut
+/// after step 7: tests/at_step.rs), and differs from the stream's end.
+fn a_step_of_the_stream_is_the_logs_step(emulator: &Emulator) -> TestResult {
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let dir = dir.path();
+    let topic = "topic-at-step";
+    let args = ["--export", "out.json", "--at-step", "7", "--stop-after-idle", "3"];
+    let mut viewer = start_viewer(emulator, dir, topic, &args)?;
+    emulator.wait_for_subscription(topic, &mut viewer)?;
+    let mut app = start_app(emulator, dir, topic, 12, 20)?;
+    wait_ok(&mut app, "the app", dir, "app.err", Duration::from_secs(60))?;
+    wait_ok(&mut viewer, "the viewer", dir, "viewer.err", Duration::from_secs(60))?;
+    let status = Command::new(common::bin("streamvis-gpu"))
+        .args(["--file", "app.log", "--at-step", "7", "--export", "expected.json"])
+        .current_dir(dir)
+        .stderr(Stdio::null())
+        .status()
+        .map_err(|e| e.to_string())?;
+    if !status.success() {
+        return Err(format!("--at-step 7 of app.log: {status}"));
+    }
+    let expected = read_json(&dir.join("expected.json"))?;
+    let actual = read_json(&dir.join("out.json"))?;
+    if expected != actual {
+        let errors = common::compare_exports(&expected, &actual);
+        return Err(format!(
+            "step 7 of the stream differs from step 7 of the log: {errors:?}"
+        ));
+    }
+    if actual == export_of_log(dir, "app.log", "end.json")? {
+        return Err("step 7 shows the stream's end".into());
+    }
+    Ok(())
+}
+
 fn main() {
     let mut args = libtest_mimic::Arguments::from_args();
     // One at a time: they time idleness, and share an emulator and 2 cores.
@@ -773,6 +809,10 @@ fn main() {
     let shared: Arc<OnceLock<Mutex<Result<Emulator, String>>>> = Arc::new(OnceLock::new());
     let tests: Vec<(&str, EmulatorTest)> = vec![
         ("app_and_viewer_agree", app_and_viewer_agree),
+        (
+            "a_step_of_the_stream_is_the_logs_step",
+            a_step_of_the_stream_is_the_logs_step,
+        ),
         ("duplicates_are_dropped", duplicates_are_dropped),
         ("a_30_mb_tensor_arrives_whole", a_30_mb_tensor_arrives_whole),
         ("resources_are_removed_on_exit", resources_are_removed_on_exit),

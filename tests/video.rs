@@ -422,6 +422,58 @@ fn without_ffmpeg_the_error_says_so() -> Result<(), String> {
 /// A video test.
 type VideoTest = fn() -> Result<(), String>;
 
+/// `--at-step k --screenshot` of a log without markers (a replaced cloud,
+/// an appended one, tandem lines and a clear after step 4) is the
+/// `--screenshot` of the log cut after step k, by plot repeats and by
+/// `--step-plot`.
+fn at_step_screenshots_without_markers() -> Result<(), String> {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("unmarked.log");
+    common::unmarked_log(&log);
+    let bytes = std::fs::read(&log).unwrap();
+    let shot = |log: &Path, name: &str, extra: &[&str]| -> Result<RgbaImage, String> {
+        let out = dir.path().join(format!("{name}.png"));
+        let mut args = vec![
+            "--file",
+            log.to_str().unwrap(),
+            "--screenshot",
+            out.to_str().unwrap(),
+            "--size",
+            "480x320",
+        ];
+        args.extend(extra);
+        ok(&viewer(&args))?;
+        RgbaImage::load_png(&out).map_err(|e| e.to_string())
+    };
+    for (rule, extra, steps) in [
+        ("repeats", &[][..], &[0u64, 4, 5, 9][..]),
+        ("cloud", &["--step-plot", "cloud"][..], &[2, 7][..]),
+    ] {
+        let ends = common::step_ends(&log, rule);
+        let mut previous: Option<RgbaImage> = None;
+        for &k in steps {
+            let cut = dir.path().join(format!("{rule}{k}.log"));
+            std::fs::write(&cut, &bytes[..ends[k as usize] as usize]).unwrap();
+            let expected = shot(&cut, &format!("{rule}{k}-cut"), &[])?;
+            let mut args = vec!["--at-step".to_owned(), k.to_string()];
+            args.extend(extra.iter().map(|a| a.to_string()));
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            let at = shot(&log, &format!("{rule}{k}-at"), &args)?;
+            common::image::compare(
+                &format!("unmarked_{rule}_step_{k}"),
+                &expected,
+                &at,
+                common::image::EXACT,
+            )?;
+            if previous.as_ref() == Some(&at) {
+                return Err(format!("{rule}: step {k} looks like the step before it"));
+            }
+            previous = Some(at);
+        }
+    }
+    Ok(())
+}
+
 fn main() {
     streamvis_gpu::render::ensure_runtime_dir();
     let args = libtest_mimic::Arguments::from_args();
@@ -447,6 +499,10 @@ fn main() {
             frame_k_is_the_screenshot_after_step_k,
         ),
         ("two_runs_give_identical_frames", two_runs_give_identical_frames),
+        (
+            "at_step_screenshots_without_markers",
+            at_step_screenshots_without_markers,
+        ),
         ("ctrl_c_leaves_a_playable_video", ctrl_c_leaves_a_playable_video),
         (
             "a_range_of_steps_and_wall_clock_pacing",

@@ -233,16 +233,6 @@ impl Timeline {
         }
     }
 
-    /// The last step whose state holds at most `records` records: the step
-    /// a view of that many records shows (`None` before the first step ends).
-    pub fn step_at(&self, records: u64, live: u64) -> Option<u64> {
-        let done = self.marks.partition_point(|m| m.end <= records) as u64;
-        if done == self.marks.len() as u64 && self.detector.pending() && records >= live {
-            return Some(done);
-        }
-        done.checked_sub(1)
-    }
-
     /// Wall time of the log's first record.
     pub fn start_wall_time_ns(&self) -> Option<i64> {
         self.first_wall_time_ns

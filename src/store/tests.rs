@@ -259,3 +259,91 @@ fn records_for_plots_outside_the_layout_are_refused() {
     assert!(err.to_string().contains("not in layout"), "{err}");
     assert!(store.plots().is_empty());
 }
+
+fn marker(n: u64) -> Record {
+    record(9, RecordBody::Step(n))
+}
+
+fn point(plot: &str, x: f32, append: bool) -> Record {
+    scatter(plot, vec![1, 2], &[x, x], 1, append)
+}
+
+#[test]
+fn the_first_marker_turns_guessed_steps_into_marked_ones() {
+    let mut store = Store::new();
+    store.apply(&layout(&["a"])).unwrap();
+    // Plot repeats would end a step before each of these but the first.
+    for x in 0..3 {
+        store.apply(&point("a", x as f32, true)).unwrap();
+    }
+    assert_eq!(store.steps(), 3, "two repeats and the unfinished step");
+    store.apply(&marker(0)).unwrap();
+    assert_eq!(store.steps(), 1, "the marker ends step 0: the guesses are gone");
+    assert_eq!(store.step(0).unwrap().end, 5);
+    store.apply(&point("a", 3.0, true)).unwrap();
+    store.apply(&point("a", 4.0, true)).unwrap();
+    assert_eq!(store.steps(), 1, "with markers, data after the last is not a step yet");
+    store.apply(&marker(1)).unwrap();
+    assert_eq!(store.steps(), 2);
+    assert_eq!(store.at_step(0).unwrap().plot("a").unwrap().point_count(), 3);
+    assert_eq!(store.at_step(1).unwrap().plot("a").unwrap().point_count(), 5);
+    assert!(store.at_step(2).is_none());
+}
+
+#[test]
+fn the_unfinished_last_step_is_the_live_end() {
+    let mut store = Store::with_step_rule(Some(StepRule::PlotRepeats));
+    store.apply(&layout(&["a", "b"])).unwrap();
+    store.apply(&point("a", 0.0, false)).unwrap();
+    store.apply(&point("b", 0.0, false)).unwrap();
+    store.apply(&point("a", 1.0, false)).unwrap();
+    assert_eq!(store.steps(), 2);
+    assert_eq!(store.step(0).unwrap().end, 3, "step 0 ends before a's second update");
+    assert_eq!(store.step(1).unwrap().end, store.records());
+    store.apply(&point("b", 1.0, false)).unwrap();
+    assert_eq!(store.step(1).unwrap().end, store.records(), "it grows with the log");
+    let first = store.at_step(0).unwrap();
+    assert_eq!(xs_ys(&first.plot("a").unwrap()), vec![(0.0, 0.0)]);
+    assert!(!first.is_live());
+}
+
+#[test]
+fn earlier_states_keep_replaced_data_palettes_and_cleared_plots() {
+    let mut store = Store::new();
+    store.apply(&layout(&["p"])).unwrap();
+    store.apply(&point("p", 1.0, false)).unwrap();
+    let colored = record(
+        1,
+        RecordBody::Scatter(DataCall {
+            plot: "p".into(),
+            spatial_dim: 1,
+            append: true,
+            color: Some(ColorSpec::by_dim("Viridis256", 0)),
+            grid: None,
+            line_dims: vec![],
+            data: Tensor::from_values(vec![1, 2], &[2.0, 2.0]),
+        }),
+    );
+    store.apply(&colored).unwrap();
+    store.apply(&point("p", 5.0, false)).unwrap();
+    store.apply(&record(0, RecordBody::Clear)).unwrap();
+    assert!(store.plot("p").is_none() && store.layout().is_empty());
+    let at = |n| store.at_record(n);
+    assert_eq!(xs_ys(&at(2).plot("p").unwrap()), vec![(1.0, 1.0)]);
+    assert_eq!(at(2).plot("p").unwrap().palette, None);
+    let both = at(3).plot("p").unwrap();
+    assert_eq!(xs_ys(&both), vec![(1.0, 1.0), (2.0, 2.0)]);
+    assert_eq!(both.palette, Some("Viridis256"));
+    assert_eq!(
+        both.bounds,
+        Bounds {
+            min: [1.0, 1.0],
+            max: [2.0, 2.0]
+        }
+    );
+    let replaced = at(4).plot("p").unwrap();
+    assert_eq!(xs_ys(&replaced), vec![(5.0, 5.0)]);
+    assert_ne!(replaced.generation, both.generation);
+    assert_eq!(at(4).layout().len(), 1);
+    assert!(at(0).plots().is_empty() && at(0).layout().is_empty());
+}

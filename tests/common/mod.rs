@@ -414,3 +414,83 @@ impl Viewer {
         (status, self.seen.join("\n"))
     }
 }
+
+/// The byte offset where each step ends, by the rule the test names: after
+/// each marker; before a record for a plot already updated in the step
+/// (and the log's end, if data follows the last boundary); after each
+/// update of one plot.
+pub fn step_ends(log: &Path, rule: &str) -> Vec<u64> {
+    let bytes = bytes::Bytes::from(std::fs::read(log).unwrap());
+    let mut scanner = streamvis_gpu::format::FrameScanner::for_file();
+    let mut ends = Vec::new();
+    let mut updated: Vec<String> = Vec::new();
+    while let Some(event) = scanner.next_event(&bytes, 0).unwrap() {
+        let streamvis_gpu::format::StreamEvent::Record { offset, record } = event else {
+            panic!("damaged test log")
+        };
+        let end = scanner.position();
+        match (rule, &record.body) {
+            ("markers", streamvis_gpu::format::RecordBody::Step(_)) => ends.push(end),
+            ("repeats", body) => {
+                if let Some(plot) = body.plot_name() {
+                    if updated.iter().any(|p| p == plot) {
+                        ends.push(offset);
+                        updated.clear();
+                    }
+                    updated.push(plot.to_owned());
+                }
+            }
+            (plot, body) if body.plot_name() == Some(plot) => ends.push(end),
+            _ => {}
+        }
+    }
+    if rule == "repeats" && !updated.is_empty() {
+        ends.push(bytes.len() as u64);
+    }
+    ends
+}
+
+/// Without markers: a replaced cloud, an appended one and a tandem loss
+/// each step, and a clear (with a new layout) after step 4.
+pub fn unmarked_log(path: &Path) {
+    let mut logger = streamvis_gpu::DataLogger::new("unmarked");
+    logger.init_write_log(path).unwrap();
+    let layout = [
+        ("loss", streamvis_gpu::GridCell::new(0, 0, 1, 1)),
+        ("cloud", streamvis_gpu::GridCell::new(0, 1, 1, 1)),
+        ("trail", streamvis_gpu::GridCell::new(1, 0, 1, 2)),
+    ];
+    logger.set_layout(layout).unwrap();
+    let mut rng = fastrand::Rng::with_seed(9);
+    for step in 0..10 {
+        if step == 5 {
+            logger.clear().unwrap();
+            logger.set_layout(layout).unwrap();
+        }
+        logger
+            .tandem_lines("loss", step as f64, &[1.0 / (1.0 + step as f32), rng.f32()], None)
+            .unwrap();
+        let cloud: Vec<f32> = (0..200).map(|_| rng.f32()).collect();
+        logger
+            .scatter(
+                "cloud",
+                streamvis_gpu::TensorView::new(&[100, 2], &cloud),
+                1,
+                false,
+                None,
+                None,
+            )
+            .unwrap();
+        let trail: Vec<f32> = (0..20).map(|_| rng.f32() + step as f32).collect();
+        logger
+            .scatter(
+                "trail",
+                streamvis_gpu::TensorView::new(&[10, 2], &trail),
+                1,
+                true,
+                None,
+                None,
+            )
+            .unwrap();
+    }
+}
