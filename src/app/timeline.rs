@@ -32,7 +32,7 @@ struct Play {
 }
 
 /// Where the window is on the run's timeline.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct TimelineState {
     /// The step shown, or `None` for the live end.
     pub shown: Option<u64>,
@@ -41,17 +41,6 @@ pub struct TimelineState {
     speed_exp: i32,
     /// A press on the strip is being dragged.
     pub dragging: bool,
-}
-
-impl Default for TimelineState {
-    fn default() -> Self {
-        Self {
-            shown: None,
-            play: None,
-            speed_exp: 0,
-            dragging: false,
-        }
-    }
 }
 
 /// Where the strip and its parts are in the window.

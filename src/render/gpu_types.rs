@@ -29,7 +29,8 @@ pub struct PlotUniforms {
     pub batch_count: u32,
     pub instance_base: u32,
     pub instance_total: u32,
-    /// Instances of the chunk drawn (see [`super::arena::Chunk::drawn`]).
+    /// Instances of the chunk drawn: fewer than it holds when the view
+    /// shows an earlier state of the plot.
     pub drawn: u32,
 }
 const _: () = assert!(std::mem::size_of::<PlotUniforms>() == 96);

@@ -45,7 +45,7 @@ pub fn export(store: &dyn AsSnapshot) -> BTreeMap<String, ExportPlot> {
         .plots()
         .iter()
         .map(|plot| {
-            let cell = store.cell(&plot.name).map(|c| [c.top, c.left, c.height, c.width]);
+            let cell = store.cell(plot.name).map(|c| [c.top, c.left, c.height, c.width]);
             let columns = match plot.kind {
                 PlotKind::Scatter => scatter_columns(plot),
                 PlotKind::Lines => lines_columns(plot),
