@@ -159,17 +159,26 @@ fn files_that_are_not_logs_get_clear_errors() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out.json");
     let out = out.to_str().unwrap();
-    let (status, stderr) = run(&["--file", dir.path().to_str().unwrap(), "--no-follow", "--export", out]);
-    assert!(
-        !status.success() && stderr.contains("is a directory, not a log file"),
-        "{stderr}"
-    );
+    // A directory stands for the logs in it: none here.
+    let logs = dir.path().join("logs");
+    std::fs::create_dir(&logs).unwrap();
+    let logs = logs.to_str().unwrap();
+    let (status, stderr) = run(&["--file", logs, "--no-follow", "--export", out]);
+    assert!(status.success() && stderr.contains("no logs found"), "{stderr}");
+    assert_eq!(common::load_json(Path::new(out)), serde_json::json!({}));
+    let (status, stderr) = run(&["--file", logs, "--screenshot", "x.png"]);
+    assert!(!status.success() && stderr.contains("can be exported"), "{stderr}");
     let fifo = dir.path().join("pipe");
     let c_path = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
     assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) }, 0);
     // Would block forever if the FIFO were opened.
     let (status, stderr) = run(&["--file", fifo.to_str().unwrap(), "--export", out]);
     assert!(!status.success() && stderr.contains("is a FIFO"), "{stderr}");
+    // In a directory, a FIFO and a file without the log magic are passed over.
+    std::fs::write(dir.path().join("notes.txt"), b"not a log").unwrap();
+    let here = dir.path().to_str().unwrap();
+    let (status, stderr) = run(&["--file", here, "--no-follow", "--export", out]);
+    assert!(status.success(), "{stderr}");
     let short = dir.path().join("short.log");
     std::fs::write(&short, b"SVGPU").unwrap();
     let (status, stderr) = run(&["--file", short.to_str().unwrap(), "--no-follow", "--export", out]);

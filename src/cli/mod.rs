@@ -6,12 +6,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use anyhow::{Context, bail};
+use anyhow::{Context, anyhow, bail};
 use clap::Parser;
 
 pub use crate::source::Follow;
-use crate::source::{FileTail, Reader, RecordSource};
-use crate::store::{self, AsSnapshot, Snapshot, StepRule, Store};
+use crate::source::{FileTail, LogSet, Reader, RecordSource};
+use crate::store::{self, AsSnapshot, Runs, Snapshot, StepRule, Store};
 use crate::video::{VideoOptions, VideoTarget};
 
 /// With --pubsub, a one-shot output (--screenshot, --no-follow, --record
@@ -26,9 +26,17 @@ pub const PUBSUB_IDLE: Duration = Duration::from_secs(5);
 #[derive(Debug, Parser)]
 #[command(name = "streamvis-gpu", version, about)]
 pub struct Args {
-    /// Log file to read and follow as it grows (created and waited for if missing).
+    /// Log file to read and follow as it grows (created and waited for if
+    /// missing). Repeat it for several logs, or give a directory for every
+    /// log in it (and, while following, the logs that appear there later);
+    /// several logs can be exported (--export), not yet drawn.
     #[arg(long, value_name = "PATH", group = "source")]
-    pub file: Option<PathBuf>,
+    pub file: Vec<PathBuf>,
+
+    /// Only the run NAME: a logger's run name, or the label of one of two
+    /// runs of the same name, like `myapp (b.log)`. Repeatable.
+    #[arg(long = "run", value_name = "NAME")]
+    pub runs: Vec<String>,
 
     /// Run the example training app in this process (logging to a temporary
     /// file) and view it live.
@@ -175,6 +183,8 @@ pub fn parse_range(text: &str) -> Result<(u64, u64), String> {
 #[derive(Clone, Debug, PartialEq)]
 pub enum SourceConfig {
     File(PathBuf),
+    /// Several logs, or the logs in directories.
+    Logs(Vec<PathBuf>),
     /// The example app on a thread, logging to a temporary file.
     Demo {
         interval: Duration,
@@ -222,6 +232,8 @@ pub struct Config {
     /// With --screenshot or --export: where in the log to stop, and how
     /// steps are told apart (`--step-plot`).
     pub at_step: Option<(AtStep, Option<StepRule>)>,
+    /// `--run`: only these runs.
+    pub runs: Vec<String>,
     /// Bytes of GPU memory the plots may hold.
     pub gpu_memory_budget: Option<u64>,
 }
@@ -232,12 +244,13 @@ impl Args {
         if self.pubsub.is_none() && (self.log_file.is_some() || self.emulator.is_some()) {
             bail!("--log-file and --emulator apply to --pubsub");
         }
-        let source = match (self.file, self.demo, self.pubsub) {
-            (Some(path), false, None) => SourceConfig::File(path),
-            (None, true, None) => SourceConfig::Demo {
+        let source = match (self.file.as_slice(), self.demo, self.pubsub) {
+            ([path], false, None) if !path.is_dir() => SourceConfig::File(path.clone()),
+            ([_, ..], false, None) => SourceConfig::Logs(self.file),
+            ([], true, None) => SourceConfig::Demo {
                 interval: Duration::from_millis(self.demo_interval_ms),
             },
-            (None, false, Some(names)) => {
+            ([], false, Some(names)) => {
                 let Ok([project, topic]) = <[String; 2]>::try_from(names) else {
                     bail!("--pubsub takes two values: PROJECT TOPIC");
                 };
@@ -336,12 +349,19 @@ impl Args {
             (_, false) if stop_after_idle.is_some() => bail!("--stop-after-idle applies only when following"),
             (_, false) => Follow::No,
         };
+        if matches!(source, SourceConfig::Logs(_)) && !matches!(output, Output::Export(_)) {
+            bail!(
+                "several logs (--file given more than once, or a directory) can be exported with --export; \
+                 drawing several runs side by side is not supported yet: give one --file to draw it"
+            );
+        }
         let gpu_memory_budget = self.gpu_memory_mb.map(|mb| mb << 20);
         Ok(Config {
             source,
             follow,
             output,
             at_step,
+            runs: self.runs,
             gpu_memory_budget,
         })
     }
@@ -354,6 +374,13 @@ pub fn open_source(config: &SourceConfig, follow: Follow, stop: Arc<AtomicBool>)
         SourceConfig::File(path) => {
             let tail = FileTail::open(path, follow != Follow::No).with_context(|| format!("cannot read {path:?}"))?;
             Reader::new(Box::new(tail), follow)
+        }
+        SourceConfig::Logs(paths) => {
+            let set = LogSet::open(paths, follow != Follow::No).context("cannot read the logs")?;
+            if set.is_empty() && follow == Follow::No {
+                log::warn!("no logs found in {paths:?}");
+            }
+            Reader::new(Box::new(set), follow)
         }
         SourceConfig::Demo { interval } => {
             let demo = crate::demo::DemoRun::start(*interval).context("starting the demo")?;
@@ -417,12 +444,19 @@ fn run_output(config: Config) -> anyhow::Result<()> {
         crate::app::check_display()?;
     }
     let stop = stop_flag()?;
-    let mut reader = open_source(&config.source, config.follow, stop)?;
+    let mut reader = open_source(&config.source, config.follow, stop)?.with_runs(config.runs.clone());
     match &config.output {
         Output::Window { record } => crate::app::run_window(reader, record.clone(), config.gpu_memory_budget),
         Output::Export(out) => {
-            let store = read_store(&mut reader, &config)?;
-            write_export(&shown_step(&store, &reader, &config)?, out)
+            let rule = config.at_step.as_ref().and_then(|(_, rule)| rule.clone());
+            let mut runs = Runs::new(rule);
+            reader.read_into_runs(&mut runs)?;
+            if runs.is_empty() && !config.runs.is_empty() {
+                log::warn!("no records of the runs {:?} in {}", config.runs, reader.describe());
+            }
+            let json = export_runs(&runs, &reader, &config)?;
+            let bytes = serde_json::to_vec_pretty(&json).context("encoding the export")?;
+            std::fs::write(out, bytes).with_context(|| format!("writing {out:?}"))
         }
         Output::Screenshot { path, size } => {
             // Follow::No but for --pubsub, which reads until idle.
@@ -484,6 +518,34 @@ fn shown_step<'a>(store: &'a Store, reader: &Reader, config: &Config) -> anyhow:
         shown.records()
     );
     Ok(shown)
+}
+
+/// The export of every run: at its end, or right after the step `--at-step`
+/// names (each run's own step K).
+fn export_runs(runs: &Runs, reader: &Reader, config: &Config) -> anyhow::Result<serde_json::Value> {
+    let Some((AtStep::Index(step), _)) = config.at_step else {
+        return Ok(runs.export());
+    };
+    if runs.is_empty() {
+        bail!("--at-step {step} is out of range: {} holds 0 steps", reader.describe());
+    }
+    runs.export_with(|run| run.store.at_step(step)).map_err(|i| {
+        let steps = runs.runs()[i].store.steps();
+        anyhow!(
+            "--at-step {step} is out of range: {} holds {steps} steps{}{}",
+            reader.describe(),
+            if steps > 0 {
+                format!(" (0 to {})", steps - 1)
+            } else {
+                String::new()
+            },
+            if runs.len() > 1 {
+                format!(" in run {}", runs.label(i))
+            } else {
+                String::new()
+            }
+        )
+    })
 }
 
 /// Writes the resolved plots to `out` as JSON.

@@ -2,6 +2,7 @@
 //! and, with the `pubsub` feature, a Pub/Sub subscription.
 
 mod file_tail;
+mod log_set;
 mod mapped;
 #[cfg(feature = "pubsub")]
 pub mod pubsub_source;
@@ -9,6 +10,7 @@ mod reader;
 mod steps;
 
 pub use file_tail::FileTail;
+pub use log_set::LogSet;
 pub use mapped::{GuardedMap, reads_past_shrunken_ends};
 #[cfg(feature = "pubsub")]
 pub use pubsub_source::{PubSubOptions, PubSubSource};
@@ -55,6 +57,17 @@ pub trait RecordSource: Send {
     fn incomplete_tail(&self) -> Option<(u64, u64)> {
         None
     }
+
+    /// Which part of the source the last event came from: one log of
+    /// several ([`LogSet`]); 0 for a source of one part.
+    fn part(&self) -> usize {
+        0
+    }
+
+    /// A short name of part `part`, for telling runs apart ("b.log").
+    fn part_name(&self, _part: usize) -> String {
+        self.describe()
+    }
 }
 
 impl<T: RecordSource + ?Sized> RecordSource for &mut T {
@@ -72,6 +85,14 @@ impl<T: RecordSource + ?Sized> RecordSource for &mut T {
 
     fn incomplete_tail(&self) -> Option<(u64, u64)> {
         (**self).incomplete_tail()
+    }
+
+    fn part(&self) -> usize {
+        (**self).part()
+    }
+
+    fn part_name(&self, part: usize) -> String {
+        (**self).part_name(part)
     }
 }
 

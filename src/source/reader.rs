@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use super::{RecordSource, SourceError, SourceEvent};
 use crate::calls::printable;
 use crate::format::Record;
-use crate::store::Store;
+use crate::store::{ApplyError, Runs, Store};
 
 /// How often a followed source is checked for new data.
 pub const POLL_INTERVAL: Duration = Duration::from_millis(10);
@@ -72,6 +72,9 @@ pub struct Reader<'a> {
     finished: bool,
     /// "Caught up" was logged since the last record.
     caught_up_logged: bool,
+    /// Only records of these runs (run names, or labels `name (part)`);
+    /// all when empty.
+    only_runs: Vec<String>,
     /// Kept alive as long as the reader (the demo's writer thread).
     _keep_alive: Option<Box<dyn Send + 'a>>,
 }
@@ -87,8 +90,29 @@ impl<'a> Reader<'a> {
             bytes_seen: 0,
             finished: false,
             caught_up_logged: false,
+            only_runs: Vec::new(),
             _keep_alive: None,
         }
+    }
+
+    /// Hands on only the records of the runs named (`--run`): a logger's
+    /// run name, or a label `name (part)` such as `myapp (b.log)`.
+    pub fn with_runs(mut self, runs: Vec<String>) -> Self {
+        self.only_runs = runs;
+        self
+    }
+
+    fn wanted(&self, record: &Record) -> bool {
+        let name = &record.meta.run_name;
+        self.only_runs.is_empty()
+            || self.only_runs.iter().any(|want| {
+                want == name
+                    || want
+                        .strip_prefix(name.as_str())
+                        .and_then(|rest| rest.strip_prefix(" ("))
+                        .and_then(|rest| rest.strip_suffix(')'))
+                        .is_some_and(|part| part == self.source.part_name(self.source.part()))
+            })
     }
 
     /// Finishes as soon as `stop` is set (Ctrl-C).
@@ -112,6 +136,18 @@ impl<'a> Reader<'a> {
         self.follow
     }
 
+    /// Which part of the source (which log of several) the last update
+    /// came from.
+    pub fn part(&self) -> usize {
+        self.source.part()
+    }
+
+    /// A short name of part `part` ("b.log"; the source's name for a
+    /// source of one part).
+    pub fn part_name(&self, part: usize) -> String {
+        printable(&self.source.part_name(part)).into_owned()
+    }
+
     /// Whether the stop flag was set.
     pub fn is_stopped(&self) -> bool {
         self.stop.as_ref().is_some_and(|stop| stop.load(Ordering::Relaxed))
@@ -132,6 +168,9 @@ impl<'a> Reader<'a> {
             match event {
                 Some(SourceEvent::Record { offset, record }) => {
                     self.caught_up_logged = false;
+                    if !self.wanted(&record) {
+                        continue;
+                    }
                     return Ok(Poll::Update(Update::Record { offset, record }));
                 }
                 Some(SourceEvent::Corrupt { offset, error }) => {
@@ -172,6 +211,22 @@ impl<'a> Reader<'a> {
     /// Applies `update` to `store`, warning about a record it refuses.
     pub fn apply(&self, store: &mut Store, update: &Update) {
         apply_update(store, update, &self.name);
+    }
+
+    /// Reads until finished, each record into its run (see [`Runs`]).
+    pub fn read_into_runs(&mut self, runs: &mut Runs) -> Result<(), SourceError> {
+        while let Some(update) = self.next_update()? {
+            let part = self.part();
+            match &update {
+                Update::Record { offset, record } => {
+                    if let Err(err) = runs.apply(part, || self.part_name(part), record) {
+                        warn_refused(&self.part_name(part), *offset, &err);
+                    }
+                }
+                Update::Restarted => runs.restart(part),
+            }
+        }
+        Ok(())
     }
 
     fn note_growth(&mut self, got_event: bool) {
@@ -224,28 +279,33 @@ pub fn apply_update(store: &mut Store, update: &Update, source_name: &str) {
     match update {
         Update::Record { offset, record } => {
             if let Err(err) = store.apply(record) {
-                // A hostile log can hold millions of refused records: the
-                // first of each kind are told one by one, the rest counted.
-                let refused = {
-                    let mut counts = REFUSED.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-                    let count = counts.entry(err.kind()).or_default();
-                    *count += 1;
-                    *count
-                };
-                if refused <= REFUSED_TOLD {
-                    log::warn!(
-                        "{source_name}: record at byte offset {offset} not shown: {}",
-                        printable(&err.to_string())
-                    );
-                } else if refused.is_power_of_two() || refused % 100_000 == 0 {
-                    log::warn!(
-                        "{source_name}: {refused} records not shown so far, like the one at byte offset {offset}: {}",
-                        printable(&err.to_string())
-                    );
-                }
+                warn_refused(source_name, *offset, &err);
             }
         }
         Update::Restarted => store.reset(),
+    }
+}
+
+/// Warns that the record at `offset` was refused. A hostile log can hold
+/// millions of refused records: the first of each kind are told one by
+/// one, the rest counted.
+fn warn_refused(source_name: &str, offset: u64, err: &ApplyError) {
+    let refused = {
+        let mut counts = REFUSED.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let count = counts.entry(err.kind()).or_default();
+        *count += 1;
+        *count
+    };
+    if refused <= REFUSED_TOLD {
+        log::warn!(
+            "{source_name}: record at byte offset {offset} not shown: {}",
+            printable(&err.to_string())
+        );
+    } else if refused.is_power_of_two() || refused % 100_000 == 0 {
+        log::warn!(
+            "{source_name}: {refused} records not shown so far, like the one at byte offset {offset}: {}",
+            printable(&err.to_string())
+        );
     }
 }
 
