@@ -169,7 +169,7 @@ impl RecordSource for LogSet {
     fn incomplete_tail(&self) -> Option<(u64, u64)> {
         self.members
             .iter()
-            .find_map(|m| m.tail.incomplete_tail().filter(|_| m.tail.len() > 0))
+            .find_map(|m| m.tail.incomplete_tail().filter(|_| !m.tail.is_empty()))
     }
 
     fn part(&self) -> usize {
