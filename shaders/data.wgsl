@@ -28,6 +28,11 @@ struct PlotUniforms {
     // Instances of this chunk drawn: fewer than it holds when the view
     // shows an earlier state of the plot.
     drawn: u32,
+    // Lines of one run among several: 1 draws each line a shade lighter.
+    line_shade: u32,
+    _pad0: u32,
+    _pad1: u32,
+    _pad2: u32,
 };
 
 // Keep in sync with `BatchDesc` in src/render/gpu_types.rs.

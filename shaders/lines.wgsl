@@ -18,6 +18,17 @@ struct Segment {
     ok: bool,
 };
 
+// Several runs on one page draw a run's lines in its colour; its lines are
+// told apart by lightness, the first in the run's colour, the last 60% of
+// the way to white.
+fn shade(color: vec4<f32>, line: u32, lines: u32) -> vec4<f32> {
+    if (plot.line_shade == 0u || lines < 2u) {
+        return color;
+    }
+    let t = 0.6 * f32(line) / f32(lines - 1u);
+    return vec4<f32>(mix(color.rgb, vec3<f32>(1.0), t), color.a);
+}
+
 // Segment `s` of a multi_lines batch: from point j of line l to point j + 1,
 // which for the last point of a batch is the first point of the same line in
 // the next batch. The end point must be drawn too: a view of an earlier
@@ -42,7 +53,7 @@ fn batch_segment(instance: u32) -> Segment {
     }
     seg.a = pa.xy;
     seg.b = pb.xy;
-    seg.color = palette_color(pa.has_color, pa.color_value);
+    seg.color = shade(palette_color(pa.has_color, pa.color_value), line, batches[b].line_count);
     seg.ok = is_finite2(pa.xy) && is_finite2(pb.xy);
     return seg;
 }
@@ -57,7 +68,7 @@ fn tandem_segment(instance: u32) -> Segment {
     seg.a = vec2<f32>(data[i * stride], data[i * stride + 1u + k]);
     seg.b = vec2<f32>(data[(i + 1u) * stride], data[(i + 1u) * stride + 1u + k]);
     let value = select(0.0, f32(k) / f32(max(plot.tandem_lines, 2u) - 1u), plot.tandem_lines > 1u);
-    seg.color = palette_color(true, value);
+    seg.color = shade(palette_color(true, value), k, plot.tandem_lines);
     seg.ok = is_finite2(seg.a) && is_finite2(seg.b);
     return seg;
 }

@@ -7,8 +7,11 @@
 
 mod common;
 
+use std::collections::HashSet;
 use streamvis_gpu::demo::SeedDemo;
-use streamvis_gpu::store::Store;
+
+use streamvis_gpu::layout::PageData;
+use streamvis_gpu::store::{Runs, Store};
 use streamvis_gpu::{ColorSpec, DataLogger, GridCell, GridSpec, TensorView};
 
 const WIDTH: u32 = 640;
@@ -344,8 +347,85 @@ fn scenes() -> Vec<Scene> {
     ]
 }
 
+/// A tandem loss curve per run: train and validation, decaying at `rate`.
+fn loss_run(rate: f32, seed: u64) -> Box<dyn FnOnce(&mut DataLogger)> {
+    Box::new(move |logger| {
+        logger
+            .set_layout([
+                ("loss", GridCell::new(0, 0, 1, 2)),
+                ("lines", GridCell::new(1, 0, 1, 2)),
+            ])
+            .unwrap();
+        let mut rng = fastrand::Rng::with_seed(seed);
+        for step in 0..60 {
+            let t = step as f32;
+            let train = (-rate * t).exp() + 0.05 * rng.f32();
+            let val = (-rate * 0.8 * t).exp() + 0.1 + 0.05 * rng.f32();
+            logger.tandem_lines("loss", step as f64, &[train, val], None).unwrap();
+        }
+        // Three lines of 40 points, shape [3, 2, 40].
+        let data: Vec<f32> = (0..3)
+            .flat_map(|line| {
+                let xs: Vec<f32> = (0..40).map(|i| i as f32).collect();
+                let ys: Vec<f32> = (0..40)
+                    .map(|i| (i as f32 * rate + line as f32).sin() + line as f32)
+                    .collect();
+                [xs, ys].concat()
+            })
+            .collect();
+        logger
+            .multi_lines("lines", TensorView::new(&[3, 2, 40], &data), &[0], 1, false, None, None)
+            .unwrap();
+    })
+}
+
+/// A cloud per run: one plain spiral, one coloured by value.
+fn cloud_run(seed: u64, scale: f32, colored: bool) -> Box<dyn FnOnce(&mut DataLogger)> {
+    Box::new(move |logger| {
+        one_plot(logger, "cloud");
+        let xy = spiral(300, seed);
+        if colored {
+            let data: Vec<f32> = xy
+                .chunks(2)
+                .enumerate()
+                .flat_map(|(i, p)| [p[0] * scale, p[1] * scale, i as f32 / 299.0])
+                .collect();
+            let color = ColorSpec::by_value("Viridis256");
+            logger
+                .scatter("cloud", TensorView::new(&[300, 3], &data), 1, false, Some(color), None)
+                .unwrap();
+        } else {
+            let data: Vec<f32> = xy.iter().map(|v| v * scale).collect();
+            logger
+                .scatter("cloud", TensorView::new(&[300, 2], &data), 1, false, None, None)
+                .unwrap();
+        }
+    })
+}
+
+/// Scenes of several runs: how to build the runs they show.
+type RunsScene = (&'static str, fn() -> Runs);
+
+fn runs_scenes() -> Vec<RunsScene> {
+    vec![
+        ("runs_lines_with_legend", || {
+            common::runs_from_logs(vec![
+                ("baseline", loss_run(0.05, 1)),
+                ("lr x2", loss_run(0.1, 2)),
+                ("lr x4", loss_run(0.2, 3)),
+            ])
+        }),
+        ("runs_scatter_panels", || {
+            common::runs_from_logs(vec![
+                ("small", cloud_run(4, 0.5, false)),
+                ("large", cloud_run(5, 1.0, true)),
+            ])
+        }),
+    ]
+}
+
 fn main() {
-    let tests = scenes()
+    let mut tests: Vec<(String, common::GpuTest)> = scenes()
         .into_iter()
         .map(|(name, scene)| {
             let test: common::GpuTest = Box::new(move |renderer| {
@@ -357,5 +437,16 @@ fn main() {
             (name.to_owned(), test)
         })
         .collect();
+    for (name, scene) in runs_scenes() {
+        let test: common::GpuTest = Box::new(move |renderer| {
+            let runs = scene();
+            let page = PageData::of_runs(&runs, &HashSet::new(), |run| Some(run.store.live()));
+            let image = renderer
+                .render(&page, &Default::default(), WIDTH, HEIGHT, &Default::default())
+                .map_err(|e| format!("rendering: {e:#}"))?;
+            common::image::check_golden(name, &image)
+        });
+        tests.push((name.to_owned(), test));
+    }
     common::run_gpu_tests(tests)
 }

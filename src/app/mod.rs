@@ -26,11 +26,12 @@ use winit::window::{Window, WindowId};
 
 use self::interaction::{Hit, Views, nearest, plot_area_at};
 use self::timeline::{StripGeometry, TimelineState};
+use crate::layout::AsPageData;
 use crate::layout::{PageScene, Style};
 use crate::render::{Blit, GpuContext, OffscreenTarget, Overlay, PageRenderer};
 use crate::source::{POLL_INTERVAL, Poll, Reader, Update, apply_update};
 use crate::store::StepDetector;
-use crate::store::{AsSnapshot, Snapshot, Store};
+use crate::store::{Snapshot, Store};
 use crate::video::{Recorder, VideoOptions};
 
 /// What the reader thread tells the event loop.
@@ -278,7 +279,7 @@ impl Gfx {
     }
 
     /// Draws the page and shows it; returns whether it was shown.
-    fn present(&mut self, store: &dyn AsSnapshot, scene: &PageScene, overlay: &Overlay) -> anyhow::Result<bool> {
+    fn present(&mut self, store: &dyn AsPageData, scene: &PageScene, overlay: &Overlay) -> anyhow::Result<bool> {
         self.page.render(&self.ctx, store, scene, overlay, &self.target)?;
         let frame = match self.surface.get_current_texture() {
             wgpu::CurrentSurfaceTexture::Success(frame) | wgpu::CurrentSurfaceTexture::Suboptimal(frame) => frame,

@@ -1,6 +1,7 @@
 //! The `streamvis-gpu` command line: flags are parsed, validated into a
 //! [`Config`], then run.
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -9,9 +10,10 @@ use std::time::Duration;
 use anyhow::{Context, anyhow, bail};
 use clap::Parser;
 
+use crate::layout::PageData;
 pub use crate::source::Follow;
 use crate::source::{FileTail, LogSet, Reader, RecordSource};
-use crate::store::{self, AsSnapshot, Runs, Snapshot, StepRule, Store};
+use crate::store::{self, AsSnapshot, Runs, StepRule};
 use crate::video::{VideoOptions, VideoTarget};
 
 /// With --pubsub, a one-shot output (--screenshot, --no-follow, --record
@@ -349,10 +351,10 @@ impl Args {
             (_, false) if stop_after_idle.is_some() => bail!("--stop-after-idle applies only when following"),
             (_, false) => Follow::No,
         };
-        if matches!(source, SourceConfig::Logs(_)) && !matches!(output, Output::Export(_)) {
+        if matches!(source, SourceConfig::Logs(_)) && !matches!(output, Output::Export(_) | Output::Screenshot { .. }) {
             bail!(
-                "several logs (--file given more than once, or a directory) can be exported with --export; \
-                 drawing several runs side by side is not supported yet: give one --file to draw it"
+                "several logs (--file given more than once, or a directory) can be exported (--export) \
+                 and drawn (--screenshot); the window and --record read one log so far"
             );
         }
         let gpu_memory_budget = self.gpu_memory_mb.map(|mb| mb << 20);
@@ -448,21 +450,23 @@ fn run_output(config: Config) -> anyhow::Result<()> {
     match &config.output {
         Output::Window { record } => crate::app::run_window(reader, record.clone(), config.gpu_memory_budget),
         Output::Export(out) => {
-            let rule = config.at_step.as_ref().and_then(|(_, rule)| rule.clone());
-            let mut runs = Runs::new(rule);
-            reader.read_into_runs(&mut runs)?;
-            if runs.is_empty() && !config.runs.is_empty() {
-                log::warn!("no records of the runs {:?} in {}", config.runs, reader.describe());
-            }
+            let runs = read_runs(&mut reader, &config)?;
             let json = export_runs(&runs, &reader, &config)?;
             let bytes = serde_json::to_vec_pretty(&json).context("encoding the export")?;
             std::fs::write(out, bytes).with_context(|| format!("writing {out:?}"))
         }
         Output::Screenshot { path, size } => {
             // Follow::No but for --pubsub, which reads until idle.
-            let store = read_store(&mut reader, &config)?;
-            let shown = shown_step(&store, &reader, &config)?;
-            write_screenshot(&shown, path, *size, config.gpu_memory_budget)
+            let runs = read_runs(&mut reader, &config)?;
+            // The same checks (and errors) as the export.
+            export_runs(&runs, &reader, &config)?;
+            let page = match config.at_step {
+                Some((AtStep::Index(step), _)) => {
+                    PageData::of_runs(&runs, &HashSet::new(), |run| run.store.at_step(step))
+                }
+                _ => PageData::of_runs(&runs, &HashSet::new(), |run| Some(run.store.live())),
+            };
+            write_screenshot(&page, path, *size, config.gpu_memory_budget)
         }
         Output::Record(video) => {
             let video = VideoOptions {
@@ -485,39 +489,16 @@ fn run_output(config: Config) -> anyhow::Result<()> {
     }
 }
 
-/// Reads everything into a store that finds steps by the rule
-/// `--step-plot` names (or markers, else plot repeats).
-fn read_store(reader: &mut Reader, config: &Config) -> anyhow::Result<Store> {
+/// Reads everything, a run per run name and log, each finding steps by
+/// the rule `--step-plot` names (or markers, else plot repeats).
+fn read_runs(reader: &mut Reader, config: &Config) -> anyhow::Result<Runs> {
     let rule = config.at_step.as_ref().and_then(|(_, rule)| rule.clone());
-    let mut store = Store::with_step_rule(rule);
-    reader.read_into(&mut store)?;
-    Ok(store)
-}
-
-/// What a one-shot output shows: the end, or the state right after the
-/// step `--at-step` names, from the store's step index.
-fn shown_step<'a>(store: &'a Store, reader: &Reader, config: &Config) -> anyhow::Result<Snapshot<'a>> {
-    let Some((AtStep::Index(step), _)) = config.at_step else {
-        return Ok(store.live());
-    };
-    let steps = store.steps();
-    let Some(shown) = store.at_step(step) else {
-        bail!(
-            "--at-step {step} is out of range: {} holds {steps} steps{}",
-            reader.describe(),
-            if steps > 0 {
-                format!(" (0 to {})", steps - 1)
-            } else {
-                String::new()
-            }
-        );
-    };
-    log::info!(
-        "showing step {step} of {steps} ({:?}): the first {} records",
-        store.timeline().rule(),
-        shown.records()
-    );
-    Ok(shown)
+    let mut runs = Runs::new(rule);
+    reader.read_into_runs(&mut runs)?;
+    if runs.is_empty() && !config.runs.is_empty() {
+        log::warn!("no records of the runs {:?} in {}", config.runs, reader.describe());
+    }
+    Ok(runs)
 }
 
 /// The export of every run: at its end, or right after the step `--at-step`
@@ -556,7 +537,7 @@ pub fn write_export(store: &dyn AsSnapshot, out: &Path) -> anyhow::Result<()> {
 
 /// Renders the store offscreen and writes a PNG.
 pub fn write_screenshot(
-    store: &dyn AsSnapshot,
+    store: &dyn crate::layout::AsPageData,
     path: &Path,
     (width, height): (u32, u32),
     gpu_memory_budget: Option<u64>,

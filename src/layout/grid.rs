@@ -126,6 +126,49 @@ pub struct PlotFrame {
     pub plot_area: Rect,
 }
 
+impl PlotFrame {
+    /// A plot filling `cell`: title row on top, axes left and below.
+    pub fn in_cell(name: &str, cell: Rect, style: &Style) -> PlotFrame {
+        let title = Rect::new(cell.x, cell.y, cell.width, style.title_height.min(cell.height));
+        let plot_area = cell
+            .inset(
+                style.y_axis_width,
+                style.title_height,
+                style.right_pad,
+                style.x_axis_height,
+            )
+            .snapped();
+        PlotFrame {
+            name: name.to_owned(),
+            cell,
+            title,
+            plot_area,
+        }
+    }
+
+    /// `n` plots sharing this frame's cell, in a grid of about equal rows
+    /// and columns, left to right, top to bottom.
+    pub fn panels(&self, n: usize, style: &Style) -> Vec<PlotFrame> {
+        let n = n.max(1);
+        let cols = (n as f64).sqrt().ceil() as usize;
+        let rows = n.div_ceil(cols);
+        let (w, h) = (self.cell.width / cols as f32, self.cell.height / rows as f32);
+        (0..n)
+            .map(|i| {
+                let (x0, y0) = (
+                    (self.cell.x + (i % cols) as f32 * w).round(),
+                    (self.cell.y + (i / cols) as f32 * h).round(),
+                );
+                let (x1, y1) = (
+                    (self.cell.x + (i % cols + 1) as f32 * w).round(),
+                    (self.cell.y + (i / cols + 1) as f32 * h).round(),
+                );
+                PlotFrame::in_cell(&self.name, Rect::new(x0, y0, x1 - x0, y1 - y0), style)
+            })
+            .collect()
+    }
+}
+
 /// The page: one frame per grid_map cell.
 #[derive(Clone, Debug, PartialEq)]
 pub struct PageLayout {
@@ -160,21 +203,7 @@ impl PageLayout {
                 let y1 = (c.top.saturating_add(c.height) as f32 * row_px).round();
                 let m = style.cell_margin;
                 let cell = Rect::new(x0, y0, x1 - x0, y1 - y0).inset(m, m, m, m);
-                let title = Rect::new(cell.x, cell.y, cell.width, style.title_height.min(cell.height));
-                let plot_area = cell
-                    .inset(
-                        style.y_axis_width,
-                        style.title_height,
-                        style.right_pad,
-                        style.x_axis_height,
-                    )
-                    .snapped();
-                PlotFrame {
-                    name: name.clone(),
-                    cell,
-                    title,
-                    plot_area,
-                }
+                PlotFrame::in_cell(name, cell, style)
             })
             .collect();
         PageLayout { frames }

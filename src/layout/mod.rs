@@ -5,11 +5,13 @@
 //! y pointing down; data coordinates have y pointing up.
 
 mod grid;
+mod page_data;
 mod scene;
 mod ticks;
 mod transform;
 
 pub use grid::{PageLayout, PlotFrame, Rect, Style};
+pub use page_data::{AsPageData, PageData, RUN_COLORS, ShownRun};
 pub use scene::{PageScene, PlotScene};
 pub use ticks::{Tick, format_count, format_value, nice_ticks};
 pub use transform::{DataRect, ScreenFromData, autoscale};

@@ -4,14 +4,21 @@
 use std::collections::HashMap;
 
 use super::grid::{PageLayout, PlotFrame, Style};
+use super::page_data::AsPageData;
 use super::ticks::{Tick, nice_ticks};
 use super::transform::{DataRect, ScreenFromData, autoscale};
-use crate::store::AsSnapshot;
+use crate::store::{Bounds, Plot, PlotKind};
 
 /// One plot in a frame.
 #[derive(Clone, Debug, PartialEq)]
 pub struct PlotScene {
     pub frame: PlotFrame,
+    /// The title: the plot's name, and the run's label on a run's panel.
+    pub title: String,
+    /// The runs (indices into the page data's runs) drawn here.
+    pub runs: Vec<usize>,
+    /// With several runs in one plot: each run's label and colour.
+    pub legend: Vec<(String, [u8; 3])>,
     /// The data rectangle shown in the plot area.
     pub view: DataRect,
     /// Whether the view was set by the user (zoom, pan) rather than autoscale.
@@ -36,43 +43,68 @@ pub struct PageScene {
 }
 
 impl PageScene {
-    /// Lays out the store's plots on a `width` x `height` page. Plots in
-    /// `views` show that data rectangle; the others fit their data.
+    /// Lays out the plots of `data` (one run, or several) on a `width` x
+    /// `height` page. Plots in `views` show that data rectangle; the others
+    /// fit their data (over every run). With several runs, a scatter plot
+    /// that more than one run holds gets a panel per run, all showing the
+    /// same data rectangle; line plots draw every run in one plot.
     pub fn build(
-        store: &dyn AsSnapshot,
+        data: &dyn AsPageData,
         views: &HashMap<String, DataRect>,
         width: u32,
         height: u32,
         style: &Style,
     ) -> PageScene {
-        let store = store.as_snapshot();
-        let page = PageLayout::new(store.layout(), width as f32, height as f32, style);
-        let plots = page
-            .frames
-            .into_iter()
-            .map(|frame| {
-                let (view, zoomed) = match views.get(&frame.name) {
-                    Some(view) => (*view, true),
-                    None => (
-                        store
-                            .plot(&frame.name)
-                            .map_or_else(|| autoscale(&crate::store::Bounds::EMPTY), |p| autoscale(&p.bounds)),
-                        false,
-                    ),
-                };
-                let area = frame.plot_area;
-                // About one label per 90 px across and 45 px up.
-                let x_target = (area.width / (90.0 * style.font_size / 11.0)).round().max(2.0) as usize;
-                let y_target = (area.height / (45.0 * style.font_size / 11.0)).round().max(2.0) as usize;
-                PlotScene {
-                    x_ticks: nice_ticks(view.min[0], view.max[0], x_target),
-                    y_ticks: nice_ticks(view.min[1], view.max[1], y_target),
-                    frame,
-                    view,
-                    zoomed,
+        let data = data.as_page_data();
+        let page = PageLayout::new(&data.layout, width as f32, height as f32, style);
+        let mut plots = Vec::new();
+        for frame in page.frames {
+            let holders: Vec<(usize, Plot)> = data
+                .runs
+                .iter()
+                .enumerate()
+                .filter_map(|(i, run)| Some((i, run.snapshot.plot(&frame.name)?)))
+                .collect();
+            let bounds = holders
+                .iter()
+                .fold(Bounds::EMPTY, |acc, (_, plot)| acc.union(&plot.bounds));
+            let (view, zoomed) = match views.get(&frame.name) {
+                Some(view) => (*view, true),
+                None => (autoscale(&bounds), false),
+            };
+            let scatter = holders.first().is_some_and(|(_, p)| p.kind == PlotKind::Scatter);
+            let runs: Vec<usize> = holders.iter().map(|(i, _)| *i).collect();
+            if data.is_several() && scatter && runs.len() > 1 {
+                let panels = frame.panels(runs.len(), style);
+                for (panel, run) in panels.into_iter().zip(&runs) {
+                    let title = format!("{}: {}", frame.name, data.runs[*run].label);
+                    plots.push(PlotScene::new(
+                        panel,
+                        title,
+                        vec![*run],
+                        Vec::new(),
+                        view,
+                        zoomed,
+                        style,
+                    ));
                 }
-            })
-            .collect();
+                continue;
+            }
+            let legend = if data.is_several() && !scatter {
+                runs.iter()
+                    .filter_map(|&i| Some((data.runs[i].label.clone(), data.runs[i].color?)))
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            let runs = if runs.is_empty() {
+                (0..data.runs.len()).collect()
+            } else {
+                runs
+            };
+            let title = frame.name.clone();
+            plots.push(PlotScene::new(frame, title, runs, legend, view, zoomed, style));
+        }
         PageScene {
             width,
             height,
@@ -84,5 +116,32 @@ impl PageScene {
     /// The plot whose cell holds a screen point.
     pub fn plot_at(&self, point: [f32; 2]) -> Option<&PlotScene> {
         self.plots.iter().find(|p| p.frame.cell.contains(point))
+    }
+}
+
+impl PlotScene {
+    fn new(
+        frame: PlotFrame,
+        title: String,
+        runs: Vec<usize>,
+        legend: Vec<(String, [u8; 3])>,
+        view: DataRect,
+        zoomed: bool,
+        style: &Style,
+    ) -> PlotScene {
+        let area = frame.plot_area;
+        // About one label per 90 px across and 45 px up.
+        let x_target = (area.width / (90.0 * style.font_size / 11.0)).round().max(2.0) as usize;
+        let y_target = (area.height / (45.0 * style.font_size / 11.0)).round().max(2.0) as usize;
+        PlotScene {
+            x_ticks: nice_ticks(view.min[0], view.max[0], x_target),
+            y_ticks: nice_ticks(view.min[1], view.max[1], y_target),
+            frame,
+            title,
+            runs,
+            legend,
+            view,
+            zoomed,
+        }
     }
 }

@@ -32,8 +32,12 @@ pub struct PlotUniforms {
     /// Instances of the chunk drawn: fewer than it holds when the view
     /// shows an earlier state of the plot.
     pub drawn: u32,
+    /// Lines of one run among several: each line a shade lighter than the
+    /// last (1), or as coloured (0).
+    pub line_shade: u32,
+    pub _pad: [u32; 3],
 }
-const _: () = assert!(std::mem::size_of::<PlotUniforms>() == 96);
+const _: () = assert!(std::mem::size_of::<PlotUniforms>() == 112);
 
 /// Uniforms of the dense-scatter resolve pass. Keep in sync with
 /// `ResolveUniforms` in shaders/resolve.wgsl.

@@ -11,8 +11,9 @@ use super::palette::create_palette_texture;
 use super::plots::{PlotData, PlotRenderers, PlotView, SyncStats};
 use super::solid::SolidRenderer;
 use super::text::{Anchor, Label, TextLayer};
+use crate::layout::AsPageData;
 use crate::layout::{DataRect, PageScene, PlotScene, Style};
-use crate::store::AsSnapshot;
+use crate::store::PlotKind;
 
 /// Page colours (sRGB).
 const BACKGROUND: [u8; 3] = [255, 255, 255];
@@ -85,8 +86,8 @@ impl PageRenderer {
     }
 
     /// Uploads what changed in `store`, without drawing.
-    pub fn sync(&mut self, ctx: &GpuContext, store: &dyn AsSnapshot) -> Result<SyncStats, RenderError> {
-        let store = store.as_snapshot();
+    pub fn sync(&mut self, ctx: &GpuContext, store: &dyn AsPageData) -> Result<SyncStats, RenderError> {
+        let store = store.as_page_data();
         let mut encoder = ctx.device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
             label: Some("PageRenderer::sync"),
         });
@@ -100,12 +101,12 @@ impl PageRenderer {
     pub fn render(
         &mut self,
         ctx: &GpuContext,
-        store: &dyn AsSnapshot,
+        store: &dyn AsPageData,
         scene: &PageScene,
         overlay: &Overlay,
         target: &OffscreenTarget,
     ) -> Result<SyncStats, RenderError> {
-        let store = store.as_snapshot();
+        let store = store.as_page_data();
         let (device, queue) = (&ctx.device, &ctx.queue);
         let size = [target.width, target.height];
         let mut encoder = device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
@@ -116,21 +117,34 @@ impl PageRenderer {
         let (mut rects, mut labels) = (Vec::new(), Vec::new());
         for plot in &scene.plots {
             under_data(plot, &mut rects);
-            let Some(data) = store.plot(&plot.frame.name) else {
-                continue;
-            };
             let area = &plot.frame.plot_area;
-            let at = PlotView {
-                plot: &data,
-                view: &plot.view,
-                area,
-                target_size: size,
-                style: &scene.style,
-            };
-            if let Some(note) = self
-                .plot_data
-                .prepare_view(device, queue, &mut encoder, &self.renderers, &at)
-            {
+            let mut notes = Vec::new();
+            for &r in &plot.runs {
+                let Some(run) = store.runs.get(r) else { continue };
+                let Some(data) = run.snapshot.plot(&plot.frame.name) else {
+                    continue;
+                };
+                let at = PlotView {
+                    plot: &data,
+                    run: &run.key,
+                    // Clouds keep their own colours: each run has a panel.
+                    run_color: run.color.filter(|_| data.kind != PlotKind::Scatter),
+                    view: &plot.view,
+                    area,
+                    target_size: size,
+                    style: &scene.style,
+                };
+                let note = self
+                    .plot_data
+                    .prepare_view(device, queue, &mut encoder, &self.renderers, &at);
+                if let Some(note) = note
+                    && !notes.contains(&note)
+                {
+                    notes.push(note);
+                }
+            }
+            if !notes.is_empty() {
+                let note = notes.join("; ");
                 let style = &scene.style;
                 let y = plot.frame.cell.y + (style.title_height - style.font_size * 1.25).max(0.0) / 2.0;
                 labels.push(Label {
@@ -179,15 +193,20 @@ impl PageRenderer {
             });
             self.solid.draw(&mut pass, 0..under);
             for plot in &scene.plots {
-                if let Some(data) = store.plot(&plot.frame.name) {
-                    let at = PlotView {
-                        plot: &data,
-                        view: &plot.view,
-                        area: &plot.frame.plot_area,
-                        target_size: size,
-                        style: &scene.style,
-                    };
-                    self.plot_data.draw(device, queue, &self.renderers, &mut pass, &at);
+                for &r in &plot.runs {
+                    let Some(run) = store.runs.get(r) else { continue };
+                    if let Some(data) = run.snapshot.plot(&plot.frame.name) {
+                        let at = PlotView {
+                            plot: &data,
+                            run: &run.key,
+                            run_color: run.color.filter(|_| data.kind != PlotKind::Scatter),
+                            view: &plot.view,
+                            area: &plot.frame.plot_area,
+                            target_size: size,
+                            style: &scene.style,
+                        };
+                        self.plot_data.draw(device, queue, &self.renderers, &mut pass, &at);
+                    }
                 }
             }
             pass.set_viewport(0.0, 0.0, size[0] as f32, size[1] as f32, 0.0, 1.0);
@@ -278,12 +297,50 @@ fn over_data(plot: &PlotScene, style: &Style, rects: &mut Vec<SolidRect>, labels
     }
     let title_y = cell.y + (style.title_height - style.title_font_size * 1.25).max(0.0) / 2.0;
     labels.push(label(
-        &plot.frame.name,
+        &plot.title,
         style.title_font_size,
         [area.x, title_y],
         Anchor::TopLeft,
         TITLE,
     ));
+    legend(plot, style, rects, labels);
+}
+
+/// The runs of a plot that shows several, top right in the plot area: a
+/// line of each run's colour and its label, on a pale panel.
+fn legend(plot: &PlotScene, style: &Style, rects: &mut Vec<SolidRect>, labels: &mut Vec<Label>) {
+    if plot.legend.is_empty() {
+        return;
+    }
+    let area = plot.frame.plot_area;
+    let line_h = (style.font_size * 1.35).round();
+    let swatch = (style.font_size * 1.6).round();
+    // Text is not measured here: a generous estimate of its width.
+    let longest = plot.legend.iter().map(|(l, _)| l.chars().count()).max().unwrap_or(0) as f32;
+    let width = (longest * style.font_size * 0.62 + swatch + 16.0).min(area.width);
+    let height = (plot.legend.len() as f32 * line_h + 6.0).min(area.height);
+    let (x0, y0) = ((area.right() - width - 4.0).round(), (area.y + 4.0).round());
+    rects.push(SolidRect {
+        min: [x0, y0],
+        max: [x0 + width, y0 + height],
+        color: linear_rgba(BACKGROUND, 0.85),
+    });
+    for (i, (text, color)) in plot.legend.iter().enumerate() {
+        let y = y0 + 3.0 + i as f32 * line_h;
+        if y + line_h > y0 + height + 0.5 {
+            break;
+        }
+        let mid = (y + line_h / 2.0).floor();
+        rects.push(rect(x0 + 6.0, mid - 1.0, x0 + 6.0 + swatch, mid + 2.0, *color));
+        labels.push(Label {
+            text: text.clone(),
+            size: style.font_size,
+            anchor: [x0 + swatch + 10.0, y],
+            placement: Anchor::TopLeft,
+            color: LABEL,
+            clip: area,
+        });
+    }
 }
 
 /// Renders pages offscreen: `--screenshot`, video frames, golden tests.
@@ -322,7 +379,7 @@ impl HeadlessRenderer {
     /// Draws the store at `width` x `height` and reads the pixels back.
     pub fn render(
         &mut self,
-        store: &dyn AsSnapshot,
+        store: &dyn AsPageData,
         views: &HashMap<String, DataRect>,
         width: u32,
         height: u32,
@@ -337,7 +394,7 @@ impl HeadlessRenderer {
     /// without reading the pixels back.
     pub fn draw(
         &mut self,
-        store: &dyn AsSnapshot,
+        store: &dyn AsPageData,
         views: &HashMap<String, DataRect>,
         width: u32,
         height: u32,
@@ -361,7 +418,7 @@ impl HeadlessRenderer {
     }
 
     /// Uploads what changed in `store` and waits for it, without drawing.
-    pub fn sync(&mut self, store: &dyn AsSnapshot) -> Result<SyncStats, RenderError> {
+    pub fn sync(&mut self, store: &dyn AsPageData) -> Result<SyncStats, RenderError> {
         self.last_sync = self.page.sync(&self.ctx, store)?;
         self.wait()?;
         Ok(self.last_sync)

@@ -15,8 +15,9 @@ use super::lines::{LinesRenderer, ReducedLinesDrawData};
 use super::palette::palette_row;
 use super::points::{PointsRenderer, SplatDrawData};
 use crate::calls::Palette;
+use crate::layout::PageData;
 use crate::layout::{DataRect, Rect};
-use crate::store::{Plot, PlotKind, Snapshot};
+use crate::store::{Plot, PlotKind};
 
 pub use super::arena::SyncStats;
 pub use super::points::DENSE_MIN_POINTS;
@@ -78,6 +79,11 @@ impl PlotGpu {
 #[derive(Clone, Copy)]
 pub struct PlotView<'a> {
     pub plot: &'a Plot<'a>,
+    /// Which run's data this is ("" for a page of one run).
+    pub run: &'a str,
+    /// The run's colour, when several runs share the page: it replaces the
+    /// plot's own colours, lines shaded lighter within the run.
+    pub run_color: Option<[u8; 3]>,
     pub view: &'a DataRect,
     pub area: &'a Rect,
     /// The page's size in pixels.
@@ -85,9 +91,9 @@ pub struct PlotView<'a> {
     pub style: &'a crate::layout::Style,
 }
 
-/// Every plot's GPU data.
+/// Every plot's GPU data, per run and plot name.
 pub struct PlotData {
-    plots: HashMap<String, PlotGpu>,
+    plots: HashMap<(String, String), PlotGpu>,
     /// Reduce lines with more points than pixel columns (on by default).
     pub reduce_lines: bool,
     /// Most bytes of GPU buffers to hold; past it, the oldest appended
@@ -131,7 +137,7 @@ impl PlotData {
         device: &wgpu::Device,
         queue: &wgpu::Queue,
         encoder: &mut wgpu::CommandEncoder,
-        store: &Snapshot,
+        page: &PageData,
     ) -> SyncStats {
         let mut stats = SyncStats::default();
         let limits = self.limits(device);
@@ -142,19 +148,26 @@ impl PlotData {
         // A plot not shown in this state (cleared, or not yet made) keeps
         // its data while the store has it: moving on the timeline brings it
         // back without an upload. A store that restarted frees them.
-        self.plots.retain(|name, _| store.has_history(name));
+        self.plots.retain(|(run, name), _| {
+            page.runs
+                .iter()
+                .any(|shown| shown.key == *run && shown.snapshot.has_history(name))
+        });
         let mut budget = Budget {
             limit: self.memory_budget,
             used: self.gpu_bytes(),
         };
-        for plot in store.plots() {
-            let gpu = self.plots.entry(plot.name.to_owned()).or_insert_with(|| PlotGpu {
-                arena: PlotArena::new(plot.kind),
-                reduced: None,
-                splat: None,
-            });
-            gpu.arena
-                .sync(device, queue, encoder, plot, limits, &mut budget, &mut stats);
+        for run in &page.runs {
+            for plot in run.snapshot.plots() {
+                let key = (run.key.clone(), plot.name.to_owned());
+                let gpu = self.plots.entry(key).or_insert_with(|| PlotGpu {
+                    arena: PlotArena::new(plot.kind),
+                    reduced: None,
+                    splat: None,
+                });
+                gpu.arena
+                    .sync(device, queue, encoder, plot, limits, &mut budget, &mut stats);
+            }
         }
         for gpu in self.plots.values() {
             stats.chunks += gpu.arena.chunks.len() as u64;
@@ -185,7 +198,7 @@ impl PlotData {
             target_size,
             ..
         } = *at;
-        let gpu = self.plots.get_mut(plot.name)?;
+        let gpu = self.plots.get_mut(&(at.run.to_owned(), plot.name.to_owned()))?;
         let (x, y, w, h) = area.to_pixels(target_size[0], target_size[1]);
         let uniforms = plot_uniforms(at, gpu.arena.tandem_lines, (w, h));
         let splatted = splat_dense
@@ -235,7 +248,7 @@ impl PlotData {
         pass: &mut wgpu::RenderPass<'_>,
         at: &PlotView,
     ) {
-        let Some(gpu) = self.plots.get_mut(at.plot.name) else {
+        let Some(gpu) = self.plots.get_mut(&(at.run.to_owned(), at.plot.name.to_owned())) else {
             return;
         };
         let (x, y, w, h) = at.area.to_pixels(at.target_size[0], at.target_size[1]);
@@ -278,7 +291,12 @@ impl Default for PlotData {
 
 /// A plot's uniforms for drawing its view into a `w` x `h` plot area.
 fn plot_uniforms(at: &PlotView, tandem_lines: u32, (w, h): (u32, u32)) -> PlotUniforms {
-    let palette = at.plot.palette.and_then(|name| Palette::parse(name).ok());
+    // A run among several: its colour, every line a shade of it.
+    let palette = match at.run_color {
+        Some(_) => None,
+        None => at.plot.palette.and_then(|name| Palette::parse(name).ok()),
+    };
+    let default_color = at.run_color.unwrap_or(DEFAULT_COLOR);
     let center = at.view.center();
     PlotUniforms {
         center: [center[0] as f32, center[1] as f32],
@@ -286,7 +304,7 @@ fn plot_uniforms(at: &PlotView, tandem_lines: u32, (w, h): (u32, u32)) -> PlotUn
         viewport_size: [w as f32, h as f32],
         point_radius: at.style.point_radius,
         line_width: at.style.line_width,
-        default_color: linear_rgba(DEFAULT_COLOR, 1.0),
+        default_color: linear_rgba(default_color, 1.0),
         nan_color: linear_rgba(NAN_COLOR, 1.0),
         palette_row: palette.as_ref().map_or(0, palette_row),
         palette_size: palette.map_or(0, |p| p.size as u32),
@@ -296,5 +314,7 @@ fn plot_uniforms(at: &PlotView, tandem_lines: u32, (w, h): (u32, u32)) -> PlotUn
         instance_base: 0,
         instance_total: 0,
         drawn: 0,
+        line_shade: u32::from(at.run_color.is_some()),
+        _pad: [0; 3],
     }
 }

@@ -254,6 +254,26 @@ pub fn store_from_log(log: impl FnOnce(&mut DataLogger)) -> streamvis_gpu::store
     store
 }
 
+/// Runs read from logs written through a DataLogger, one per entry: the
+/// logger's run name and what it logs. Logs are named `run0.log`, ...
+pub fn runs_from_logs(logs: Vec<(&str, Box<dyn FnOnce(&mut DataLogger)>)>) -> streamvis_gpu::store::Runs {
+    let dir = tempfile::tempdir().unwrap();
+    let mut paths = Vec::new();
+    for (i, (run, log)) in logs.into_iter().enumerate() {
+        let path = dir.path().join(format!("run{i}.log"));
+        let mut logger = DataLogger::new(run);
+        logger.init_write_log(&path).unwrap();
+        log(&mut logger);
+        drop(logger);
+        paths.push(path);
+    }
+    let set = streamvis_gpu::source::LogSet::open(&paths, false).unwrap();
+    let mut reader = streamvis_gpu::source::Reader::new(Box::new(set), streamvis_gpu::source::Follow::No);
+    let mut runs = streamvis_gpu::store::Runs::new(None);
+    reader.read_into_runs(&mut runs).unwrap();
+    runs
+}
+
 /// Every record of the log at `path`, in order.
 pub fn records_of(path: &Path) -> Vec<streamvis_gpu::format::Record> {
     use streamvis_gpu::format::{FrameScanner, StreamEvent};

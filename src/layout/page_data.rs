@@ -1,0 +1,122 @@
+//! What a page shows: the state of one run, or of several runs at once.
+//!
+//! With one run, plots look as they always did (their own palettes and
+//! colours). With several, each run gets a colour of its own (Category10,
+//! by the run's place among all runs, so hiding one does not recolour the
+//! others): line plots draw every run in the same axes in its colour, with
+//! a legend; scatter plots get one panel per run in the plot's cell, sharing
+//! one data range (see [`super::PageScene`]).
+
+use std::collections::HashSet;
+
+use crate::format::GridCell;
+use crate::store::{AsSnapshot, Run, Runs, Snapshot, Store};
+
+/// d3's Category10, the colours of runs in order.
+pub const RUN_COLORS: [[u8; 3]; 10] = [
+    [0x1f, 0x77, 0xb4],
+    [0xff, 0x7f, 0x0e],
+    [0x2c, 0xa0, 0x2c],
+    [0xd6, 0x27, 0x28],
+    [0x94, 0x67, 0xbd],
+    [0x8c, 0x56, 0x4b],
+    [0xe3, 0x77, 0xc2],
+    [0x7f, 0x7f, 0x7f],
+    [0xbc, 0xbd, 0x22],
+    [0x17, 0xbe, 0xcf],
+];
+
+/// One run as a page shows it.
+#[derive(Clone, Debug)]
+pub struct ShownRun<'a> {
+    /// Tells the run's GPU data apart from other runs' ("" for a single run).
+    pub key: String,
+    pub label: String,
+    /// The run's colour, when several runs share the page.
+    pub color: Option<[u8; 3]>,
+    pub snapshot: Snapshot<'a>,
+}
+
+/// The runs a page shows and the layout they share.
+#[derive(Clone, Debug)]
+pub struct PageData<'a> {
+    /// The union of the runs' grid maps: a plot name is one plot in every run
+    /// (the first run's cell wins).
+    pub layout: Vec<(String, GridCell)>,
+    pub runs: Vec<ShownRun<'a>>,
+}
+
+impl<'a> PageData<'a> {
+    /// One run, drawn as it always was.
+    pub fn single(snapshot: Snapshot<'a>) -> Self {
+        Self {
+            layout: snapshot.layout().to_vec(),
+            runs: vec![ShownRun {
+                key: String::new(),
+                label: snapshot.run_name().unwrap_or_default().to_owned(),
+                color: None,
+                snapshot,
+            }],
+        }
+    }
+
+    /// The runs of `runs` not in `hidden` (by label), each in the state
+    /// `state` picks (runs without one are left out). A single run is drawn
+    /// as [`PageData::single`] draws it.
+    pub fn of_runs(runs: &'a Runs, hidden: &HashSet<String>, state: impl Fn(&'a Run) -> Option<Snapshot<'a>>) -> Self {
+        let several = runs.len() > 1;
+        let mut shown = Vec::new();
+        for (i, run) in runs.runs().iter().enumerate() {
+            let label = runs.label(i);
+            if hidden.contains(&label) {
+                continue;
+            }
+            let Some(snapshot) = state(run) else { continue };
+            shown.push(ShownRun {
+                key: if several { format!("{i}:{label}") } else { String::new() },
+                color: several.then(|| RUN_COLORS[i % RUN_COLORS.len()]),
+                label,
+                snapshot,
+            });
+        }
+        let mut layout: Vec<(String, GridCell)> = Vec::new();
+        let mut names = HashSet::new();
+        for run in &shown {
+            for (name, cell) in run.snapshot.layout() {
+                if names.insert(name.clone()) {
+                    layout.push((name.clone(), *cell));
+                }
+            }
+        }
+        Self { layout, runs: shown }
+    }
+
+    /// Whether several runs share the page (colours, legends, panels).
+    pub fn is_several(&self) -> bool {
+        self.runs.iter().any(|run| run.color.is_some())
+    }
+}
+
+/// Anything a page can show: a store (its live end), a snapshot, or page
+/// data of several runs.
+pub trait AsPageData {
+    fn as_page_data(&self) -> PageData<'_>;
+}
+
+impl AsPageData for Store {
+    fn as_page_data(&self) -> PageData<'_> {
+        PageData::single(self.live())
+    }
+}
+
+impl AsPageData for Snapshot<'_> {
+    fn as_page_data(&self) -> PageData<'_> {
+        PageData::single(self.as_snapshot())
+    }
+}
+
+impl AsPageData for PageData<'_> {
+    fn as_page_data(&self) -> PageData<'_> {
+        self.clone()
+    }
+}
