@@ -348,7 +348,7 @@ fn scenes() -> Vec<Scene> {
 }
 
 /// A tandem loss curve per run: train and validation, decaying at `rate`.
-fn loss_run(rate: f32, seed: u64) -> Box<dyn FnOnce(&mut DataLogger)> {
+fn loss_run(rate: f32, seed: u64) -> common::LogFn {
     Box::new(move |logger| {
         logger
             .set_layout([
@@ -380,7 +380,7 @@ fn loss_run(rate: f32, seed: u64) -> Box<dyn FnOnce(&mut DataLogger)> {
 }
 
 /// A cloud per run: one plain spiral, one coloured by value.
-fn cloud_run(seed: u64, scale: f32, colored: bool) -> Box<dyn FnOnce(&mut DataLogger)> {
+fn cloud_run(seed: u64, scale: f32, colored: bool) -> common::LogFn {
     Box::new(move |logger| {
         one_plot(logger, "cloud");
         let xy = spiral(300, seed);

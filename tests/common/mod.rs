@@ -254,9 +254,12 @@ pub fn store_from_log(log: impl FnOnce(&mut DataLogger)) -> streamvis_gpu::store
     store
 }
 
+/// What a test logs through a DataLogger.
+pub type LogFn = Box<dyn FnOnce(&mut DataLogger)>;
+
 /// Runs read from logs written through a DataLogger, one per entry: the
 /// logger's run name and what it logs. Logs are named `run0.log`, ...
-pub fn runs_from_logs(logs: Vec<(&str, Box<dyn FnOnce(&mut DataLogger)>)>) -> streamvis_gpu::store::Runs {
+pub fn runs_from_logs(logs: Vec<(&str, LogFn)>) -> streamvis_gpu::store::Runs {
     let dir = tempfile::tempdir().unwrap();
     let mut paths = Vec::new();
     for (i, (run, log)) in logs.into_iter().enumerate() {
