@@ -166,8 +166,8 @@ fn files_that_are_not_logs_get_clear_errors() {
     let (status, stderr) = run(&["--file", logs, "--no-follow", "--export", out]);
     assert!(status.success() && stderr.contains("no logs found"), "{stderr}");
     assert_eq!(common::load_json(Path::new(out)), serde_json::json!({}));
-    let (status, stderr) = run(&["--file", logs, "--screenshot", "x.png"]);
-    assert!(!status.success() && stderr.contains("can be exported"), "{stderr}");
+    let (status, stderr) = run(&["--file", logs, "--record", "x.mp4"]);
+    assert!(!status.success() && stderr.contains("--record reads one log"), "{stderr}");
     let fifo = dir.path().join("pipe");
     let c_path = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
     assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) }, 0);

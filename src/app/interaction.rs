@@ -131,6 +131,8 @@ pub fn plot_area_at(scene: &PageScene, cursor: [f32; 2]) -> Option<&PlotScene> {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Hit {
     pub plot: String,
+    /// The run's label, when several runs share the page.
+    pub run: Option<String>,
     /// Line number, for lines.
     pub line: Option<usize>,
     pub x: f32,
@@ -144,6 +146,9 @@ impl Hit {
     /// The read-out shown next to the cursor.
     pub fn describe(&self) -> String {
         let mut text = String::new();
+        if let Some(run) = &self.run {
+            text.push_str(&format!("{}\n", crate::calls::printable(run)));
+        }
         if let Some(line) = self.line {
             text.push_str(&format!("line {line}  "));
         }
@@ -179,6 +184,7 @@ pub fn nearest(plot: &Plot, scene_plot: &PlotScene, cursor: [f32; 2], radius: f3
         if d2 <= radius * radius && best.as_ref().is_none_or(|(b, _)| d2 < *b) {
             let hit = Hit {
                 plot: plot.name.to_owned(),
+                run: None,
                 line,
                 x,
                 y,

@@ -29,10 +29,20 @@ use self::timeline::{StripGeometry, TimelineState};
 use crate::layout::AsPageData;
 use crate::layout::{PageScene, Style};
 use crate::render::{Blit, GpuContext, OffscreenTarget, Overlay, PageRenderer};
-use crate::source::{POLL_INTERVAL, Poll, Reader, Update, apply_update};
-use crate::store::StepDetector;
-use crate::store::{Snapshot, Store};
+use crate::source::{POLL_INTERVAL, Poll, Reader, Update};
+use crate::layout::PageData;
+use crate::source::apply_to_runs;
+use crate::store::{Runs, StepDetector, Store};
+use std::collections::HashSet;
 use crate::video::{Recorder, VideoOptions};
+
+/// What the reader thread sends the window: records and restarts, each
+/// with the part of the source (the log of several) it came from, and the
+/// name of each part before its first update.
+enum Feed {
+    Part(usize, String),
+    Update(usize, Update),
+}
 
 /// What the reader thread tells the event loop.
 #[derive(Debug)]
@@ -59,6 +69,7 @@ Home / End: the first step / the live end\n\
 Click or drag on the timeline: show that step\n\
 p: play from the step shown; + / -: faster / slower\n\
 Space: pause or resume (following, or playing)\n\
+1-9 or a click on a legend's name: hide or show a run\n\
 h or ?: show or hide this help\n\
 q or Esc: quit";
 
@@ -97,7 +108,7 @@ pub fn run_window(
     let _ = reader.join();
     result.context("running the window")?;
     if let Some(recorder) = app.recorder.take() {
-        let summary = recorder.finish(&app.store)?;
+        let summary = recorder.finish(&app.record_store)?;
         log::info!("recorded {} frames for {} steps", summary.frames, summary.steps);
     }
     match app.error.take() {
@@ -124,7 +135,7 @@ fn no_display(detail: &str) -> String {
 /// Pulls records from the source on its own thread.
 fn spawn_reader(
     mut reader: Reader<'static>,
-    sender: Sender<Update>,
+    sender: Sender<Feed>,
     proxy: EventLoopProxy<AppEvent>,
     quit: Arc<AtomicBool>,
 ) -> anyhow::Result<std::thread::JoinHandle<()>> {
@@ -132,6 +143,7 @@ fn spawn_reader(
         .name("streamvis-reader".into())
         .spawn(move || {
             let mut pending = 0usize;
+            let mut parts = 0;
             let wake = |pending: &mut usize| {
                 if *pending > 0 {
                     let _ = proxy.send_event(AppEvent::Data);
@@ -141,7 +153,14 @@ fn spawn_reader(
             while !quit.load(Ordering::Relaxed) {
                 match reader.poll() {
                     Ok(Poll::Update(update)) => {
-                        if sender.send(update).is_err() {
+                        let part = reader.part();
+                        while parts <= part {
+                            if sender.send(Feed::Part(parts, reader.part_name(parts))).is_err() {
+                                return;
+                            }
+                            parts += 1;
+                        }
+                        if sender.send(Feed::Update(part, update)).is_err() {
                             return;
                         }
                         pending += 1;
@@ -313,8 +332,17 @@ impl Gfx {
 /// The window's state.
 struct App {
     source_name: String,
-    receiver: Receiver<Update>,
-    store: Store,
+    receiver: Receiver<Feed>,
+    /// Every run read, each with its history.
+    runs: Runs,
+    /// Names of the source's parts, for labelling runs.
+    part_names: Vec<String>,
+    /// Runs hidden by the user (labels).
+    hidden: HashSet<String>,
+    /// A store without steps: the timeline's clock before any run.
+    no_steps: Store,
+    /// With --record: the video's store (every record, as one run).
+    record_store: Store,
     recorder: Option<Recorder>,
     views: Views,
     gfx: Option<Gfx>,
@@ -338,11 +366,15 @@ struct App {
 }
 
 impl App {
-    fn new(source_name: String, receiver: Receiver<Update>, recorder: Option<Recorder>) -> Self {
+    fn new(source_name: String, receiver: Receiver<Feed>, recorder: Option<Recorder>) -> Self {
         Self {
             source_name,
             receiver,
-            store: Store::new(),
+            runs: Runs::new(None),
+            part_names: Vec::new(),
+            hidden: HashSet::new(),
+            no_steps: Store::new(),
+            record_store: Store::new(),
             recorder,
             views: Views::default(),
             gfx: None,
@@ -379,18 +411,31 @@ impl App {
             return Ok(false);
         }
         let mut changed = false;
-        while let Ok(update) = self.receiver.try_recv() {
-            match &mut self.recorder {
-                Some(recorder) => recorder.apply(&mut self.store, &update, &self.source_name)?,
-                None => apply_update(&mut self.store, &update, &self.source_name),
+        while let Ok(feed) = self.receiver.try_recv() {
+            match feed {
+                Feed::Part(part, name) => {
+                    self.part_names.resize(self.part_names.len().max(part + 1), String::new());
+                    self.part_names[part] = name;
+                }
+                Feed::Update(part, update) => {
+                    if let Some(recorder) = &mut self.recorder {
+                        recorder.apply(&mut self.record_store, &update, &self.source_name)?;
+                    }
+                    let name = self.part_names.get(part).map_or(self.source_name.as_str(), String::as_str);
+                    apply_to_runs(&mut self.runs, part, name, &update);
+                    changed = true;
+                }
             }
-            changed = true;
         }
         Ok(changed)
     }
 
     fn title(&self) -> String {
-        let run = crate::calls::printable(self.store.run_name().unwrap_or("waiting for data"));
+        let run = match self.runs.runs() {
+            [] => "waiting for data".to_owned(),
+            [run] => crate::calls::printable(&run.name).into_owned(),
+            runs => format!("{} runs", runs.len()),
+        };
         let mut title = format!("streamvis-gpu: {run} ({})", self.source_name);
         if self.paused {
             title.push_str(" [paused]");
@@ -421,19 +466,32 @@ impl App {
             return Ok(()); // minimised
         }
         let style = self.style();
-        self.next_tick = self.timeline.advance(&self.store, Instant::now());
+        let clock = self.runs.clock().unwrap_or(&self.no_steps);
+        self.next_tick = self.timeline.advance(clock, Instant::now());
         let strip = StripGeometry::new(size.width as f32, size.height as f32, &style);
         let page_height = (size.height as f32 - strip.strip.height).max(1.0) as u32;
-        let shown = shown_of(&self.store, &self.timeline);
+        let shown = shown_of(&self.runs, &self.timeline, &self.hidden);
         let scene = PageScene::build(&shown, &self.views.fixed, size.width, page_height, &style);
         // The hover read-out follows the data under a still cursor.
         self.hover = self.cursor.and_then(|c| {
             let plot = plot_area_at(&scene, c)?;
-            nearest(&shown.plot(&plot.frame.name)?, plot, c, 12.0 * style.font_size / 11.0)
+            let radius = 12.0 * style.font_size / 11.0;
+            plot.runs
+                .iter()
+                .filter_map(|&r| {
+                    let run = &shown.runs[r];
+                    let mut hit = nearest(&run.snapshot.plot(&plot.frame.name)?, plot, c, radius)?;
+                    hit.run = shown.is_several().then(|| run.label.clone());
+                    Some(hit)
+                })
+                .min_by(|a, b| {
+                    let d = |h: &Hit| (h.screen[0] - c[0]).powi(2) + (h.screen[1] - c[1]).powi(2);
+                    d(a).total_cmp(&d(b))
+                })
         });
         let mut overlay = self.overlay(&scene, &style);
-        self.timeline
-            .overlay(&self.store, &strip, &style, self.paused, &mut overlay);
+        let clock = self.runs.clock().unwrap_or(&self.no_steps);
+        self.timeline.overlay(clock, &strip, &style, self.paused, &mut overlay);
         let title = self.title();
         let step = self.timeline.shown.map_or_else(|| "live".to_owned(), |k| k.to_string());
         let gfx = self.gfx.as_mut().expect("checked");
@@ -451,8 +509,8 @@ impl App {
                 gfx.frames_presented,
                 size.width,
                 page_height,
-                self.store.revision(),
-                self.store.steps(),
+                self.runs.revision(),
+                clock.steps(),
                 views_fingerprint(&self.views),
             );
         }
@@ -465,7 +523,7 @@ impl App {
     /// overlays (help, read-outs, messages).
     fn screenshot(&mut self) -> anyhow::Result<PathBuf> {
         let scene = self.scene.clone().context("nothing drawn yet")?;
-        let shown = shown_of(&self.store, &self.timeline);
+        let shown = shown_of(&self.runs, &self.timeline, &self.hidden);
         let gfx = self.gfx.as_mut().context("no window")?;
         gfx.page
             .render(&gfx.ctx, &shown, &scene, &Overlay::default(), &gfx.target)?;
@@ -489,21 +547,38 @@ impl App {
         Ok(path)
     }
 
+    /// Hides a shown run, or shows a hidden one.
+    fn toggle_run(&mut self, label: String) {
+        if !self.hidden.remove(&label) {
+            log::info!("hiding run {}", crate::calls::printable(&label));
+            self.hidden.insert(label);
+        } else {
+            log::info!("showing run {}", crate::calls::printable(&label));
+        }
+    }
+
     fn key(&mut self, event_loop: &ActiveEventLoop, key: &Key) {
         let now = Instant::now();
+        let clock = self.runs.clock().unwrap_or(&self.no_steps);
         match key.as_ref() {
             Key::Named(NamedKey::Escape) | Key::Character("q") => event_loop.exit(),
-            Key::Named(NamedKey::ArrowLeft) => self.timeline.move_by(&self.store, -1),
-            Key::Named(NamedKey::ArrowRight) => self.timeline.move_by(&self.store, 1),
-            Key::Named(NamedKey::PageUp) => self.timeline.move_by(&self.store, -10),
-            Key::Named(NamedKey::PageDown) => self.timeline.move_by(&self.store, 10),
-            Key::Named(NamedKey::Home) => self.timeline.first(&self.store),
+            Key::Named(NamedKey::ArrowLeft) => self.timeline.move_by(clock, -1),
+            Key::Named(NamedKey::ArrowRight) => self.timeline.move_by(clock, 1),
+            Key::Named(NamedKey::PageUp) => self.timeline.move_by(clock, -10),
+            Key::Named(NamedKey::PageDown) => self.timeline.move_by(clock, 10),
+            Key::Named(NamedKey::Home) => self.timeline.first(clock),
             Key::Named(NamedKey::End) => self.timeline.live(),
-            Key::Character("p") => self.timeline.toggle_play(&self.store, now),
-            Key::Character("+" | "=") => self.timeline.change_speed(&self.store, true, now),
-            Key::Character("-" | "_") => self.timeline.change_speed(&self.store, false, now),
+            Key::Character("p") => self.timeline.toggle_play(clock, now),
+            Key::Character("+" | "=") => self.timeline.change_speed(clock, true, now),
+            Key::Character("-" | "_") => self.timeline.change_speed(clock, false, now),
             Key::Named(NamedKey::Space) if self.timeline.is_playing() => {
-                self.timeline.toggle_play(&self.store, now);
+                self.timeline.toggle_play(clock, now);
+            }
+            Key::Character(digit @ ("1" | "2" | "3" | "4" | "5" | "6" | "7" | "8" | "9")) => {
+                let i = digit.parse::<usize>().unwrap_or(1) - 1;
+                if self.runs.len() > 1 && i < self.runs.len() {
+                    self.toggle_run(self.runs.label(i));
+                }
             }
             Key::Named(NamedKey::Space) => {
                 self.paused = !self.paused;
@@ -524,7 +599,7 @@ impl App {
                     // tests/window.rs waits for this line.
                     log::info!(
                         "saved a screenshot to {path:?} (store revision {}, step {})",
-                        self.store.revision(),
+                        self.runs.revision(),
                         self.timeline.shown.map_or_else(|| "live".to_owned(), |k| k.to_string())
                     );
                     self.status = Some((format!("saved {}", path.display()), Instant::now()));
@@ -546,7 +621,7 @@ impl App {
         }
         if strip.live.contains(cursor) {
             self.timeline.live();
-        } else if let Some(k) = strip.step_at(cursor[0], self.store.steps()) {
+        } else if let Some(k) = strip.step_at(cursor[0], self.runs.clock().map_or(0, Store::steps)) {
             self.timeline.show(Some(k));
             self.timeline.dragging = true;
         }
@@ -556,6 +631,14 @@ impl App {
     fn mouse(&mut self, state: ElementState, button: MouseButton) {
         let Some(cursor) = self.cursor else { return };
         if button == MouseButton::Left {
+            // A run's name in a legend hides or shows the run.
+            if state == ElementState::Pressed
+                && let Some(label) = self.scene.as_ref().and_then(|s| s.legend_at(cursor)).map(str::to_owned)
+            {
+                self.toggle_run(label);
+                self.redraw();
+                return;
+            }
             if state == ElementState::Pressed && self.strip_press(cursor) {
                 self.redraw();
                 return;
@@ -595,11 +678,11 @@ impl App {
 
 /// What the page shows: the live end, or the state right after the step
 /// the timeline is at.
-fn shown_of<'a>(store: &'a Store, timeline: &TimelineState) -> Snapshot<'a> {
-    timeline
-        .shown
-        .and_then(|k| store.at_step(k))
-        .unwrap_or_else(|| store.live())
+fn shown_of<'a>(runs: &'a Runs, timeline: &TimelineState, hidden: &HashSet<String>) -> PageData<'a> {
+    PageData::of_runs(runs, hidden, |run| match timeline.shown {
+        None => Some(run.store.live()),
+        Some(k) => runs.state_at(run, k).or_else(|| Some(run.store.live())),
+    })
 }
 
 /// A hash of the views, the same for the same views whatever the order of
@@ -680,7 +763,7 @@ impl ApplicationHandler<AppEvent> for App {
                 self.cursor = Some(cursor);
                 if self.timeline.dragging {
                     if let Some(strip) = self.strip()
-                        && let Some(k) = strip.step_at(cursor[0], self.store.steps())
+                        && let Some(k) = strip.step_at(cursor[0], self.runs.clock().map_or(0, Store::steps))
                     {
                         self.timeline.show(Some(k));
                     }

@@ -84,7 +84,7 @@ impl App {
             }
             boxed(&mut overlay, hit.describe(), x + 12.0, y + 12.0);
         }
-        if self.store.layout().is_empty() {
+        if self.runs.runs().iter().all(|run| run.store.layout().is_empty()) {
             let text = format!("waiting for data from {}", self.source_name);
             overlay.labels.push(label(
                 text,

@@ -351,10 +351,12 @@ impl Args {
             (_, false) if stop_after_idle.is_some() => bail!("--stop-after-idle applies only when following"),
             (_, false) => Follow::No,
         };
-        if matches!(source, SourceConfig::Logs(_)) && !matches!(output, Output::Export(_) | Output::Screenshot { .. }) {
+        if matches!(source, SourceConfig::Logs(_))
+            && matches!(output, Output::Record(_) | Output::Window { record: Some(_) })
+        {
             bail!(
-                "several logs (--file given more than once, or a directory) can be exported (--export) \
-                 and drawn (--screenshot); the window and --record read one log so far"
+                "--record reads one log so far: several logs (--file given more than once, or a \
+                 directory) can be shown in the window, drawn with --screenshot and exported"
             );
         }
         let gpu_memory_budget = self.gpu_memory_mb.map(|mb| mb << 20);

@@ -34,6 +34,8 @@ pub struct ShownRun<'a> {
     pub label: String,
     /// The run's colour, when several runs share the page.
     pub color: Option<[u8; 3]>,
+    /// Hidden runs are listed in legends, not drawn.
+    pub visible: bool,
     pub snapshot: Snapshot<'a>,
 }
 
@@ -55,33 +57,32 @@ impl<'a> PageData<'a> {
                 key: String::new(),
                 label: snapshot.run_name().unwrap_or_default().to_owned(),
                 color: None,
+                visible: true,
                 snapshot,
             }],
         }
     }
 
-    /// The runs of `runs` not in `hidden` (by label), each in the state
-    /// `state` picks (runs without one are left out). A single run is drawn
-    /// as [`PageData::single`] draws it.
+    /// The runs of `runs`, each in the state `state` picks (runs without
+    /// one are left out); those in `hidden` (by label) are only listed in
+    /// legends. A single run is drawn as [`PageData::single`] draws it.
     pub fn of_runs(runs: &'a Runs, hidden: &HashSet<String>, state: impl Fn(&'a Run) -> Option<Snapshot<'a>>) -> Self {
         let several = runs.len() > 1;
         let mut shown = Vec::new();
         for (i, run) in runs.runs().iter().enumerate() {
             let label = runs.label(i);
-            if hidden.contains(&label) {
-                continue;
-            }
             let Some(snapshot) = state(run) else { continue };
             shown.push(ShownRun {
                 key: if several { format!("{i}:{label}") } else { String::new() },
                 color: several.then(|| RUN_COLORS[i % RUN_COLORS.len()]),
+                visible: !hidden.contains(&label),
                 label,
                 snapshot,
             });
         }
         let mut layout: Vec<(String, GridCell)> = Vec::new();
         let mut names = HashSet::new();
-        for run in &shown {
+        for run in shown.iter().filter(|run| run.visible) {
             for (name, cell) in run.snapshot.layout() {
                 if names.insert(name.clone()) {
                     layout.push((name.clone(), *cell));

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use super::grid::{PageLayout, PlotFrame, Style};
+use super::grid::{PageLayout, PlotFrame, Rect, Style};
 use super::page_data::AsPageData;
 use super::ticks::{Tick, nice_ticks};
 use super::transform::{DataRect, ScreenFromData, autoscale};
@@ -17,8 +17,9 @@ pub struct PlotScene {
     pub title: String,
     /// The runs (indices into the page data's runs) drawn here.
     pub runs: Vec<usize>,
-    /// With several runs in one plot: each run's label and colour.
-    pub legend: Vec<(String, [u8; 3])>,
+    /// With several runs in one plot: each run's label and colour, and
+    /// whether it is drawn (hidden runs are listed too, to be shown again).
+    pub legend: Vec<LegendEntry>,
     /// The data rectangle shown in the plot area.
     pub view: DataRect,
     /// Whether the view was set by the user (zoom, pan) rather than autoscale.
@@ -59,12 +60,13 @@ impl PageScene {
         let page = PageLayout::new(&data.layout, width as f32, height as f32, style);
         let mut plots = Vec::new();
         for frame in page.frames {
-            let holders: Vec<(usize, Plot)> = data
+            let listed: Vec<(usize, Plot)> = data
                 .runs
                 .iter()
                 .enumerate()
                 .filter_map(|(i, run)| Some((i, run.snapshot.plot(&frame.name)?)))
                 .collect();
+            let holders: Vec<&(usize, Plot)> = listed.iter().filter(|(i, _)| data.runs[*i].visible).collect();
             let bounds = holders
                 .iter()
                 .fold(Bounds::EMPTY, |acc, (_, plot)| acc.union(&plot.bounds));
@@ -90,17 +92,21 @@ impl PageScene {
                 }
                 continue;
             }
-            let legend = if data.is_several() && !scatter {
-                runs.iter()
-                    .filter_map(|&i| Some((data.runs[i].label.clone(), data.runs[i].color?)))
+            let lines = listed.first().is_some_and(|(_, p)| p.kind != PlotKind::Scatter);
+            let legend = if data.is_several() && lines {
+                listed
+                    .iter()
+                    .filter_map(|(i, _)| {
+                        let run = &data.runs[*i];
+                        Some(LegendEntry {
+                            label: run.label.clone(),
+                            color: run.color?,
+                            visible: run.visible,
+                        })
+                    })
                     .collect()
             } else {
                 Vec::new()
-            };
-            let runs = if runs.is_empty() {
-                (0..data.runs.len()).collect()
-            } else {
-                runs
             };
             let title = frame.name.clone();
             plots.push(PlotScene::new(frame, title, runs, legend, view, zoomed, style));
@@ -117,6 +123,47 @@ impl PageScene {
     pub fn plot_at(&self, point: [f32; 2]) -> Option<&PlotScene> {
         self.plots.iter().find(|p| p.frame.cell.contains(point))
     }
+
+    /// The legend entry under a screen point: its run's label.
+    pub fn legend_at(&self, point: [f32; 2]) -> Option<&str> {
+        self.plots.iter().find_map(|plot| {
+            let (_, rows) = plot.legend_layout(&self.style)?;
+            rows.iter()
+                .position(|row| row.contains(point))
+                .map(|i| plot.legend[i].label.as_str())
+        })
+    }
+}
+
+/// One run in a plot's legend.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LegendEntry {
+    pub label: String,
+    pub color: [u8; 3],
+    pub visible: bool,
+}
+
+impl PlotScene {
+    /// Where the legend goes, top right in the plot area: its panel and a
+    /// row per entry (text is not measured: a generous estimate of its
+    /// width).
+    pub fn legend_layout(&self, style: &Style) -> Option<(Rect, Vec<Rect>)> {
+        if self.legend.is_empty() {
+            return None;
+        }
+        let area = self.frame.plot_area;
+        let row_h = (style.font_size * 1.35).round();
+        let swatch = (style.font_size * 1.6).round();
+        let longest = self.legend.iter().map(|e| e.label.chars().count()).max().unwrap_or(0) as f32;
+        let width = (longest * style.font_size * 0.62 + swatch + 16.0).min(area.width);
+        let height = (self.legend.len() as f32 * row_h + 6.0).min(area.height);
+        let (x0, y0) = ((area.right() - width - 4.0).round(), (area.y + 4.0).round());
+        let rows = (0..self.legend.len())
+            .map(|i| Rect::new(x0, y0 + 3.0 + i as f32 * row_h, width, row_h))
+            .take_while(|row| row.bottom() <= y0 + height + 0.5)
+            .collect();
+        Some((Rect::new(x0, y0, width, height), rows))
+    }
 }
 
 impl PlotScene {
@@ -124,7 +171,7 @@ impl PlotScene {
         frame: PlotFrame,
         title: String,
         runs: Vec<usize>,
-        legend: Vec<(String, [u8; 3])>,
+        legend: Vec<LegendEntry>,
         view: DataRect,
         zoomed: bool,
         style: &Style,

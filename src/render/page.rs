@@ -23,6 +23,7 @@ const TICK: [u8; 3] = [0x66, 0x66, 0x66];
 const TITLE: [u8; 3] = [0x22, 0x22, 0x22];
 const LABEL: [u8; 3] = [0x44, 0x44, 0x44];
 const NOTE: [u8; 3] = [0x88, 0x66, 0x22];
+const HIDDEN: [u8; 3] = [0xaa, 0xaa, 0xaa];
 
 /// Extra things the window draws over the page: hover read-outs, help.
 #[derive(Clone, Debug, Default)]
@@ -307,38 +308,34 @@ fn over_data(plot: &PlotScene, style: &Style, rects: &mut Vec<SolidRect>, labels
 }
 
 /// The runs of a plot that shows several, top right in the plot area: a
-/// line of each run's colour and its label, on a pale panel.
+/// line of each run's colour and its label, on a pale panel; a hidden run
+/// greyed, its line hollow.
 fn legend(plot: &PlotScene, style: &Style, rects: &mut Vec<SolidRect>, labels: &mut Vec<Label>) {
-    if plot.legend.is_empty() {
+    let Some((panel, rows)) = plot.legend_layout(style) else {
         return;
-    }
-    let area = plot.frame.plot_area;
-    let line_h = (style.font_size * 1.35).round();
-    let swatch = (style.font_size * 1.6).round();
-    // Text is not measured here: a generous estimate of its width.
-    let longest = plot.legend.iter().map(|(l, _)| l.chars().count()).max().unwrap_or(0) as f32;
-    let width = (longest * style.font_size * 0.62 + swatch + 16.0).min(area.width);
-    let height = (plot.legend.len() as f32 * line_h + 6.0).min(area.height);
-    let (x0, y0) = ((area.right() - width - 4.0).round(), (area.y + 4.0).round());
+    };
     rects.push(SolidRect {
-        min: [x0, y0],
-        max: [x0 + width, y0 + height],
+        min: [panel.x, panel.y],
+        max: [panel.right(), panel.bottom()],
         color: linear_rgba(BACKGROUND, 0.85),
     });
-    for (i, (text, color)) in plot.legend.iter().enumerate() {
-        let y = y0 + 3.0 + i as f32 * line_h;
-        if y + line_h > y0 + height + 0.5 {
-            break;
+    let swatch = (style.font_size * 1.6).round();
+    for (entry, row) in plot.legend.iter().zip(rows) {
+        let mid = (row.y + row.height / 2.0).floor();
+        let (x0, x1) = (row.x + 6.0, row.x + 6.0 + swatch);
+        if entry.visible {
+            rects.push(rect(x0, mid - 1.0, x1, mid + 2.0, entry.color));
+        } else {
+            rects.push(rect(x0, mid - 2.0, x1, mid - 1.0, HIDDEN));
+            rects.push(rect(x0, mid + 2.0, x1, mid + 3.0, HIDDEN));
         }
-        let mid = (y + line_h / 2.0).floor();
-        rects.push(rect(x0 + 6.0, mid - 1.0, x0 + 6.0 + swatch, mid + 2.0, *color));
         labels.push(Label {
-            text: text.clone(),
+            text: entry.label.clone(),
             size: style.font_size,
-            anchor: [x0 + swatch + 10.0, y],
+            anchor: [x1 + 4.0, row.y],
             placement: Anchor::TopLeft,
-            color: LABEL,
-            clip: area,
+            color: if entry.visible { LABEL } else { HIDDEN },
+            clip: plot.frame.plot_area,
         });
     }
 }

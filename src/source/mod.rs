@@ -14,7 +14,7 @@ pub use log_set::LogSet;
 pub use mapped::{GuardedMap, reads_past_shrunken_ends};
 #[cfg(feature = "pubsub")]
 pub use pubsub_source::{PubSubOptions, PubSubSource};
-pub use reader::{Follow, POLL_INTERVAL, Poll, Reader, Update, apply_update, read_to_end};
+pub use reader::{Follow, POLL_INTERVAL, Poll, Reader, Update, apply_to_runs, apply_update, read_to_end};
 pub use steps::scan_steps;
 
 use crate::format::{FrameError, Record};

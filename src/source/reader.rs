@@ -215,16 +215,13 @@ impl<'a> Reader<'a> {
 
     /// Reads until finished, each record into its run (see [`Runs`]).
     pub fn read_into_runs(&mut self, runs: &mut Runs) -> Result<(), SourceError> {
+        let mut names: Vec<String> = Vec::new();
         while let Some(update) = self.next_update()? {
             let part = self.part();
-            match &update {
-                Update::Record { offset, record } => {
-                    if let Err(err) = runs.apply(part, || self.part_name(part), record) {
-                        warn_refused(&self.part_name(part), *offset, &err);
-                    }
-                }
-                Update::Restarted => runs.restart(part),
+            while names.len() <= part {
+                names.push(self.part_name(names.len()));
             }
+            apply_to_runs(runs, part, &names[part], &update);
         }
         Ok(())
     }
@@ -283,6 +280,19 @@ pub fn apply_update(store: &mut Store, update: &Update, source_name: &str) {
             }
         }
         Update::Restarted => store.reset(),
+    }
+}
+
+/// Applies `update` from source part `part` (named `part_name`) to its run,
+/// warning about a record the run's store refuses.
+pub fn apply_to_runs(runs: &mut Runs, part: usize, part_name: &str, update: &Update) {
+    match update {
+        Update::Record { offset, record } => {
+            if let Err(err) = runs.apply(part, || part_name.to_owned(), record) {
+                warn_refused(part_name, *offset, &err);
+            }
+        }
+        Update::Restarted => runs.restart(part),
     }
 }
 

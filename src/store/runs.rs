@@ -28,6 +28,8 @@ pub struct Runs {
     runs: Vec<Run>,
     index: HashMap<(usize, String), usize>,
     rule: Option<StepRule>,
+    /// Revisions of runs gone with a restart, plus one per restart.
+    retired: u64,
 }
 
 impl Runs {
@@ -79,6 +81,12 @@ impl Runs {
     /// Source part `part` started over: its runs are gone (a rewritten log
     /// may hold other runs).
     pub fn restart(&mut self, part: usize) {
+        self.retired += 1 + self
+            .runs
+            .iter()
+            .filter(|run| run.part == part)
+            .map(|run| run.store.revision())
+            .sum::<u64>();
         self.runs.retain(|run| run.part != part);
         self.index = self
             .runs
@@ -86,6 +94,33 @@ impl Runs {
             .enumerate()
             .map(|(i, run)| ((run.part, run.name.clone()), i))
             .collect();
+    }
+
+    /// Changes with every record applied to any run and every restart.
+    pub fn revision(&self) -> u64 {
+        self.retired + self.runs.iter().map(|run| run.store.revision()).sum::<u64>()
+    }
+
+    /// The run whose steps the timeline counts: the one with the most
+    /// steps (the first of those).
+    pub fn clock(&self) -> Option<&Store> {
+        let most = self.runs.iter().map(|run| run.store.steps()).max()?;
+        self.runs.iter().find(|run| run.store.steps() == most).map(|run| &run.store)
+    }
+
+    /// Each run's state at step `k` of the clock run, aligned by the
+    /// logger's step numbers: a run shows its last step numbered at most
+    /// that step's number (nothing yet if it has none).
+    pub fn state_at<'a>(&'a self, run: &'a Run, k: u64) -> Option<super::Snapshot<'a>> {
+        let clock = self.clock()?;
+        if std::ptr::eq(clock, &run.store) {
+            return run.store.at_step(k);
+        }
+        let number = clock.step(k)?.number;
+        match run.store.timeline().last_numbered(number) {
+            Some(j) => run.store.at_step(j),
+            None => Some(run.store.at_record(0)),
+        }
     }
 
     /// How run `i` is called: its name, or `name (part)` when another run

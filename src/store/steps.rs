@@ -233,6 +233,13 @@ impl Timeline {
         }
     }
 
+    /// The last step whose number is at most `number` (numbers grow step by
+    /// step).
+    pub fn last_numbered(&self, number: u64) -> Option<u64> {
+        let done = self.marks.partition_point(|m| m.number <= number) as u64;
+        done.checked_sub(1)
+    }
+
     /// Wall time of the log's first record.
     pub fn start_wall_time_ns(&self) -> Option<i64> {
         self.first_wall_time_ns
