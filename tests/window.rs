@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use streamvis_gpu::DataLogger;
 use streamvis_gpu::app::timeline::StripGeometry;
 use streamvis_gpu::demo::SeedDemo;
-use streamvis_gpu::layout::{PageScene, Rect, Style};
+use streamvis_gpu::layout::{PageData, PageScene, Rect, Style};
 use streamvis_gpu::render::RgbaImage;
 use streamvis_gpu::store::Store;
 
@@ -117,13 +117,15 @@ struct Frame {
     /// The step shown (`None`: the live end), and the steps known.
     step: Option<u64>,
     steps: u64,
+    /// Runs shown, of all runs.
+    runs: [usize; 2],
     cursor: Option<[i32; 2]>,
     views: String,
 }
 
 impl Frame {
     /// Parses `... frame N presented: WxH, store revision R, step S of N,
-    /// cursor X,Y, views HASH` (S is a number or `live`).
+    /// runs V of N, cursor X,Y, views HASH` (S is a number or `live`).
     fn parse(line: &str) -> Option<Frame> {
         let (_, rest) = line.split_once("] frame ")?;
         let (_number, rest) = rest.split_once(" presented: ")?;
@@ -135,6 +137,7 @@ impl Frame {
             "live" => None,
             k => Some(k.parse().ok()?),
         };
+        let (shown_runs, runs) = fields.next()?.strip_prefix("runs ")?.split_once(" of ")?;
         let cursor = fields.next()?.strip_prefix("cursor ")?;
         let views = fields.next()?.strip_prefix("views ")?;
         let cursor = match cursor.split_once(',') {
@@ -146,6 +149,7 @@ impl Frame {
             revision: revision.parse().ok()?,
             step,
             steps: steps.parse().ok()?,
+            runs: [shown_runs.parse().ok()?, runs.parse().ok()?],
             cursor,
             views: views.trim().to_owned(),
         })
@@ -829,6 +833,57 @@ fn timeline_follows_and_plays(x: &Xvfb) -> Result<(), String> {
     viewer.quit()
 }
 
+
+/// Two logs, two runs: `2` hides the second run and `2` again shows it, the
+/// very same pixels as before; a click on a name in a legend does the same.
+fn hiding_and_showing_runs(x: &Xvfb) -> Result<(), String> {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("a.log"), dir.path().join("b.log"));
+    let status = |log: &Path, run: &str, steps: &str| {
+        Command::new(common::bin("streamvis-test-app"))
+            .args(["file", run, log.to_str().unwrap(), "--steps", steps, "--interval-ms", "0"])
+            .status()
+            .map_err(|e| e.to_string())
+    };
+    if !status(&a, "A", "8")?.success() || !status(&b, "B", "5")?.success() {
+        return Err("the test app failed".into());
+    }
+    let args = ["--file", "a.log", "--file", "b.log"];
+    let mut viewer = Viewer::start(x, dir.path(), &args, "2 runs")?;
+    let revision = store_of(&a).revision() + store_of(&b).revision();
+    let page = viewer
+        .wait_frame("a frame of both logs", |f| f.revision == revision && f.runs == [2, 2])?
+        .size;
+    let both = viewer.screenshot_of_step(None)?;
+    viewer.key("2")?;
+    viewer.wait_frame("run B hidden", |f| f.runs == [1, 2])?;
+    let only_a = viewer.screenshot_of_step(None)?;
+    if only_a == both {
+        return Err("hiding run B changed nothing".into());
+    }
+    viewer.key("2")?;
+    viewer.wait_frame("run B shown again", |f| f.runs == [2, 2])?;
+    common::image::compare("run_shown_again", &both, &viewer.screenshot_of_step(None)?, common::image::EXACT)?;
+
+    // The legend of the first line plot lists A then B: click B.
+    let runs = common::runs_from_paths(&[a.clone(), b.clone()]);
+    let data = PageData::of_runs(&runs, &Default::default(), |run| Some(run.store.live()));
+    let scene = PageScene::build(&data, &Default::default(), page[0], page[1], &Style::default());
+    let (plot, rows) = scene
+        .plots
+        .iter()
+        .find_map(|p| Some((p, p.legend_layout(&scene.style)?.1)))
+        .ok_or("no legend on the page")?;
+    if plot.legend.iter().map(|e| e.label.as_str()).collect::<Vec<_>>() != ["A", "B"] {
+        return Err(format!("legend {:?}", plot.legend));
+    }
+    viewer.pointer(center(&rows[1]))?;
+    viewer.xdotool(&["click", "1"])?;
+    viewer.wait_frame("a legend click hiding B", |f| f.runs == [1, 2])?;
+    common::image::compare("legend_click_hides", &only_a, &viewer.screenshot_of_step(None)?, common::image::EXACT)?;
+    viewer.quit()
+}
+
 /// A test that drives a viewer on the shared X server.
 type WindowTest = fn(&Xvfb) -> Result<(), String>;
 
@@ -863,6 +918,7 @@ fn main() {
         ("survives_truncation_and_rewrite", survives_truncation_and_rewrite),
         ("timeline_keys_and_drag", timeline_keys_and_drag),
         ("timeline_follows_and_plays", timeline_follows_and_plays),
+        ("hiding_and_showing_runs", hiding_and_showing_runs),
     ];
     let mut trials: Vec<libtest_mimic::Trial> = tests
         .into_iter()

@@ -505,12 +505,14 @@ impl App {
                 .cursor
                 .map_or_else(|| "none".to_owned(), |c| format!("{:.0},{:.0}", c[0], c[1]));
             log::debug!(
-                "frame {} presented: {}x{}, store revision {}, step {step} of {}, cursor {cursor}, views {:016x}",
+                "frame {} presented: {}x{}, store revision {}, step {step} of {}, runs {} of {}, cursor {cursor}, views {:016x}",
                 gfx.frames_presented,
                 size.width,
                 page_height,
                 self.runs.revision(),
                 clock.steps(),
+                self.runs.len() - (0..self.runs.len()).filter(|&i| self.hidden.contains(&self.runs.label(i))).count(),
+                self.runs.len(),
                 views_fingerprint(&self.views),
             );
         }

@@ -270,7 +270,12 @@ pub fn runs_from_logs(logs: Vec<(&str, LogFn)>) -> streamvis_gpu::store::Runs {
         drop(logger);
         paths.push(path);
     }
-    let set = streamvis_gpu::source::LogSet::open(&paths, false).unwrap();
+    runs_from_paths(&paths)
+}
+
+/// The runs of logs read together, as `--file` given for each reads them.
+pub fn runs_from_paths(paths: &[PathBuf]) -> streamvis_gpu::store::Runs {
+    let set = streamvis_gpu::source::LogSet::open(paths, false).unwrap();
     let mut reader = streamvis_gpu::source::Reader::new(Box::new(set), streamvis_gpu::source::Follow::No);
     let mut runs = streamvis_gpu::store::Runs::new(None);
     reader.read_into_runs(&mut runs).unwrap();
