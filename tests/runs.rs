@@ -66,13 +66,17 @@ fn two_logs_are_two_runs_and_run_picks_one() {
     let status = Command::new(common::bin("streamvis-gpu")).args(args).status().unwrap();
     assert!(status.success());
     assert_eq!(common::load_json(&dir_out), both);
-    // --at-step: each run's own step.
+    // --at-step K: step K of the longest run (B), every run at its own
+    // step numbered K or the last before it.
     let at = export(&[&a, &b], &["--at-step", "3"], &out).unwrap();
     let a3 = export(&[&a], &["--at-step", "3"], &out).unwrap();
     let b3 = export(&[&b], &["--at-step", "3"], &out).unwrap();
     assert_eq!(at, serde_json::json!({ "runs": { "A": a3, "B": b3 } }));
-    let err = export(&[&a, &b], &["--at-step", "7"], &out).unwrap_err();
-    assert!(err.contains("holds 6 steps (0 to 5) in run A"), "{err}");
+    let at = export(&[&a, &b], &["--at-step", "7"], &out).unwrap();
+    let b7 = export(&[&b], &["--at-step", "7"], &out).unwrap();
+    assert_eq!(at, serde_json::json!({ "runs": { "A": alone_a, "B": b7 } }));
+    let err = export(&[&a, &b], &["--at-step", "9"], &out).unwrap_err();
+    assert!(err.contains("holds 9 steps (0 to 8) in its longest run"), "{err}");
 }
 
 #[test]

@@ -474,6 +474,62 @@ fn at_step_screenshots_without_markers() -> Result<(), String> {
     Ok(())
 }
 
+/// Several logs replay into one frame per step of the longest run, every
+/// run at its own step of that number: frame k is `--at-step k
+/// --screenshot` of the same logs.
+fn several_logs_replay_aligned_by_step_number() -> Result<(), String> {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("a.log"), dir.path().join("b.log"));
+    for (log, run, steps) in [(&a, "A", "8"), (&b, "B", "5")] {
+        let status = Command::new(common::bin("streamvis-test-app"))
+            .args([
+                "file",
+                run,
+                log.to_str().unwrap(),
+                "--steps",
+                steps,
+                "--interval-ms",
+                "0",
+            ])
+            .status()
+            .map_err(|e| e.to_string())?;
+        if !status.success() {
+            return Err("the test app failed".into());
+        }
+    }
+    let frames = dir.path().join("frames");
+    let logs = ["--file", a.to_str().unwrap(), "--file", b.to_str().unwrap()];
+    let mut args = logs.to_vec();
+    let target = format!("{}/", frames.display());
+    args.extend(["--record", &target, "--size", "480x320"]);
+    ok(&viewer(&args))?;
+    let files = pngs(&frames);
+    if files.len() != 8 {
+        return Err(format!(
+            "expected 8 frames (the longest run's steps), got {}",
+            files.len()
+        ));
+    }
+    for k in [0usize, 4, 7] {
+        let shot = dir.path().join(format!("at{k}.png"));
+        let mut args = logs.to_vec();
+        let k_text = k.to_string();
+        args.extend([
+            "--at-step",
+            &k_text,
+            "--screenshot",
+            shot.to_str().unwrap(),
+            "--size",
+            "480x320",
+        ]);
+        ok(&viewer(&args))?;
+        let expected = RgbaImage::load_png(&shot).map_err(|e| e.to_string())?;
+        let frame = RgbaImage::load_png(&files[k]).map_err(|e| e.to_string())?;
+        common::image::compare(&format!("runs_frame_{k}"), &expected, &frame, common::image::EXACT)?;
+    }
+    Ok(())
+}
+
 fn main() {
     streamvis_gpu::render::ensure_runtime_dir();
     let args = libtest_mimic::Arguments::from_args();
@@ -502,6 +558,10 @@ fn main() {
         (
             "at_step_screenshots_without_markers",
             at_step_screenshots_without_markers,
+        ),
+        (
+            "several_logs_replay_aligned_by_step_number",
+            several_logs_replay_aligned_by_step_number,
         ),
         ("ctrl_c_leaves_a_playable_video", ctrl_c_leaves_a_playable_video),
         (

@@ -833,7 +833,6 @@ fn timeline_follows_and_plays(x: &Xvfb) -> Result<(), String> {
     viewer.quit()
 }
 
-
 /// Two logs, two runs: `2` hides the second run and `2` again shows it, the
 /// very same pixels as before; a click on a name in a legend does the same.
 fn hiding_and_showing_runs(x: &Xvfb) -> Result<(), String> {
@@ -841,7 +840,15 @@ fn hiding_and_showing_runs(x: &Xvfb) -> Result<(), String> {
     let (a, b) = (dir.path().join("a.log"), dir.path().join("b.log"));
     let status = |log: &Path, run: &str, steps: &str| {
         Command::new(common::bin("streamvis-test-app"))
-            .args(["file", run, log.to_str().unwrap(), "--steps", steps, "--interval-ms", "0"])
+            .args([
+                "file",
+                run,
+                log.to_str().unwrap(),
+                "--steps",
+                steps,
+                "--interval-ms",
+                "0",
+            ])
             .status()
             .map_err(|e| e.to_string())
     };
@@ -863,7 +870,12 @@ fn hiding_and_showing_runs(x: &Xvfb) -> Result<(), String> {
     }
     viewer.key("2")?;
     viewer.wait_frame("run B shown again", |f| f.runs == [2, 2])?;
-    common::image::compare("run_shown_again", &both, &viewer.screenshot_of_step(None)?, common::image::EXACT)?;
+    common::image::compare(
+        "run_shown_again",
+        &both,
+        &viewer.screenshot_of_step(None)?,
+        common::image::EXACT,
+    )?;
 
     // The legend of the first line plot lists A then B: click B.
     let runs = common::runs_from_paths(&[a.clone(), b.clone()]);
@@ -880,7 +892,12 @@ fn hiding_and_showing_runs(x: &Xvfb) -> Result<(), String> {
     viewer.pointer(center(&rows[1]))?;
     viewer.xdotool(&["click", "1"])?;
     viewer.wait_frame("a legend click hiding B", |f| f.runs == [1, 2])?;
-    common::image::compare("legend_click_hides", &only_a, &viewer.screenshot_of_step(None)?, common::image::EXACT)?;
+    common::image::compare(
+        "legend_click_hides",
+        &only_a,
+        &viewer.screenshot_of_step(None)?,
+        common::image::EXACT,
+    )?;
     viewer.quit()
 }
 

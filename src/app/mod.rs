@@ -27,14 +27,14 @@ use winit::window::{Window, WindowId};
 use self::interaction::{Hit, Views, nearest, plot_area_at};
 use self::timeline::{StripGeometry, TimelineState};
 use crate::layout::AsPageData;
+use crate::layout::PageData;
 use crate::layout::{PageScene, Style};
 use crate::render::{Blit, GpuContext, OffscreenTarget, Overlay, PageRenderer};
-use crate::source::{POLL_INTERVAL, Poll, Reader, Update};
-use crate::layout::PageData;
 use crate::source::apply_to_runs;
+use crate::source::{POLL_INTERVAL, Poll, Reader, Update};
 use crate::store::{Runs, StepDetector, Store};
-use std::collections::HashSet;
 use crate::video::{Recorder, VideoOptions};
+use std::collections::HashSet;
 
 /// What the reader thread sends the window: records and restarts, each
 /// with the part of the source (the log of several) it came from, and the
@@ -414,14 +414,18 @@ impl App {
         while let Ok(feed) = self.receiver.try_recv() {
             match feed {
                 Feed::Part(part, name) => {
-                    self.part_names.resize(self.part_names.len().max(part + 1), String::new());
+                    self.part_names
+                        .resize(self.part_names.len().max(part + 1), String::new());
                     self.part_names[part] = name;
                 }
                 Feed::Update(part, update) => {
                     if let Some(recorder) = &mut self.recorder {
                         recorder.apply(&mut self.record_store, &update, &self.source_name)?;
                     }
-                    let name = self.part_names.get(part).map_or(self.source_name.as_str(), String::as_str);
+                    let name = self
+                        .part_names
+                        .get(part)
+                        .map_or(self.source_name.as_str(), String::as_str);
                     apply_to_runs(&mut self.runs, part, name, &update);
                     changed = true;
                 }
@@ -511,7 +515,10 @@ impl App {
                 page_height,
                 self.runs.revision(),
                 clock.steps(),
-                self.runs.len() - (0..self.runs.len()).filter(|&i| self.hidden.contains(&self.runs.label(i))).count(),
+                self.runs.len()
+                    - (0..self.runs.len())
+                        .filter(|&i| self.hidden.contains(&self.runs.label(i)))
+                        .count(),
                 self.runs.len(),
                 views_fingerprint(&self.views),
             );

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use anyhow::{Context, anyhow, bail};
+use anyhow::{Context, bail};
 use clap::Parser;
 
 use crate::layout::PageData;
@@ -351,12 +351,13 @@ impl Args {
             (_, false) if stop_after_idle.is_some() => bail!("--stop-after-idle applies only when following"),
             (_, false) => Follow::No,
         };
-        if matches!(source, SourceConfig::Logs(_))
-            && matches!(output, Output::Record(_) | Output::Window { record: Some(_) })
-        {
+
+        let live_video = matches!(output, Output::Window { record: Some(_) })
+            || (matches!(output, Output::Record(_)) && follow != Follow::No);
+        if matches!(source, SourceConfig::Logs(_)) && live_video {
             bail!(
-                "--record reads one log so far: several logs (--file given more than once, or a \
-                 directory) can be shown in the window, drawn with --screenshot and exported"
+                "several logs (--file given more than once, or a directory) are recorded from the \
+                 logs as they are (--record without --follow or --window)"
             );
         }
         let gpu_memory_budget = self.gpu_memory_mb.map(|mb| mb << 20);
@@ -460,13 +461,9 @@ fn run_output(config: Config) -> anyhow::Result<()> {
         Output::Screenshot { path, size } => {
             // Follow::No but for --pubsub, which reads until idle.
             let runs = read_runs(&mut reader, &config)?;
-            // The same checks (and errors) as the export.
-            export_runs(&runs, &reader, &config)?;
-            let page = match config.at_step {
-                Some((AtStep::Index(step), _)) => {
-                    PageData::of_runs(&runs, &HashSet::new(), |run| run.store.at_step(step))
-                }
-                _ => PageData::of_runs(&runs, &HashSet::new(), |run| Some(run.store.live())),
+            let page = match check_at_step(&runs, &reader, &config)? {
+                Some(step) => PageData::of_runs(&runs, &HashSet::new(), |run| runs.state_at(run, step)),
+                None => PageData::of_runs(&runs, &HashSet::new(), |run| Some(run.store.live())),
             };
             write_screenshot(&page, path, *size, config.gpu_memory_budget)
         }
@@ -477,6 +474,7 @@ fn run_output(config: Config) -> anyhow::Result<()> {
             };
             let summary = match (&config.source, config.follow) {
                 (SourceConfig::File(path), Follow::No) => crate::video::replay(path, reader, video)?,
+                (SourceConfig::Logs(_), Follow::No) => crate::video::replay_runs(reader, video)?,
                 _ => crate::video::record_live(reader, video)?,
             };
             log::info!(
@@ -503,18 +501,16 @@ fn read_runs(reader: &mut Reader, config: &Config) -> anyhow::Result<Runs> {
     Ok(runs)
 }
 
-/// The export of every run: at its end, or right after the step `--at-step`
-/// names (each run's own step K).
-fn export_runs(runs: &Runs, reader: &Reader, config: &Config) -> anyhow::Result<serde_json::Value> {
+/// The state of each run that a one-shot output shows: its end, or with
+/// `--at-step K` step K of the run with the most steps and every other run
+/// at its own step of the same number (see [`Runs::state_at`]).
+fn check_at_step(runs: &Runs, reader: &Reader, config: &Config) -> anyhow::Result<Option<u64>> {
     let Some((AtStep::Index(step), _)) = config.at_step else {
-        return Ok(runs.export());
+        return Ok(None);
     };
-    if runs.is_empty() {
-        bail!("--at-step {step} is out of range: {} holds 0 steps", reader.describe());
-    }
-    runs.export_with(|run| run.store.at_step(step)).map_err(|i| {
-        let steps = runs.runs()[i].store.steps();
-        anyhow!(
+    let steps = runs.clock().map_or(0, |clock| clock.steps());
+    if step >= steps {
+        bail!(
             "--at-step {step} is out of range: {} holds {steps} steps{}{}",
             reader.describe(),
             if steps > 0 {
@@ -522,13 +518,20 @@ fn export_runs(runs: &Runs, reader: &Reader, config: &Config) -> anyhow::Result<
             } else {
                 String::new()
             },
-            if runs.len() > 1 {
-                format!(" in run {}", runs.label(i))
-            } else {
-                String::new()
-            }
-        )
-    })
+            if runs.len() > 1 { " in its longest run" } else { "" }
+        );
+    }
+    Ok(Some(step))
+}
+
+/// The export of every run, in the state [`check_at_step`] picks.
+fn export_runs(runs: &Runs, reader: &Reader, config: &Config) -> anyhow::Result<serde_json::Value> {
+    match check_at_step(runs, reader, config)? {
+        None => Ok(runs.export()),
+        Some(step) => Ok(runs
+            .export_with(|run| runs.state_at(run, step))
+            .expect("step checked against the longest run")),
+    }
 }
 
 /// Writes the resolved plots to `out` as JSON.

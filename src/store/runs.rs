@@ -105,7 +105,10 @@ impl Runs {
     /// steps (the first of those).
     pub fn clock(&self) -> Option<&Store> {
         let most = self.runs.iter().map(|run| run.store.steps()).max()?;
-        self.runs.iter().find(|run| run.store.steps() == most).map(|run| &run.store)
+        self.runs
+            .iter()
+            .find(|run| run.store.steps() == most)
+            .map(|run| &run.store)
     }
 
     /// Each run's state at step `k` of the clock run, aligned by the

@@ -8,17 +8,17 @@
 
 mod sink;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
-use anyhow::Context;
+use anyhow::{Context, bail};
 
 pub use sink::{FrameSink, VideoTarget, format_frame, open_sink};
 
+use crate::layout::{AsPageData, PageData};
 use crate::render::{HeadlessRenderer, RgbaImage};
 use crate::source::{Reader, Update, apply_update, scan_steps};
-use crate::store::Store;
-use crate::store::{StepDetector, StepRule};
+use crate::store::{Runs, StepDetector, StepRule, Store};
 
 /// Pacing by wall time holds one frame for at most this many seconds of
 /// video, however far the log's clock jumps between two steps.
@@ -138,6 +138,12 @@ impl Recorder {
     }
 
     fn end_step(&mut self, store: &Store) -> anyhow::Result<()> {
+        self.frame(store, self.wall_ns)
+    }
+
+    /// Takes the frame of the step that just ended, showing `page`; with
+    /// --speed, paced by the step's wall time `wall_ns`.
+    pub fn frame(&mut self, page: &dyn AsPageData, wall_ns: i64) -> anyhow::Result<()> {
         let step = self.step;
         self.step += 1;
         self.progress.inc(1);
@@ -149,9 +155,7 @@ impl Recorder {
             return Ok(());
         }
         let (w, h) = self.options.size;
-        let image = self
-            .renderer
-            .render(store, &HashMap::new(), w, h, &Default::default())?;
+        let image = self.renderer.render(page, &HashMap::new(), w, h, &Default::default())?;
         let sink = self.sink.as_mut().context("recording finished")?;
         match self.options.speed {
             None => {
@@ -160,8 +164,8 @@ impl Recorder {
             }
             Some(speed) => {
                 // Hold the previous frame until this step's time comes.
-                let first = *self.first_wall_ns.get_or_insert(self.wall_ns);
-                let seconds = self.wall_ns.saturating_sub(first).max(0) as f64 / 1e9 / speed;
+                let first = *self.first_wall_ns.get_or_insert(wall_ns);
+                let seconds = wall_ns.saturating_sub(first).max(0) as f64 / 1e9 / speed;
                 // Saturating: a clock that jumps far is bounded below.
                 let due = ((seconds * self.options.fps as f64).floor() as u64).saturating_sub(self.skipped_frames);
                 let most = self.frames + MAX_HOLD_SECS * self.options.fps as u64;
@@ -191,6 +195,11 @@ impl Recorder {
         if self.detector.finish() {
             self.end_step(store)?;
         }
+        self.close()
+    }
+
+    /// Closes the output.
+    pub fn close(mut self) -> anyhow::Result<VideoSummary> {
         if let Some(sink) = self.sink.take() {
             sink.finish()?;
         }
@@ -244,6 +253,28 @@ pub fn replay(path: &Path, reader: Reader, options: VideoOptions) -> anyhow::Res
     log::info!("{steps} steps ({rule:?}); recording {total}");
     let recorder = Recorder::new(options, StepDetector::new(rule), progress_bar(Some(steps)))?;
     record(reader, recorder)
+}
+
+/// Replays several logs (read by `reader`) into a video: every run read
+/// first, with its history, then a frame per step of the run with the most
+/// steps, every run at its own step of the same number (see
+/// [`Runs::state_at`]), as `--at-step` shows them.
+pub fn replay_runs(mut reader: Reader, options: VideoOptions) -> anyhow::Result<VideoSummary> {
+    let mut runs = Runs::new(options.rule.clone());
+    reader.read_into_runs(&mut runs)?;
+    let Some(clock) = runs.clock() else {
+        bail!("{} holds no runs", reader.describe());
+    };
+    let steps = clock.steps();
+    log::info!("{} runs, {steps} steps of the longest", runs.len());
+    let mut recorder = Recorder::new(options, StepDetector::new(StepRule::Markers), progress_bar(Some(steps)))?;
+    let hidden = HashSet::new();
+    for k in 0..steps {
+        let page = PageData::of_runs(&runs, &hidden, |run| runs.state_at(run, k));
+        let wall_ns = clock.step(k).map_or(0, |mark| mark.wall_time_ns);
+        recorder.frame(&page, wall_ns)?;
+    }
+    recorder.close()
 }
 
 fn record(mut reader: Reader, mut recorder: Recorder) -> anyhow::Result<VideoSummary> {
