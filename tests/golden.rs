@@ -403,24 +403,32 @@ fn cloud_run(seed: u64, scale: f32, colored: bool) -> common::LogFn {
     })
 }
 
-/// Scenes of several runs: how to build the runs they show.
-type RunsScene = (&'static str, fn() -> Runs);
+/// Scenes of several runs: how to build the runs they show, and whether
+/// clouds are overlaid.
+type RunsScene = (&'static str, fn() -> Runs, bool);
+
+fn two_clouds() -> Runs {
+    common::runs_from_logs(vec![
+        ("small", cloud_run(4, 0.5, false)),
+        ("large", cloud_run(5, 1.0, true)),
+    ])
+}
 
 fn runs_scenes() -> Vec<RunsScene> {
     vec![
-        ("runs_lines_with_legend", || {
-            common::runs_from_logs(vec![
-                ("baseline", loss_run(0.05, 1)),
-                ("lr x2", loss_run(0.1, 2)),
-                ("lr x4", loss_run(0.2, 3)),
-            ])
-        }),
-        ("runs_scatter_panels", || {
-            common::runs_from_logs(vec![
-                ("small", cloud_run(4, 0.5, false)),
-                ("large", cloud_run(5, 1.0, true)),
-            ])
-        }),
+        (
+            "runs_lines_with_legend",
+            || {
+                common::runs_from_logs(vec![
+                    ("baseline", loss_run(0.05, 1)),
+                    ("lr x2", loss_run(0.1, 2)),
+                    ("lr x4", loss_run(0.2, 3)),
+                ])
+            },
+            false,
+        ),
+        ("runs_scatter_panels", two_clouds, false),
+        ("runs_scatter_overlaid", two_clouds, true),
     ]
 }
 
@@ -437,10 +445,11 @@ fn main() {
             (name.to_owned(), test)
         })
         .collect();
-    for (name, scene) in runs_scenes() {
+    for (name, scene, overlay) in runs_scenes() {
         let test: common::GpuTest = Box::new(move |renderer| {
             let runs = scene();
-            let page = PageData::of_runs(&runs, &HashSet::new(), |run| Some(run.store.live()));
+            let page =
+                PageData::of_runs(&runs, &HashSet::new(), |run| Some(run.store.live())).with_overlay_clouds(overlay);
             let image = renderer
                 .render(&page, &Default::default(), WIDTH, HEIGHT, &Default::default())
                 .map_err(|e| format!("rendering: {e:#}"))?;

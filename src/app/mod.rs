@@ -70,6 +70,7 @@ Click or drag on the timeline: show that step\n\
 p: play from the step shown; + / -: faster / slower\n\
 Space: pause or resume (following, or playing)\n\
 1-9 or a click on a legend's name: hide or show a run\n\
+o: several runs' clouds overlaid, or a panel per run\n\
 h or ?: show or hide this help\n\
 q or Esc: quit";
 
@@ -78,6 +79,7 @@ pub fn run_window(
     reader: Reader<'static>,
     record: Option<VideoOptions>,
     gpu_memory_budget: Option<u64>,
+    overlay_clouds: bool,
 ) -> anyhow::Result<()> {
     check_display()?;
     let event_loop = EventLoop::<AppEvent>::with_user_event()
@@ -100,6 +102,7 @@ pub fn run_window(
     };
     let mut app = App::new(source_name, receiver, recorder);
     app.gpu_memory_budget = gpu_memory_budget;
+    app.overlay_clouds = overlay_clouds;
     let result = event_loop.run_app(&mut app);
     if let Some(gfx) = &app.gfx {
         log::info!("GPU memory for plot data at exit: {} MiB", gfx.page.gpu_bytes() >> 20);
@@ -339,6 +342,8 @@ struct App {
     part_names: Vec<String>,
     /// Runs hidden by the user (labels).
     hidden: HashSet<String>,
+    /// Several runs' clouds in one plot rather than a panel each (`o`).
+    overlay_clouds: bool,
     /// A store without steps: the timeline's clock before any run.
     no_steps: Store,
     /// With --record: the video's store (every record, as one run).
@@ -373,6 +378,7 @@ impl App {
             runs: Runs::new(None),
             part_names: Vec::new(),
             hidden: HashSet::new(),
+            overlay_clouds: false,
             no_steps: Store::new(),
             record_store: Store::new(),
             recorder,
@@ -474,7 +480,7 @@ impl App {
         self.next_tick = self.timeline.advance(clock, Instant::now());
         let strip = StripGeometry::new(size.width as f32, size.height as f32, &style);
         let page_height = (size.height as f32 - strip.strip.height).max(1.0) as u32;
-        let shown = shown_of(&self.runs, &self.timeline, &self.hidden);
+        let shown = shown_of(&self.runs, &self.timeline, &self.hidden).with_overlay_clouds(self.overlay_clouds);
         let scene = PageScene::build(&shown, &self.views.fixed, size.width, page_height, &style);
         // The hover read-out follows the data under a still cursor.
         self.hover = self.cursor.and_then(|c| {
@@ -532,7 +538,7 @@ impl App {
     /// overlays (help, read-outs, messages).
     fn screenshot(&mut self) -> anyhow::Result<PathBuf> {
         let scene = self.scene.clone().context("nothing drawn yet")?;
-        let shown = shown_of(&self.runs, &self.timeline, &self.hidden);
+        let shown = shown_of(&self.runs, &self.timeline, &self.hidden).with_overlay_clouds(self.overlay_clouds);
         let gfx = self.gfx.as_mut().context("no window")?;
         gfx.page
             .render(&gfx.ctx, &shown, &scene, &Overlay::default(), &gfx.target)?;
@@ -598,6 +604,7 @@ impl App {
                 }
             }
             Key::Character("h" | "?") => self.show_help = !self.show_help,
+            Key::Character("o") => self.overlay_clouds = !self.overlay_clouds,
             Key::Character("r") => {
                 if let Some(scene) = &self.scene {
                     self.views.reset(scene, self.cursor);

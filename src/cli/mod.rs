@@ -40,6 +40,11 @@ pub struct Args {
     #[arg(long = "run", value_name = "NAME")]
     pub runs: Vec<String>,
 
+    /// With several runs: draw their clouds in one plot, coloured by run,
+    /// instead of a panel per run (`o` in the window).
+    #[arg(long)]
+    pub overlay_clouds: bool,
+
     /// Run the example training app in this process (logging to a temporary
     /// file) and view it live.
     #[arg(long, group = "source")]
@@ -236,6 +241,8 @@ pub struct Config {
     pub at_step: Option<(AtStep, Option<StepRule>)>,
     /// `--run`: only these runs.
     pub runs: Vec<String>,
+    /// `--overlay-clouds`.
+    pub overlay_clouds: bool,
     /// Bytes of GPU memory the plots may hold.
     pub gpu_memory_budget: Option<u64>,
 }
@@ -300,6 +307,7 @@ impl Args {
                 steps: self.steps,
                 speed: self.speed,
                 gpu_memory_budget: None,
+                overlay_clouds: self.overlay_clouds,
             }),
             None => {
                 if self.speed.is_some() || self.steps.is_some() {
@@ -367,6 +375,7 @@ impl Args {
             output,
             at_step,
             runs: self.runs,
+            overlay_clouds: self.overlay_clouds,
             gpu_memory_budget,
         })
     }
@@ -451,7 +460,9 @@ fn run_output(config: Config) -> anyhow::Result<()> {
     let stop = stop_flag()?;
     let mut reader = open_source(&config.source, config.follow, stop)?.with_runs(config.runs.clone());
     match &config.output {
-        Output::Window { record } => crate::app::run_window(reader, record.clone(), config.gpu_memory_budget),
+        Output::Window { record } => {
+            crate::app::run_window(reader, record.clone(), config.gpu_memory_budget, config.overlay_clouds)
+        }
         Output::Export(out) => {
             let runs = read_runs(&mut reader, &config)?;
             let json = export_runs(&runs, &reader, &config)?;
@@ -465,6 +476,7 @@ fn run_output(config: Config) -> anyhow::Result<()> {
                 Some(step) => PageData::of_runs(&runs, &HashSet::new(), |run| runs.state_at(run, step)),
                 None => PageData::of_runs(&runs, &HashSet::new(), |run| Some(run.store.live())),
             };
+            let page = page.with_overlay_clouds(config.overlay_clouds);
             write_screenshot(&page, path, *size, config.gpu_memory_budget)
         }
         Output::Record(video) => {

@@ -46,6 +46,9 @@ pub struct PageData<'a> {
     /// (the first run's cell wins).
     pub layout: Vec<(String, GridCell)>,
     pub runs: Vec<ShownRun<'a>>,
+    /// Several runs' clouds in one plot, coloured by run, rather than a
+    /// panel per run.
+    pub overlay_clouds: bool,
 }
 
 impl<'a> PageData<'a> {
@@ -60,7 +63,22 @@ impl<'a> PageData<'a> {
                 visible: true,
                 snapshot,
             }],
+            overlay_clouds: false,
         }
+    }
+
+    /// The same, with several runs' clouds overlaid in one plot (coloured
+    /// by run) when `overlay`.
+    pub fn with_overlay_clouds(mut self, overlay: bool) -> Self {
+        self.overlay_clouds = overlay;
+        self
+    }
+
+    /// The colour run `run` is drawn in for a plot of `kind`: the run's, for
+    /// lines and overlaid clouds; the plot's own otherwise.
+    pub fn run_color(&self, run: usize, kind: crate::store::PlotKind) -> Option<[u8; 3]> {
+        let color = self.runs.get(run)?.color?;
+        (kind != crate::store::PlotKind::Scatter || self.overlay_clouds).then_some(color)
     }
 
     /// The runs of `runs`, each in the state `state` picks (runs without
@@ -89,7 +107,11 @@ impl<'a> PageData<'a> {
                 }
             }
         }
-        Self { layout, runs: shown }
+        Self {
+            layout,
+            runs: shown,
+            overlay_clouds: false,
+        }
     }
 
     /// Whether several runs share the page (colours, legends, panels).

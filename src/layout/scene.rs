@@ -76,7 +76,7 @@ impl PageScene {
             };
             let scatter = holders.first().is_some_and(|(_, p)| p.kind == PlotKind::Scatter);
             let runs: Vec<usize> = holders.iter().map(|(i, _)| *i).collect();
-            if data.is_several() && scatter && runs.len() > 1 {
+            if data.is_several() && scatter && runs.len() > 1 && !data.overlay_clouds {
                 let panels = frame.panels(runs.len(), style);
                 for (panel, run) in panels.into_iter().zip(&runs) {
                     let title = format!("{}: {}", frame.name, data.runs[*run].label);
@@ -93,7 +93,7 @@ impl PageScene {
                 continue;
             }
             let lines = listed.first().is_some_and(|(_, p)| p.kind != PlotKind::Scatter);
-            let legend = if data.is_several() && lines {
+            let legend = if data.is_several() && (lines || data.overlay_clouds) {
                 listed
                     .iter()
                     .filter_map(|(i, _)| {

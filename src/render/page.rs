@@ -13,7 +13,6 @@ use super::solid::SolidRenderer;
 use super::text::{Anchor, Label, TextLayer};
 use crate::layout::AsPageData;
 use crate::layout::{DataRect, PageScene, PlotScene, Style};
-use crate::store::PlotKind;
 
 /// Page colours (sRGB).
 const BACKGROUND: [u8; 3] = [255, 255, 255];
@@ -128,8 +127,7 @@ impl PageRenderer {
                 let at = PlotView {
                     plot: &data,
                     run: &run.key,
-                    // Clouds keep their own colours: each run has a panel.
-                    run_color: run.color.filter(|_| data.kind != PlotKind::Scatter),
+                    run_color: store.run_color(r, data.kind),
                     view: &plot.view,
                     area,
                     target_size: size,
@@ -200,7 +198,7 @@ impl PageRenderer {
                         let at = PlotView {
                             plot: &data,
                             run: &run.key,
-                            run_color: run.color.filter(|_| data.kind != PlotKind::Scatter),
+                            run_color: store.run_color(r, data.kind),
                             view: &plot.view,
                             area: &plot.frame.plot_area,
                             target_size: size,

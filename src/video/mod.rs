@@ -38,6 +38,8 @@ pub struct VideoOptions {
     pub speed: Option<f64>,
     /// Bytes of GPU memory the plots may hold.
     pub gpu_memory_budget: Option<u64>,
+    /// With several runs: clouds in one plot, coloured by run.
+    pub overlay_clouds: bool,
 }
 
 /// What a recording produced.
@@ -267,10 +269,11 @@ pub fn replay_runs(mut reader: Reader, options: VideoOptions) -> anyhow::Result<
     };
     let steps = clock.steps();
     log::info!("{} runs, {steps} steps of the longest", runs.len());
+    let overlay = options.overlay_clouds;
     let mut recorder = Recorder::new(options, StepDetector::new(StepRule::Markers), progress_bar(Some(steps)))?;
     let hidden = HashSet::new();
     for k in 0..steps {
-        let page = PageData::of_runs(&runs, &hidden, |run| runs.state_at(run, k));
+        let page = PageData::of_runs(&runs, &hidden, |run| runs.state_at(run, k)).with_overlay_clouds(overlay);
         let wall_ns = clock.step(k).map_or(0, |mark| mark.wall_time_ns);
         recorder.frame(&page, wall_ns)?;
     }
