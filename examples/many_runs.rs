@@ -42,7 +42,10 @@ fn write_logs(dir: &PathBuf, runs: usize, steps: usize) -> anyhow::Result<()> {
         let _ = std::fs::remove_file(&partial);
         let mut logger = DataLogger::new(format!("lr-{run:03}"));
         logger.init_write_log(&partial)?;
-        logger.set_layout([("loss", GridCell::new(0, 0, 1, 2)), ("cloud", GridCell::new(0, 2, 1, 1))])?;
+        logger.set_layout([
+            ("loss", GridCell::new(0, 0, 1, 2)),
+            ("cloud", GridCell::new(0, 2, 1, 1)),
+        ])?;
         let mut rng = fastrand::Rng::with_seed(run as u64);
         let rate = 1e-4 * (1.0 + run as f32 / 10.0);
         let mut cloud = vec![0f32; 128];

@@ -797,6 +797,62 @@ fn a_step_of_the_stream_is_the_logs_step(emulator: &Emulator) -> TestResult {
     Ok(())
 }
 
+/// One topic, two apps under different run names: the viewer's export holds
+/// both runs, each equal to its app's own log.
+fn one_topic_carries_two_runs(emulator: &Emulator) -> TestResult {
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let dir = dir.path();
+    let topic = "topic-two-runs";
+    let args = ["--export", "out.json", "--stop-after-idle", "3"];
+    let mut viewer = start_viewer(emulator, dir, topic, &args)?;
+    emulator.wait_for_subscription(topic, &mut viewer)?;
+    let (first, second) = (dir.join("first"), dir.join("second"));
+    let mut apps = Vec::new();
+    for (sub, run, steps) in [(&first, "first", 6), (&second, "second", 9)] {
+        std::fs::create_dir(sub).map_err(|e| e.to_string())?;
+        let stderr = std::fs::File::create(sub.join("app.err")).map_err(|e| e.to_string())?;
+        let app = Command::new(common::bin("streamvis-test-app"))
+            .args([
+                "--steps",
+                &steps.to_string(),
+                "--interval-ms",
+                "20",
+                "publish",
+                run,
+                PROJECT,
+                topic,
+            ])
+            .args(["--log-file", "app.log"])
+            .current_dir(sub)
+            .env("PUBSUB_EMULATOR_HOST", emulator.host_port())
+            .stdout(Stdio::null())
+            .stderr(stderr)
+            .spawn()
+            .map_err(|e| format!("starting the app: {e}"))?;
+        apps.push((app, sub));
+    }
+    for (mut app, sub) in apps {
+        wait_ok(&mut app, "an app", sub, "app.err", Duration::from_secs(60))?;
+    }
+    wait_ok(&mut viewer, "the viewer", dir, "viewer.err", Duration::from_secs(60))?;
+    let actual = read_json(&dir.join("out.json"))?;
+    let expected = serde_json::json!({
+        "runs": {
+            "first": export_of_log(&first, "app.log", "expected.json")?,
+            "second": export_of_log(&second, "app.log", "expected.json")?,
+        }
+    });
+    if actual != expected {
+        return Err(format!(
+            "the export of the topic is not the two apps' runs: {:?}",
+            actual
+                .get("runs")
+                .map(|r| r.as_object().map(|o| o.keys().cloned().collect::<Vec<_>>()))
+        ));
+    }
+    Ok(())
+}
+
 fn main() {
     let mut args = libtest_mimic::Arguments::from_args();
     // One at a time: they time idleness, and share an emulator and 2 cores.

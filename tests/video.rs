@@ -510,6 +510,34 @@ fn several_logs_replay_aligned_by_step_number() -> Result<(), String> {
             files.len()
         ));
     }
+    // Recorded while following (the logs are whole already: idle stops it),
+    // the same frames.
+    let live = dir.path().join("live");
+    let mut args = logs.to_vec();
+    let live_target = format!("{}/", live.display());
+    args.extend([
+        "--record",
+        &live_target,
+        "--size",
+        "480x320",
+        "--follow",
+        "--stop-after-idle",
+        "1",
+    ]);
+    ok(&viewer(&args))?;
+    let live_files = pngs(&live);
+    if live_files.len() != files.len() {
+        return Err(format!(
+            "following recorded {} frames, the replay {}",
+            live_files.len(),
+            files.len()
+        ));
+    }
+    for (replayed, followed) in files.iter().zip(&live_files) {
+        let a = RgbaImage::load_png(replayed).map_err(|e| e.to_string())?;
+        let b = RgbaImage::load_png(followed).map_err(|e| e.to_string())?;
+        common::image::compare("runs_followed_frame", &a, &b, common::image::EXACT)?;
+    }
     for k in [0usize, 4, 7] {
         let shot = dir.path().join(format!("at{k}.png"));
         let mut args = logs.to_vec();

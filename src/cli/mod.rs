@@ -360,12 +360,10 @@ impl Args {
             (_, false) => Follow::No,
         };
 
-        let live_video = matches!(output, Output::Window { record: Some(_) })
-            || (matches!(output, Output::Record(_)) && follow != Follow::No);
-        if matches!(source, SourceConfig::Logs(_)) && live_video {
+        if matches!(source, SourceConfig::Logs(_)) && matches!(output, Output::Window { record: Some(_) }) {
             bail!(
-                "several logs (--file given more than once, or a directory) are recorded from the \
-                 logs as they are (--record without --follow or --window)"
+                "several logs (--file given more than once, or a directory) are recorded headless \
+                 (--record, with --follow to record as they grow), not with --window"
             );
         }
         let gpu_memory_budget = self.gpu_memory_mb.map(|mb| mb << 20);
@@ -487,6 +485,7 @@ fn run_output(config: Config) -> anyhow::Result<()> {
             let summary = match (&config.source, config.follow) {
                 (SourceConfig::File(path), Follow::No) => crate::video::replay(path, reader, video)?,
                 (SourceConfig::Logs(_), Follow::No) => crate::video::replay_runs(reader, video)?,
+                (SourceConfig::Logs(_), _) => crate::video::record_live_runs(reader, video)?,
                 _ => crate::video::record_live(reader, video)?,
             };
             log::info!(

@@ -158,12 +158,19 @@ struct Epoch {
     /// Tandem: lines per row, and the rows.
     tandem_lines: usize,
     tandem_rows: Vec<f32>,
-    /// Per item (batch or tandem row): the number of its record.
-    item_records: Vec<u64>,
-    /// Per item: bounds of the items up to and including it.
-    item_bounds: Vec<Bounds>,
-    /// Palette changes: the first item of each, and the palette.
-    palettes: Vec<(usize, Option<String>)>,
+    /// Per item (batch or tandem row): the number of its record, and the
+    /// bounds of the items up to and including it.
+    items: Vec<Item>,
+    /// Palette changes from none: the first item of each, and the palette
+    /// (empty for a plot never coloured).
+    palettes: Vec<(usize, Option<Box<str>>)>,
+}
+
+/// What the history keeps per batch or tandem row: 24 bytes.
+#[derive(Clone, Copy, Debug)]
+struct Item {
+    record: u64,
+    bounds: Bounds,
 }
 
 impl Epoch {
@@ -172,32 +179,32 @@ impl Epoch {
             start,
             kind,
             generation: next_generation(),
-            batches: Vec::new(),
+            // Most epochs are one replace: room for exactly one item (appends
+            // grow the vectors as usual).
+            batches: Vec::with_capacity(usize::from(kind != PlotKind::Tandem)),
             tandem_lines: 0,
             tandem_rows: Vec::new(),
-            item_records: Vec::new(),
-            item_bounds: Vec::new(),
+            items: Vec::with_capacity(1),
             palettes: Vec::new(),
         }
     }
 
     fn items(&self) -> usize {
-        self.item_records.len()
+        self.items.len()
     }
 
     fn last_bounds(&self) -> Bounds {
-        self.item_bounds.last().copied().unwrap_or(Bounds::EMPTY)
+        self.items.last().map_or(Bounds::EMPTY, |item| item.bounds)
     }
 
     /// Records an item added by record `record`.
     fn push_item(&mut self, record: u64, bounds: Bounds, palette: Option<&str>) {
         let current = self.palettes.last().and_then(|(_, p)| p.as_deref());
-        if self.palettes.is_empty() || current != palette {
-            self.palettes.push((self.items(), palette.map(str::to_owned)));
+        if current != palette {
+            self.palettes.push((self.items(), palette.map(Into::into)));
         }
-        let total = self.last_bounds().union(&bounds);
-        self.item_records.push(record);
-        self.item_bounds.push(total);
+        let bounds = self.last_bounds().union(&bounds);
+        self.items.push(Item { record, bounds });
     }
 
     /// The plot as it was with the first `items` items.
@@ -218,7 +225,7 @@ impl Epoch {
                 lines: self.tandem_lines,
                 rows,
             },
-            bounds: items.checked_sub(1).map_or(Bounds::EMPTY, |i| self.item_bounds[i]),
+            bounds: items.checked_sub(1).map_or(Bounds::EMPTY, |i| self.items[i].bounds),
         }
     }
 }
@@ -338,7 +345,7 @@ impl Store {
         if cleared > 0 && self.clears[cleared - 1] > epoch.start {
             return None;
         }
-        let items = epoch.item_records.partition_point(|&r| r < records);
+        let items = epoch.items.partition_point(|item| item.record < records);
         Some(epoch.view(&history.name, items))
     }
 
@@ -394,8 +401,8 @@ impl Store {
             .flat_map(|h| &h.epochs)
             .map(|e| {
                 std::mem::size_of::<Epoch>()
-                    + e.item_records.capacity() * 8
-                    + e.item_bounds.capacity() * std::mem::size_of::<Bounds>()
+                    + e.items.capacity() * std::mem::size_of::<Item>()
+                    + e.palettes.capacity() * std::mem::size_of::<(usize, Option<Box<str>>)>()
                     + e.batches.capacity() * std::mem::size_of::<Batch>()
             })
             .sum();

@@ -219,6 +219,11 @@ impl Timeline {
         self.len() == 0
     }
 
+    /// Steps that have ended (without an unfinished last one).
+    pub fn ended(&self) -> u64 {
+        self.marks.len() as u64
+    }
+
     /// Step `k`; `live` is the number of records applied, where an
     /// unfinished last step ends for now.
     pub fn step(&self, k: u64, live: u64) -> Option<StepMark> {

@@ -17,7 +17,7 @@ pub use sink::{FrameSink, VideoTarget, format_frame, open_sink};
 
 use crate::layout::{AsPageData, PageData};
 use crate::render::{HeadlessRenderer, RgbaImage};
-use crate::source::{Reader, Update, apply_update, scan_steps};
+use crate::source::{POLL_INTERVAL, Poll, Reader, Update, apply_to_runs, apply_update, scan_steps};
 use crate::store::{Runs, StepDetector, StepRule, Store};
 
 /// Pacing by wall time holds one frame for at most this many seconds of
@@ -277,6 +277,51 @@ pub fn replay_runs(mut reader: Reader, options: VideoOptions) -> anyhow::Result<
         let wall_ns = clock.step(k).map_or(0, |mark| mark.wall_time_ns);
         recorder.frame(&page, wall_ns)?;
     }
+    recorder.close()
+}
+
+/// Records several logs as they grow: whenever the reader has caught up
+/// with every log, a frame for each step the run with the most steps has
+/// ended since, every run at its own step of that number (see
+/// [`Runs::state_at`]), taken from the runs' history; until the reader
+/// finishes. Frames are taken only when caught up, so logs read one after
+/// the other show each other's data as a replay does.
+pub fn record_live_runs(mut reader: Reader, options: VideoOptions) -> anyhow::Result<VideoSummary> {
+    let overlay = options.overlay_clouds;
+    let mut runs = Runs::new(options.rule.clone());
+    let mut recorder = Recorder::new(options, StepDetector::new(StepRule::Markers), progress_bar(None))?;
+    let hidden = HashSet::new();
+    let mut names: Vec<String> = Vec::new();
+    let mut framed = 0;
+    let mut frames_until = |runs: &Runs, recorder: &mut Recorder, end: u64| -> anyhow::Result<()> {
+        while framed < end {
+            let page = PageData::of_runs(runs, &hidden, |run| runs.state_at(run, framed)).with_overlay_clouds(overlay);
+            let wall_ns = runs.clock().and_then(|c| c.step(framed)).map_or(0, |m| m.wall_time_ns);
+            recorder.frame(&page, wall_ns)?;
+            framed += 1;
+        }
+        Ok(())
+    };
+    loop {
+        match reader.poll()? {
+            Poll::Update(update) => {
+                let part = reader.part();
+                while names.len() <= part {
+                    names.push(reader.part_name(names.len()));
+                }
+                apply_to_runs(&mut runs, part, &names[part], &update);
+            }
+            Poll::Waiting => {
+                let ended = runs.clock().map_or(0, |clock| clock.timeline().ended());
+                frames_until(&runs, &mut recorder, ended)?;
+                std::thread::sleep(POLL_INTERVAL);
+            }
+            Poll::Finished => break,
+        }
+    }
+    // The unfinished last step (plot repeats) ends with the logs.
+    let steps = runs.clock().map_or(0, Store::steps);
+    frames_until(&runs, &mut recorder, steps)?;
     recorder.close()
 }
 
