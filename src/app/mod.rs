@@ -39,6 +39,7 @@ use std::collections::HashSet;
 /// What the reader thread sends the window: records and restarts, each
 /// with the part of the source (the log of several) it came from, and the
 /// name of each part before its first update.
+#[allow(clippy::large_enum_variant)] // records move through once, like `Update`
 enum Feed {
     Part(usize, String),
     Update(usize, Update),
