@@ -869,6 +869,7 @@ fn main() {
             "a_step_of_the_stream_is_the_logs_step",
             a_step_of_the_stream_is_the_logs_step,
         ),
+        ("one_topic_carries_two_runs", one_topic_carries_two_runs),
         ("duplicates_are_dropped", duplicates_are_dropped),
         ("a_30_mb_tensor_arrives_whole", a_30_mb_tensor_arrives_whole),
         ("resources_are_removed_on_exit", resources_are_removed_on_exit),
