@@ -8,7 +8,7 @@ mod common;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitStatus};
+use std::process::ExitStatus;
 use std::time::Duration;
 
 use common::Viewer;
@@ -56,29 +56,13 @@ fn export_of(log: &Path, out: &Path) -> serde_json::Value {
     common::load_json(out)
 }
 
-fn test_app_log(path: &Path, run: &str, steps: u32) {
-    let status = Command::new(common::bin("streamvis-test-app"))
-        .args([
-            "file",
-            run,
-            path.to_str().unwrap(),
-            "--steps",
-            &steps.to_string(),
-            "--interval-ms",
-            "0",
-        ])
-        .status()
-        .unwrap();
-    assert!(status.success());
-}
-
 #[test]
 fn truncated_then_rewritten_while_followed() {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("run.log");
-    test_app_log(&log, "old", 20);
+    common::test_app_log(&log, "old", 20);
     let next = dir.path().join("next.log");
-    test_app_log(&next, "next", 35);
+    common::test_app_log(&next, "next", 35);
     let out = dir.path().join("out.json");
     let mut viewer = Viewer::start(&[
         "--file",

@@ -8,22 +8,6 @@ use std::process::Command;
 
 use serde_json::Value;
 
-fn test_app(log: &Path, run: &str, steps: u32) {
-    let status = Command::new(common::bin("streamvis-test-app"))
-        .args([
-            "file",
-            run,
-            log.to_str().unwrap(),
-            "--steps",
-            &steps.to_string(),
-            "--interval-ms",
-            "0",
-        ])
-        .status()
-        .unwrap();
-    assert!(status.success());
-}
-
 /// `--export` of the logs with `extra` flags; the export, or stderr.
 fn export(logs: &[&Path], extra: &[&str], out: &Path) -> Result<Value, String> {
     let mut args: Vec<&str> = Vec::new();
@@ -43,8 +27,8 @@ fn export(logs: &[&Path], extra: &[&str], out: &Path) -> Result<Value, String> {
 fn two_logs_are_two_runs_and_run_picks_one() {
     let dir = tempfile::tempdir().unwrap();
     let (a, b) = (dir.path().join("a.log"), dir.path().join("b.log"));
-    test_app(&a, "A", 6);
-    test_app(&b, "B", 9);
+    common::test_app_log(&a, "A", 6);
+    common::test_app_log(&b, "B", 9);
     let out = dir.path().join("out.json");
     let alone_a = export(&[&a], &[], &out).unwrap();
     let alone_b = export(&[&b], &[], &out).unwrap();
@@ -83,8 +67,8 @@ fn two_logs_are_two_runs_and_run_picks_one() {
 fn the_same_run_name_in_two_logs_is_two_labelled_runs() {
     let dir = tempfile::tempdir().unwrap();
     let (a, b) = (dir.path().join("a.log"), dir.path().join("b.log"));
-    test_app(&a, "same", 4);
-    test_app(&b, "same", 5);
+    common::test_app_log(&a, "same", 4);
+    common::test_app_log(&b, "same", 5);
     let out = dir.path().join("out.json");
     let both = export(&[&a, &b], &[], &out).unwrap();
     let runs = both["runs"].as_object().expect("two runs");
@@ -101,11 +85,11 @@ fn a_followed_directory_picks_up_a_log_created_later() {
     let dir = tempfile::tempdir().unwrap();
     let logs = dir.path().join("logs");
     std::fs::create_dir(&logs).unwrap();
-    test_app(&logs.join("a.log"), "A", 3);
-    test_app(&logs.join("b.log"), "B", 3);
+    common::test_app_log(&logs.join("a.log"), "A", 3);
+    common::test_app_log(&logs.join("b.log"), "B", 3);
     // Written beforehand, copied in once the viewer is following.
     let later = dir.path().join("c.log");
-    test_app(&later, "C", 4);
+    common::test_app_log(&later, "C", 4);
     let out = dir.path().join("out.json");
     let mut viewer = common::Viewer::start(&[
         "--file",

@@ -480,23 +480,8 @@ fn at_step_screenshots_without_markers() -> Result<(), String> {
 fn several_logs_replay_aligned_by_step_number() -> Result<(), String> {
     let dir = tempfile::tempdir().unwrap();
     let (a, b) = (dir.path().join("a.log"), dir.path().join("b.log"));
-    for (log, run, steps) in [(&a, "A", "8"), (&b, "B", "5")] {
-        let status = Command::new(common::bin("streamvis-test-app"))
-            .args([
-                "file",
-                run,
-                log.to_str().unwrap(),
-                "--steps",
-                steps,
-                "--interval-ms",
-                "0",
-            ])
-            .status()
-            .map_err(|e| e.to_string())?;
-        if !status.success() {
-            return Err("the test app failed".into());
-        }
-    }
+    common::test_app_log(&a, "A", 8);
+    common::test_app_log(&b, "B", 5);
     let frames = dir.path().join("frames");
     let logs = ["--file", a.to_str().unwrap(), "--file", b.to_str().unwrap()];
     let mut args = logs.to_vec();

@@ -410,21 +410,7 @@ impl Drop for Viewer<'_> {
 }
 
 fn test_app(log: &Path, steps: u32) -> Result<(), String> {
-    let status = Command::new(common::bin("streamvis-test-app"))
-        .args([
-            "file",
-            "e2e",
-            log.to_str().unwrap(),
-            "--steps",
-            &steps.to_string(),
-            "--interval-ms",
-            "0",
-        ])
-        .status()
-        .map_err(|e| e.to_string())?;
-    if !status.success() {
-        return Err("the test app failed".into());
-    }
+    common::test_app_log(log, "e2e", steps);
     Ok(())
 }
 
@@ -838,23 +824,8 @@ fn timeline_follows_and_plays(x: &Xvfb) -> Result<(), String> {
 fn hiding_and_showing_runs(x: &Xvfb) -> Result<(), String> {
     let dir = tempfile::tempdir().unwrap();
     let (a, b) = (dir.path().join("a.log"), dir.path().join("b.log"));
-    let status = |log: &Path, run: &str, steps: &str| {
-        Command::new(common::bin("streamvis-test-app"))
-            .args([
-                "file",
-                run,
-                log.to_str().unwrap(),
-                "--steps",
-                steps,
-                "--interval-ms",
-                "0",
-            ])
-            .status()
-            .map_err(|e| e.to_string())
-    };
-    if !status(&a, "A", "8")?.success() || !status(&b, "B", "5")?.success() {
-        return Err("the test app failed".into());
-    }
+    common::test_app_log(&a, "A", 8);
+    common::test_app_log(&b, "B", 5);
     let args = ["--file", "a.log", "--file", "b.log"];
     let mut viewer = Viewer::start(x, dir.path(), &args, "2 runs")?;
     let revision = store_of(&a).revision() + store_of(&b).revision();

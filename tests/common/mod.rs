@@ -282,6 +282,24 @@ pub fn runs_from_paths(paths: &[PathBuf]) -> streamvis_gpu::store::Runs {
     runs
 }
 
+/// Writes `steps` steps of the test app under run name `run` to the log at
+/// `path`, without waiting between steps.
+pub fn test_app_log(path: &Path, run: &str, steps: u32) {
+    let status = std::process::Command::new(bin("streamvis-test-app"))
+        .args([
+            "file",
+            run,
+            path.to_str().unwrap(),
+            "--steps",
+            &steps.to_string(),
+            "--interval-ms",
+            "0",
+        ])
+        .status()
+        .unwrap();
+    assert!(status.success(), "the test app failed");
+}
+
 /// Every record of the log at `path`, in order.
 pub fn records_of(path: &Path) -> Vec<streamvis_gpu::format::Record> {
     use streamvis_gpu::format::{FrameScanner, StreamEvent};
