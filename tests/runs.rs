@@ -111,3 +111,38 @@ fn a_followed_directory_picks_up_a_log_created_later() {
         serde_json::json!({ "runs": { "A": export_of("a.log"), "B": export_of("b.log"), "C": export_of("c.log") } })
     );
 }
+
+#[test]
+fn a_log_rewritten_while_followed_restarts_only_its_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b, c) = (
+        dir.path().join("a.log"),
+        dir.path().join("b.log"),
+        dir.path().join("c.log"),
+    );
+    common::test_app_log(&a, "A", 3);
+    common::test_app_log(&b, "B", 3);
+    // Written beforehand, copied over b.log while it is followed.
+    common::test_app_log(&c, "C", 4);
+    let out = dir.path().join("out.json");
+    let mut viewer = common::Viewer::start(&[
+        "--file",
+        a.to_str().unwrap(),
+        "--file",
+        b.to_str().unwrap(),
+        "--export",
+        out.to_str().unwrap(),
+        "--stop-after-idle",
+        "5",
+    ]);
+    viewer.wait_for("caught up");
+    std::fs::copy(&c, &b).unwrap();
+    viewer.wait_for("starting over");
+    let (status, stderr) = viewer.finish();
+    assert!(status.success(), "{stderr}");
+    let one = dir.path().join("one.json");
+    assert_eq!(
+        common::load_json(&out),
+        serde_json::json!({ "runs": { "A": export(&[&a], &[], &one).unwrap(), "C": export(&[&c], &[], &one).unwrap() } })
+    );
+}
