@@ -68,7 +68,8 @@ def _seed_demo_scenario() -> Path:
 def test_appends_to_a_log_written_by_rust(tmp_path: Path):
     log = rust_log(_seed_demo_scenario(), tmp_path / "shared.log")
     rust_frames = frames(log)
-    with DataLogger("run") as logger:
+    # The Rust logger's run name: one run, two sessions (a restarted app).
+    with DataLogger("parity") as logger:
         logger.init_write_log(log)
         _log_one_plot(logger)
 
@@ -78,8 +79,8 @@ def test_appends_to_a_log_written_by_rust(tmp_path: Path):
     python_session = sessions[-1][0]
     assert [seq for sid, seq in sessions if sid == python_session] == [0, 1, 2]
     assert len({sid for sid, _ in sessions}) == 2
-    # The viewer reads both sessions' records in order: the clear dropped the
-    # Rust plots.
+    # The viewer reads both sessions' records in order, as one run: the
+    # clear dropped the Rust plots.
     shown = export(log, tmp_path / "export.json")
     assert list(shown) == ["py"]
     assert shown["py"]["columns"]["x"] == [1.0, 3.0]
@@ -92,7 +93,7 @@ def test_a_torn_tail_is_padded_and_skipped(tmp_path: Path):
     cut = last.offset + 24 + 13  # mid-body: a writer crashed
     log.write_bytes(data[:cut])
 
-    with DataLogger("run") as logger:
+    with DataLogger("parity") as logger:
         logger.init_write_log(log)
         _log_one_plot(logger, "after_crash")
 
