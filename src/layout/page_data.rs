@@ -74,13 +74,6 @@ impl<'a> PageData<'a> {
         self
     }
 
-    /// The colour run `run` is drawn in for a plot of `kind`: the run's, for
-    /// lines and overlaid clouds; the plot's own otherwise.
-    pub fn run_color(&self, run: usize, kind: crate::store::PlotKind) -> Option<[u8; 3]> {
-        let color = self.runs.get(run)?.color?;
-        (kind != crate::store::PlotKind::Scatter || self.overlay_clouds).then_some(color)
-    }
-
     /// The runs of `runs`, each in the state `state` picks (runs without
     /// one are left out); those in `hidden` (by label) are only listed in
     /// legends. A single run is drawn as [`PageData::single`] draws it.

@@ -20,6 +20,9 @@ pub struct PlotScene {
     /// With several runs in one plot: each run's label and colour, and
     /// whether it is drawn (hidden runs are listed too, to be shown again).
     pub legend: Vec<LegendEntry>,
+    /// Whether each run is drawn in its colour (several runs in one plot)
+    /// rather than in the plot's own colours.
+    pub by_run: bool,
     /// The data rectangle shown in the plot area.
     pub view: DataRect,
     /// Whether the view was set by the user (zoom, pan) rather than autoscale.
@@ -76,24 +79,33 @@ impl PageScene {
             };
             let scatter = holders.first().is_some_and(|(_, p)| p.kind == PlotKind::Scatter);
             let runs: Vec<usize> = holders.iter().map(|(i, _)| *i).collect();
-            if data.is_several() && scatter && runs.len() > 1 && !data.overlay_clouds {
+            let mut by_run = data.is_several() && !scatter;
+            if data.is_several() && scatter && runs.len() > 1 {
                 let panels = frame.panels(runs.len(), style);
-                for (panel, run) in panels.into_iter().zip(&runs) {
-                    let title = format!("{}: {}", frame.name, data.runs[*run].label);
-                    plots.push(PlotScene::new(
-                        panel,
-                        title,
-                        vec![*run],
-                        Vec::new(),
-                        view,
-                        zoomed,
-                        style,
-                    ));
+                // Too many runs for panels with room for data: overlaid.
+                let roomy = panels
+                    .iter()
+                    .all(|p| p.plot_area.width >= 4.0 * style.font_size && p.plot_area.height >= 3.0 * style.font_size);
+                if roomy && !data.overlay_clouds {
+                    for (panel, run) in panels.into_iter().zip(&runs) {
+                        let title = format!("{}: {}", frame.name, data.runs[*run].label);
+                        plots.push(PlotScene::new(
+                            panel,
+                            title,
+                            vec![*run],
+                            Vec::new(),
+                            false,
+                            view,
+                            zoomed,
+                            style,
+                        ));
+                    }
+                    continue;
                 }
-                continue;
+                by_run = true;
             }
-            let lines = listed.first().is_some_and(|(_, p)| p.kind != PlotKind::Scatter);
-            let legend = if data.is_several() && (lines || data.overlay_clouds) {
+            // Several runs in one plot: each in its colour, with a legend.
+            let legend = if by_run {
                 listed
                     .iter()
                     .filter_map(|(i, _)| {
@@ -109,7 +121,7 @@ impl PageScene {
                 Vec::new()
             };
             let title = frame.name.clone();
-            plots.push(PlotScene::new(frame, title, runs, legend, view, zoomed, style));
+            plots.push(PlotScene::new(frame, title, runs, legend, by_run, view, zoomed, style));
         }
         PageScene {
             width,
@@ -127,7 +139,7 @@ impl PageScene {
     /// The legend entry under a screen point: its run's label.
     pub fn legend_at(&self, point: [f32; 2]) -> Option<&str> {
         self.plots.iter().find_map(|plot| {
-            let (_, rows) = plot.legend_layout(&self.style)?;
+            let (_, rows, _) = plot.legend_layout(&self.style)?;
             rows.iter()
                 .position(|row| row.contains(point))
                 .map(|i| plot.legend[i].label.as_str())
@@ -144,25 +156,37 @@ pub struct LegendEntry {
 }
 
 impl PlotScene {
-    /// Where the legend goes, top right in the plot area: its panel and a
-    /// row per entry (text is not measured: a generous estimate of its
-    /// width).
-    pub fn legend_layout(&self, style: &Style) -> Option<(Rect, Vec<Rect>)> {
+    /// Where the legend goes, top right in the plot area: its panel, a row
+    /// per entry listed, and how many entries did not fit (the legend takes
+    /// at most half the plot's height; a last line counts the others). Text
+    /// is not measured: a generous estimate of its width.
+    pub fn legend_layout(&self, style: &Style) -> Option<(Rect, Vec<Rect>, usize)> {
         if self.legend.is_empty() {
             return None;
         }
         let area = self.frame.plot_area;
         let row_h = (style.font_size * 1.35).round();
         let swatch = (style.font_size * 1.6).round();
-        let longest = self.legend.iter().map(|e| e.label.chars().count()).max().unwrap_or(0) as f32;
+        let fit = (((area.height * 0.5 - 6.0) / row_h).floor() as usize).max(1);
+        let (listed, more) = if self.legend.len() > fit {
+            (fit.saturating_sub(1), self.legend.len() - fit.saturating_sub(1))
+        } else {
+            (self.legend.len(), 0)
+        };
+        let longest = self.legend[..listed]
+            .iter()
+            .map(|e| e.label.chars().count())
+            .max()
+            .unwrap_or(0)
+            .max(if more > 0 { 22 } else { 0 }) as f32;
         let width = (longest * style.font_size * 0.62 + swatch + 16.0).min(area.width);
-        let height = (self.legend.len() as f32 * row_h + 6.0).min(area.height);
+        let lines = listed + usize::from(more > 0);
+        let height = (lines as f32 * row_h + 6.0).min(area.height);
         let (x0, y0) = ((area.right() - width - 4.0).round(), (area.y + 4.0).round());
-        let rows = (0..self.legend.len())
+        let rows = (0..listed)
             .map(|i| Rect::new(x0, y0 + 3.0 + i as f32 * row_h, width, row_h))
-            .take_while(|row| row.bottom() <= y0 + height + 0.5)
             .collect();
-        Some((Rect::new(x0, y0, width, height), rows))
+        Some((Rect::new(x0, y0, width, height), rows, more))
     }
 }
 
@@ -172,6 +196,7 @@ impl PlotScene {
         title: String,
         runs: Vec<usize>,
         legend: Vec<LegendEntry>,
+        by_run: bool,
         view: DataRect,
         zoomed: bool,
         style: &Style,
@@ -187,6 +212,7 @@ impl PlotScene {
             title,
             runs,
             legend,
+            by_run,
             view,
             zoomed,
         }

@@ -127,7 +127,7 @@ impl PageRenderer {
                 let at = PlotView {
                     plot: &data,
                     run: &run.key,
-                    run_color: store.run_color(r, data.kind),
+                    run_color: run.color.filter(|_| plot.by_run),
                     view: &plot.view,
                     area,
                     target_size: size,
@@ -143,7 +143,11 @@ impl PageRenderer {
                 }
             }
             if !notes.is_empty() {
-                let note = notes.join("; ");
+                // Several runs: the first run's note stands for the others.
+                let note = match notes.len() {
+                    1 => notes.remove(0),
+                    n => format!("{} (and {} more runs)", notes[0], n - 1),
+                };
                 let style = &scene.style;
                 let y = plot.frame.cell.y + (style.title_height - style.font_size * 1.25).max(0.0) / 2.0;
                 labels.push(Label {
@@ -198,7 +202,7 @@ impl PageRenderer {
                         let at = PlotView {
                             plot: &data,
                             run: &run.key,
-                            run_color: store.run_color(r, data.kind),
+                            run_color: run.color.filter(|_| plot.by_run),
                             view: &plot.view,
                             area: &plot.frame.plot_area,
                             target_size: size,
@@ -309,7 +313,7 @@ fn over_data(plot: &PlotScene, style: &Style, rects: &mut Vec<SolidRect>, labels
 /// line of each run's colour and its label, on a pale panel; a hidden run
 /// greyed, its line hollow.
 fn legend(plot: &PlotScene, style: &Style, rects: &mut Vec<SolidRect>, labels: &mut Vec<Label>) {
-    let Some((panel, rows)) = plot.legend_layout(style) else {
+    let Some((panel, rows, more)) = plot.legend_layout(style) else {
         return;
     };
     rects.push(SolidRect {
@@ -318,6 +322,17 @@ fn legend(plot: &PlotScene, style: &Style, rects: &mut Vec<SolidRect>, labels: &
         color: linear_rgba(BACKGROUND, 0.85),
     });
     let swatch = (style.font_size * 1.6).round();
+    if more > 0 {
+        let y = rows.last().map_or(panel.y + 3.0, |r| r.bottom());
+        labels.push(Label {
+            text: format!("and {more} more (keys 1-9)"),
+            size: style.font_size,
+            anchor: [panel.x + 6.0, y],
+            placement: Anchor::TopLeft,
+            color: HIDDEN,
+            clip: plot.frame.plot_area,
+        });
+    }
     for (entry, row) in plot.legend.iter().zip(rows) {
         let mid = (row.y + row.height / 2.0).floor();
         let (x0, x1) = (row.x + 6.0, row.x + 6.0 + swatch);
