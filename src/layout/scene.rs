@@ -89,16 +89,10 @@ impl PageScene {
                 if roomy && !data.overlay_clouds {
                     for (panel, run) in panels.into_iter().zip(&runs) {
                         let title = format!("{}: {}", frame.name, data.runs[*run].label);
-                        plots.push(PlotScene::new(
-                            panel,
-                            title,
-                            vec![*run],
-                            Vec::new(),
-                            false,
-                            view,
-                            zoomed,
-                            style,
-                        ));
+                        plots.push(PlotScene {
+                            runs: vec![*run],
+                            ..PlotScene::new(panel, title, view, zoomed, style)
+                        });
                     }
                     continue;
                 }
@@ -121,7 +115,12 @@ impl PageScene {
                 Vec::new()
             };
             let title = frame.name.clone();
-            plots.push(PlotScene::new(frame, title, runs, legend, by_run, view, zoomed, style));
+            plots.push(PlotScene {
+                runs,
+                legend,
+                by_run,
+                ..PlotScene::new(frame, title, view, zoomed, style)
+            });
         }
         PageScene {
             width,
@@ -191,16 +190,7 @@ impl PlotScene {
 }
 
 impl PlotScene {
-    fn new(
-        frame: PlotFrame,
-        title: String,
-        runs: Vec<usize>,
-        legend: Vec<LegendEntry>,
-        by_run: bool,
-        view: DataRect,
-        zoomed: bool,
-        style: &Style,
-    ) -> PlotScene {
+    fn new(frame: PlotFrame, title: String, view: DataRect, zoomed: bool, style: &Style) -> PlotScene {
         let area = frame.plot_area;
         // About one label per 90 px across and 45 px up.
         let x_target = (area.width / (90.0 * style.font_size / 11.0)).round().max(2.0) as usize;
@@ -210,9 +200,9 @@ impl PlotScene {
             y_ticks: nice_ticks(view.min[1], view.max[1], y_target),
             frame,
             title,
-            runs,
-            legend,
-            by_run,
+            runs: Vec::new(),
+            legend: Vec::new(),
+            by_run: false,
             view,
             zoomed,
         }
