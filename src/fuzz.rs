@@ -17,7 +17,7 @@ use crate::format::{
     ColorSpec, DataCall, FRAME_HEADER_LEN, FrameHeader, FrameScanner, GridCell, GridSpec, RecordBody, RecordMeta,
     StreamEvent, TandemCall, TensorView, encode_file_header, encode_record,
 };
-use crate::layout::{PageScene, Style};
+use crate::layout::{PageData, PageScene, Style};
 use crate::store::{self, PlotKind, Snapshot, Store, needs_reduction, reduce_lines};
 
 /// Reads fuzz input one value at a time; zeros once it runs out.
@@ -183,6 +183,35 @@ pub fn check_log(log: &[u8]) {
     }
     check_store(&store);
     check_history(&store, &records);
+    check_runs(&records);
+}
+
+/// The records spread over two logs, as runs: the export serialises and a
+/// page of every run lays out on the page, panels and legends included.
+pub fn check_runs(records: &[crate::format::Record]) {
+    let mut runs = store::Runs::new(None);
+    for (i, record) in records.iter().enumerate() {
+        let part = i % 2;
+        let _refused = runs.apply(part, || format!("part{part}.log"), record);
+    }
+    serde_json::to_vec(&runs.export()).expect("the export serialises");
+    let hidden = std::collections::HashSet::from([runs.runs().first().map_or(String::new(), |_| runs.label(0))]);
+    for overlay in [false, true] {
+        let page = PageData::of_runs(&runs, &hidden, |run| Some(run.store.live())).with_overlay_clouds(overlay);
+        for (width, height) in [(1280, 800), (40, 30)] {
+            let scene = PageScene::build(&page, &HashMap::new(), width, height, &Style::default());
+            for plot in &scene.plots {
+                let cell = plot.frame.cell;
+                assert!(cell.x.is_finite() && cell.y.is_finite() && cell.width.is_finite() && cell.height.is_finite());
+                assert!(cell.right() <= width as f32 + 0.5 && cell.bottom() <= height as f32 + 0.5);
+                assert!(plot.runs.iter().all(|&r| r < page.runs.len() && page.runs[r].visible));
+                if let Some((panel, rows, more)) = plot.legend_layout(&scene.style) {
+                    assert!(panel.width.is_finite() && panel.height.is_finite());
+                    assert_eq!(rows.len() + more, plot.legend.len());
+                }
+            }
+        }
+    }
 }
 
 /// Every earlier state the store keeps equals a store of the records up to

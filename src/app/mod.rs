@@ -524,7 +524,9 @@ impl App {
                 clock.steps(),
                 self.runs.len()
                     - (0..self.runs.len())
-                        .filter(|&i| self.hidden.contains(&self.runs.label(i)))
+                        .filter(|&i| self
+                            .hidden
+                            .contains(crate::calls::printable(&self.runs.label(i)).as_ref()))
                         .count(),
                 self.runs.len(),
                 views_fingerprint(&self.views),
@@ -566,10 +568,10 @@ impl App {
     /// Hides a shown run, or shows a hidden one.
     fn toggle_run(&mut self, label: String) {
         if !self.hidden.remove(&label) {
-            log::info!("hiding run {}", crate::calls::printable(&label));
+            log::info!("hiding run {label}");
             self.hidden.insert(label);
         } else {
-            log::info!("showing run {}", crate::calls::printable(&label));
+            log::info!("showing run {label}");
         }
     }
 
@@ -593,7 +595,7 @@ impl App {
             Key::Character(digit @ ("1" | "2" | "3" | "4" | "5" | "6" | "7" | "8" | "9")) => {
                 let i = digit.parse::<usize>().unwrap_or(1) - 1;
                 if self.runs.len() > 1 && i < self.runs.len() {
-                    self.toggle_run(self.runs.label(i));
+                    self.toggle_run(crate::calls::printable(&self.runs.label(i)).into_owned());
                 }
             }
             Key::Named(NamedKey::Space) => {

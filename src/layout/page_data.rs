@@ -75,13 +75,14 @@ impl<'a> PageData<'a> {
     }
 
     /// The runs of `runs`, each in the state `state` picks (runs without
-    /// one are left out); those in `hidden` (by label) are only listed in
-    /// legends. A single run is drawn as [`PageData::single`] draws it.
+    /// one are left out); those in `hidden` (by label, as shown: see
+    /// [`crate::calls::printable`]) are only listed in legends. A single run is drawn as [`PageData::single`] draws it.
     pub fn of_runs(runs: &'a Runs, hidden: &HashSet<String>, state: impl Fn(&'a Run) -> Option<Snapshot<'a>>) -> Self {
         let several = runs.len() > 1;
         let mut shown = Vec::new();
         for (i, run) in runs.runs().iter().enumerate() {
-            let label = runs.label(i);
+            // Shown on the page: control characters escaped.
+            let label = crate::calls::printable(&runs.label(i)).into_owned();
             let Some(snapshot) = state(run) else { continue };
             shown.push(ShownRun {
                 key: if several { format!("{i}:{label}") } else { String::new() },
