@@ -134,7 +134,9 @@ pub struct StepMark {
     /// Records applied in the state after this step: the log cut right
     /// after the step holds exactly these.
     pub end: u64,
-    /// The logger's step number (its marker's), or the step's index.
+    /// The logger's step number (its marker's, raised to one more than the
+    /// step before when a restarted logger counts again), or the step's
+    /// index.
     pub number: u64,
     /// Nanoseconds since the Unix epoch of the step's last record.
     pub wall_time_ns: i64,
@@ -187,8 +189,11 @@ impl Timeline {
         self.first_wall_time_ns.get_or_insert(wall_time_ns);
         self.last_wall_time_ns = wall_time_ns;
         if boundary.after {
+            // Numbers only grow: a logger restarted on the same log counts
+            // from 0 again, and its steps follow the earlier ones.
+            let after_last = self.marks.last().map_or(0, |m| m.number + 1);
             let number = match record.body {
-                RecordBody::Step(n) => n,
+                RecordBody::Step(n) => n.max(after_last),
                 _ => self.marks.len() as u64,
             };
             self.marks.push(StepMark {

@@ -347,3 +347,16 @@ fn earlier_states_keep_replaced_data_palettes_and_cleared_plots() {
     assert_eq!(at(4).layout().len(), 1);
     assert!(at(0).plots().is_empty() && at(0).layout().is_empty());
 }
+
+#[test]
+fn step_numbers_only_grow_when_a_logger_restarts() {
+    let mut store = Store::new();
+    store.apply(&layout(&["a"])).unwrap();
+    for n in [0, 1, 2, 0, 1] {
+        store.apply(&point("a", n as f32, true)).unwrap();
+        store.apply(&marker(n)).unwrap();
+    }
+    let numbers: Vec<u64> = (0..store.steps()).map(|k| store.step(k).unwrap().number).collect();
+    assert_eq!(numbers, [0, 1, 2, 3, 4]);
+    assert_eq!(store.timeline().last_numbered(3), Some(3));
+}
