@@ -30,7 +30,8 @@ struct PlotUniforms {
     drawn: u32,
     // Lines of one run among several: 1 draws each line a shade lighter.
     line_shade: u32,
-    _pad0: u32,
+    // Lines: multiplies their alpha (raw lines under smoothed ones).
+    opacity: f32,
     _pad1: u32,
     _pad2: u32,
 };

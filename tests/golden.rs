@@ -407,6 +407,51 @@ fn cloud_run(seed: u64, scale: f32, colored: bool) -> common::LogFn {
 /// clouds are overlaid.
 type RunsScene = (&'static str, fn() -> Runs, bool);
 
+/// A noisy loss (train and validation, tandem) and three noisy multi-lines
+/// appended in ten batches: what smoothing is for.
+fn noisy_lines() -> Store {
+    common::store_from_log(|logger| {
+        logger
+            .set_layout([
+                ("loss", GridCell::new(0, 0, 1, 1)),
+                ("lines", GridCell::new(1, 0, 1, 1)),
+            ])
+            .unwrap();
+        let mut rng = fastrand::Rng::with_seed(11);
+        for step in 0..300 {
+            let t = step as f32;
+            let train = (-t / 80.0).exp() + 0.15 * (rng.f32() - 0.5);
+            let val = (-t / 120.0).exp() + 0.1 + 0.2 * (rng.f32() - 0.5);
+            logger.tandem_lines("loss", step as f64, &[train, val], None).unwrap();
+        }
+        for batch in 0..10 {
+            // [3 lines, 2 (x, y), 30 points]
+            let data: Vec<f32> = (0..3)
+                .flat_map(|line| {
+                    let xs: Vec<f32> = (0..30).map(|i| (batch * 30 + i) as f32).collect();
+                    let ys: Vec<f32> = xs
+                        .iter()
+                        .map(|x| (x / 40.0 + line as f32).sin() + line as f32 + 0.5 * (rng.f32() - 0.5))
+                        .collect();
+                    [xs, ys].concat()
+                })
+                .collect();
+            let color = ColorSpec::by_dim("Viridis256", 0);
+            logger
+                .multi_lines(
+                    "lines",
+                    TensorView::new(&[3, 2, 30], &data),
+                    &[0],
+                    1,
+                    true,
+                    Some(color),
+                    None,
+                )
+                .unwrap();
+        }
+    })
+}
+
 fn two_clouds() -> Runs {
     common::runs_from_logs(vec![
         ("small", cloud_run(4, 0.5, false)),
@@ -445,6 +490,21 @@ fn main() {
             (name.to_owned(), test)
         })
         .collect();
+    for (name, weight) in [
+        ("lines_raw", 0.0f32),
+        ("lines_smoothed_0_6", 0.6),
+        ("lines_smoothed_0_95", 0.95),
+    ] {
+        let test: common::GpuTest = Box::new(move |renderer| {
+            let store = noisy_lines();
+            let page = PageData::single(store.live()).with_smoothing(weight);
+            let image = renderer
+                .render(&page, &Default::default(), WIDTH, HEIGHT, &Default::default())
+                .map_err(|e| format!("rendering: {e:#}"))?;
+            common::image::check_golden(name, &image)
+        });
+        tests.push((name.to_owned(), test));
+    }
     for (name, scene, overlay) in runs_scenes() {
         let test: common::GpuTest = Box::new(move |renderer| {
             let runs = scene();

@@ -72,6 +72,7 @@ p: play from the step shown; + / -: faster / slower\n\
 Space: pause or resume (following, or playing)\n\
 1-9 or a click on a legend's name: hide or show a run\n\
 o: several runs' clouds overlaid, or a panel per run\n\
+[ / ]: less / more smoothing of line plots\n\
 h or ?: show or hide this help\n\
 q or Esc: quit";
 
@@ -81,6 +82,7 @@ pub fn run_window(
     record: Option<VideoOptions>,
     gpu_memory_budget: Option<u64>,
     overlay_clouds: bool,
+    smoothing: f32,
 ) -> anyhow::Result<()> {
     check_display()?;
     let event_loop = EventLoop::<AppEvent>::with_user_event()
@@ -104,6 +106,7 @@ pub fn run_window(
     let mut app = App::new(source_name, receiver, recorder);
     app.gpu_memory_budget = gpu_memory_budget;
     app.overlay_clouds = overlay_clouds;
+    app.smoothing = smoothing;
     let result = event_loop.run_app(&mut app);
     if let Some(gfx) = &app.gfx {
         log::info!("GPU memory for plot data at exit: {} MiB", gfx.page.gpu_bytes() >> 20);
@@ -345,6 +348,8 @@ struct App {
     hidden: HashSet<String>,
     /// Several runs' clouds in one plot rather than a panel each (`o`).
     overlay_clouds: bool,
+    /// Line plots smoothed with this weight (`[` and `]`).
+    smoothing: f32,
     /// A store without steps: the timeline's clock before any run.
     no_steps: Store,
     /// With --record: the video's store (every record, as one run).
@@ -380,6 +385,7 @@ impl App {
             part_names: Vec::new(),
             hidden: HashSet::new(),
             overlay_clouds: false,
+            smoothing: 0.0,
             no_steps: Store::new(),
             record_store: Store::new(),
             recorder,
@@ -481,7 +487,9 @@ impl App {
         self.next_tick = self.timeline.advance(clock, Instant::now());
         let strip = StripGeometry::new(size.width as f32, size.height as f32, &style);
         let page_height = (size.height as f32 - strip.strip.height).max(1.0) as u32;
-        let shown = shown_of(&self.runs, &self.timeline, &self.hidden).with_overlay_clouds(self.overlay_clouds);
+        let shown = shown_of(&self.runs, &self.timeline, &self.hidden)
+            .with_overlay_clouds(self.overlay_clouds)
+            .with_smoothing(self.smoothing);
         let scene = PageScene::build(&shown, &self.views.fixed, size.width, page_height, &style);
         // The hover read-out follows the data under a still cursor.
         self.hover = self.cursor.and_then(|c| {
@@ -502,7 +510,13 @@ impl App {
         });
         let mut overlay = self.overlay(&scene, &style);
         let clock = self.runs.clock().unwrap_or(&self.no_steps);
-        self.timeline.overlay(clock, &strip, &style, self.paused, &mut overlay);
+        let smoothing = if self.smoothing > 0.0 {
+            format!("smoothing {} ([ ])", self.smoothing)
+        } else {
+            "[ ] smooth lines".to_owned()
+        };
+        self.timeline
+            .overlay(clock, &strip, &style, self.paused, &smoothing, &mut overlay);
         let title = self.title();
         let step = self.timeline.shown.map_or_else(|| "live".to_owned(), |k| k.to_string());
         let gfx = self.gfx.as_mut().expect("checked");
@@ -541,7 +555,9 @@ impl App {
     /// overlays (help, read-outs, messages).
     fn screenshot(&mut self) -> anyhow::Result<PathBuf> {
         let scene = self.scene.clone().context("nothing drawn yet")?;
-        let shown = shown_of(&self.runs, &self.timeline, &self.hidden).with_overlay_clouds(self.overlay_clouds);
+        let shown = shown_of(&self.runs, &self.timeline, &self.hidden)
+            .with_overlay_clouds(self.overlay_clouds)
+            .with_smoothing(self.smoothing);
         let gfx = self.gfx.as_mut().context("no window")?;
         gfx.page
             .render(&gfx.ctx, &shown, &scene, &Overlay::default(), &gfx.target)?;
@@ -608,6 +624,8 @@ impl App {
             }
             Key::Character("h" | "?") => self.show_help = !self.show_help,
             Key::Character("o") => self.overlay_clouds = !self.overlay_clouds,
+            Key::Character("[") => self.smoothing = crate::store::smoothing_step(self.smoothing, false),
+            Key::Character("]") => self.smoothing = crate::store::smoothing_step(self.smoothing, true),
             Key::Character("r") => {
                 if let Some(scene) = &self.scene {
                     self.views.reset(scene, self.cursor);

@@ -215,7 +215,16 @@ impl TimelineState {
 
     /// The strip: track, step ticks, the shown step, the live button and a
     /// line of text about the step.
-    pub fn overlay(&self, store: &Store, geometry: &StripGeometry, style: &Style, paused: bool, overlay: &mut Overlay) {
+    /// `extra` is appended to the strip's line of text (view settings).
+    pub fn overlay(
+        &self,
+        store: &Store,
+        geometry: &StripGeometry,
+        style: &Style,
+        paused: bool,
+        extra: &str,
+        overlay: &mut Overlay,
+    ) {
         let StripGeometry { strip, track, live } = *geometry;
         let rect = |overlay: &mut Overlay, r: Rect, color: [u8; 3], alpha: f32| {
             overlay.rects.push(SolidRect {
@@ -301,7 +310,11 @@ impl TimelineState {
             );
         }
         overlay.labels.push(label(
-            self.describe(store, paused),
+            if extra.is_empty() {
+                self.describe(store, paused)
+            } else {
+                format!("{}  |  {extra}", self.describe(store, paused))
+            },
             [track.x, strip.y + style.font_size * 0.45],
             Anchor::TopLeft,
             [0x22, 0x22, 0x22],

@@ -45,6 +45,12 @@ pub struct Args {
     #[arg(long)]
     pub overlay_clouds: bool,
 
+    /// Smooth line plots by an exponential moving average of weight W (0
+    /// to below 1, TensorBoard's debiased smoothing; `[` and `]` in the
+    /// window); the raw lines stay drawn, faint. --export stays raw.
+    #[arg(long, value_name = "W", value_parser = parse_smoothing)]
+    pub smooth: Option<f32>,
+
     /// Run the example training app in this process (logging to a temporary
     /// file) and view it live.
     #[arg(long, group = "source")]
@@ -161,6 +167,15 @@ pub fn parse_size(text: &str) -> Result<(u32, u32), String> {
     Ok((w, h))
 }
 
+/// Parses a smoothing weight: 0 (none) up to, not including, 1.
+pub fn parse_smoothing(text: &str) -> Result<f32, String> {
+    match text.trim().parse::<f32>() {
+        Ok(w) if (0.0..1.0).contains(&w) => Ok(w),
+        Ok(w) => Err(format!("the smoothing weight must be from 0 to below 1, got {w}")),
+        Err(_) => Err(format!("expected a number from 0 to below 1, got {text:?}")),
+    }
+}
+
 /// Parses `K` or `last`.
 pub fn parse_at_step(text: &str) -> Result<AtStep, String> {
     match text.trim() {
@@ -243,6 +258,8 @@ pub struct Config {
     pub runs: Vec<String>,
     /// `--overlay-clouds`.
     pub overlay_clouds: bool,
+    /// `--smooth`: 0 for raw lines.
+    pub smoothing: f32,
     /// Bytes of GPU memory the plots may hold.
     pub gpu_memory_budget: Option<u64>,
 }
@@ -308,6 +325,7 @@ impl Args {
                 speed: self.speed,
                 gpu_memory_budget: None,
                 overlay_clouds: self.overlay_clouds,
+                smoothing: self.smooth.unwrap_or(0.0),
             }),
             None => {
                 if self.speed.is_some() || self.steps.is_some() {
@@ -374,6 +392,7 @@ impl Args {
             at_step,
             runs: self.runs,
             overlay_clouds: self.overlay_clouds,
+            smoothing: self.smooth.unwrap_or(0.0),
             gpu_memory_budget,
         })
     }
@@ -458,9 +477,13 @@ fn run_output(config: Config) -> anyhow::Result<()> {
     let stop = stop_flag()?;
     let mut reader = open_source(&config.source, config.follow, stop)?.with_runs(config.runs.clone());
     match &config.output {
-        Output::Window { record } => {
-            crate::app::run_window(reader, record.clone(), config.gpu_memory_budget, config.overlay_clouds)
-        }
+        Output::Window { record } => crate::app::run_window(
+            reader,
+            record.clone(),
+            config.gpu_memory_budget,
+            config.overlay_clouds,
+            config.smoothing,
+        ),
         Output::Export(out) => {
             let runs = read_runs(&mut reader, &config)?;
             let json = export_runs(&runs, &reader, &config)?;
@@ -474,7 +497,9 @@ fn run_output(config: Config) -> anyhow::Result<()> {
                 Some(step) => PageData::of_runs(&runs, &HashSet::new(), |run| runs.state_at(run, step)),
                 None => PageData::of_runs(&runs, &HashSet::new(), |run| Some(run.store.live())),
             };
-            let page = page.with_overlay_clouds(config.overlay_clouds);
+            let page = page
+                .with_overlay_clouds(config.overlay_clouds)
+                .with_smoothing(config.smoothing);
             write_screenshot(&page, path, *size, config.gpu_memory_budget)
         }
         Output::Record(video) => {

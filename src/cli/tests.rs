@@ -204,6 +204,13 @@ fn numbers_out_of_range_are_clear_errors() {
             stop_after_idle: Some(Duration::ZERO)
         }
     );
+    for weight in ["1", "-0.1", "NaN", "x"] {
+        let flag = format!("--smooth={weight}");
+        let err = parse(&["--file", "a.log", "--screenshot", "o.png", &flag]).unwrap_err();
+        assert!(err.to_string().contains("0 to below 1"), "{err}");
+    }
+    let config = parse(&["--file", "a.log", "--screenshot", "o.png", "--smooth", "0.95"]).unwrap();
+    assert_eq!(config.smoothing, 0.95);
     for speed in ["1e-300", "0", "-1", "inf", "NaN", "1e7"] {
         let flag = format!("--speed={speed}");
         let err = parse(&["--file", "a.log", "--record", "v.mp4", &flag]).unwrap_err();

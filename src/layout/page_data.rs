@@ -49,6 +49,9 @@ pub struct PageData<'a> {
     /// Several runs' clouds in one plot, coloured by run, rather than a
     /// panel per run.
     pub overlay_clouds: bool,
+    /// Line plots smoothed with this weight (0: raw), the raw lines faint
+    /// under the smoothed ones.
+    pub smoothing: f32,
 }
 
 impl<'a> PageData<'a> {
@@ -64,7 +67,15 @@ impl<'a> PageData<'a> {
                 snapshot,
             }],
             overlay_clouds: false,
+            smoothing: 0.0,
         }
+    }
+
+    /// The same, with line plots smoothed by `weight` (see
+    /// [`crate::store::Ema`]; 0 draws raw lines).
+    pub fn with_smoothing(mut self, weight: f32) -> Self {
+        self.smoothing = weight;
+        self
     }
 
     /// The same, with several runs' clouds overlaid in one plot (coloured
@@ -105,6 +116,7 @@ impl<'a> PageData<'a> {
             layout,
             runs: shown,
             overlay_clouds: false,
+            smoothing: 0.0,
         }
     }
 

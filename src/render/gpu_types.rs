@@ -35,7 +35,9 @@ pub struct PlotUniforms {
     /// Lines of one run among several: each line a shade lighter than the
     /// last (1), or as coloured (0).
     pub line_shade: u32,
-    pub _pad: [u32; 3],
+    /// Lines: multiplies their alpha.
+    pub opacity: f32,
+    pub _pad: [u32; 2],
 }
 const _: () = assert!(std::mem::size_of::<PlotUniforms>() == 112);
 

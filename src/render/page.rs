@@ -8,11 +8,12 @@ use super::capture::{OffscreenTarget, RgbaImage};
 use super::context::{GpuContext, RenderError};
 use super::gpu_types::{SolidRect, linear_rgba};
 use super::palette::create_palette_texture;
-use super::plots::{PlotData, PlotRenderers, PlotView, SyncStats};
+use super::plots::{PlotData, PlotRenderers, PlotView, RAW_UNDER_SMOOTHED, SMOOTHED, SyncStats};
 use super::solid::SolidRenderer;
 use super::text::{Anchor, Label, TextLayer};
 use crate::layout::AsPageData;
 use crate::layout::{DataRect, PageScene, PlotScene, Style};
+use crate::store::{PlotKind, Smoothed};
 
 /// Page colours (sRGB).
 const BACKGROUND: [u8; 3] = [255, 255, 255];
@@ -42,6 +43,8 @@ pub struct RenderOptions {
 pub struct PageRenderer {
     renderers: PlotRenderers,
     plot_data: PlotData,
+    /// Smoothed line plots, per run (with [`SMOOTHED`]) and plot name.
+    smoothed: HashMap<(String, String), Smoothed>,
     solid: SolidRenderer,
     text: TextLayer,
 }
@@ -51,6 +54,7 @@ impl PageRenderer {
         Self {
             renderers: PlotRenderers::new(&ctx.device, create_palette_texture(&ctx.device, &ctx.queue)),
             plot_data: PlotData::new(),
+            smoothed: HashMap::new(),
             solid: SolidRenderer::new(&ctx.device),
             text: TextLayer::new(&ctx.device, &ctx.queue, PAGE_FORMAT),
         }
@@ -112,7 +116,15 @@ impl PageRenderer {
         let mut encoder = device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
             label: Some("PageRenderer::frame"),
         });
-        let stats = self.plot_data.sync(device, queue, &mut encoder, &store);
+        let mut stats = self.plot_data.sync(device, queue, &mut encoder, &store);
+        let smoothing = store.smoothing;
+        self.smoothed.retain(|(run, _), _| {
+            smoothing > 0.0
+                && store
+                    .runs
+                    .iter()
+                    .any(|shown| run.strip_suffix(SMOOTHED) == Some(&shown.key))
+        });
 
         let (mut rects, mut labels) = (Vec::new(), Vec::new());
         for plot in &scene.plots {
@@ -124,10 +136,12 @@ impl PageRenderer {
                 let Some(data) = run.snapshot.plot(&plot.frame.name) else {
                     continue;
                 };
+                let smooth = smoothing > 0.0 && data.kind != PlotKind::Scatter;
                 let at = PlotView {
                     plot: &data,
                     run: &run.key,
                     run_color: run.color.filter(|_| plot.by_run),
+                    opacity: if smooth { RAW_UNDER_SMOOTHED } else { 1.0 },
                     view: &plot.view,
                     area,
                     target_size: size,
@@ -136,6 +150,27 @@ impl PageRenderer {
                 let note = self
                     .plot_data
                     .prepare_view(device, queue, &mut encoder, &self.renderers, &at);
+                if smooth {
+                    // The smoothed lines: extended by what was appended,
+                    // uploaded and prepared like any plot, drawn over the
+                    // raw ones.
+                    let key = format!("{}{SMOOTHED}", run.key);
+                    let cache = self.smoothed.entry((key.clone(), data.name.to_owned())).or_default();
+                    cache.update(&data, smoothing);
+                    let smoothed = cache.view(&data);
+                    self.plot_data
+                        .sync_derived(device, queue, &mut encoder, &key, &smoothed, &mut stats);
+                    let at = PlotView {
+                        plot: &smoothed,
+                        run: &key,
+                        opacity: 1.0,
+                        ..at
+                    };
+                    // Its note would repeat the raw lines' note.
+                    let _ = self
+                        .plot_data
+                        .prepare_view(device, queue, &mut encoder, &self.renderers, &at);
+                }
                 if let Some(note) = note
                     && !notes.contains(&note)
                 {
@@ -199,16 +234,29 @@ impl PageRenderer {
                 for &r in &plot.runs {
                     let Some(run) = store.runs.get(r) else { continue };
                     if let Some(data) = run.snapshot.plot(&plot.frame.name) {
+                        let smooth = smoothing > 0.0 && data.kind != PlotKind::Scatter;
                         let at = PlotView {
                             plot: &data,
                             run: &run.key,
                             run_color: run.color.filter(|_| plot.by_run),
+                            opacity: if smooth { RAW_UNDER_SMOOTHED } else { 1.0 },
                             view: &plot.view,
                             area: &plot.frame.plot_area,
                             target_size: size,
                             style: &scene.style,
                         };
                         self.plot_data.draw(device, queue, &self.renderers, &mut pass, &at);
+                        let key = format!("{}{SMOOTHED}", run.key);
+                        if smooth && let Some(cache) = self.smoothed.get(&(key.clone(), data.name.to_owned())) {
+                            let smoothed = cache.view(&data);
+                            let at = PlotView {
+                                plot: &smoothed,
+                                run: &key,
+                                opacity: 1.0,
+                                ..at
+                            };
+                            self.plot_data.draw(device, queue, &self.renderers, &mut pass, &at);
+                        }
                     }
                 }
             }

@@ -30,6 +30,12 @@ pub fn shader_sources() -> [(&'static str, String); 3] {
     [points, super::lines::shader_source(DATA_SHADER), splat]
 }
 
+/// The suffix of a run's key for its smoothed lines' GPU data.
+pub const SMOOTHED: &str = "\u{1}smoothed";
+
+/// How opaque raw lines are under their smoothed ones.
+pub const RAW_UNDER_SMOOTHED: f32 = 0.25;
+
 /// Colour of uncoloured data: Bokeh's default blue.
 pub const DEFAULT_COLOR: [u8; 3] = [0x1f, 0x77, 0xb4];
 /// Colour of a NaN colour value: Bokeh's default grey.
@@ -84,6 +90,9 @@ pub struct PlotView<'a> {
     /// The run's colour, when several runs share the page: it replaces the
     /// plot's own colours, lines shaded lighter within the run.
     pub run_color: Option<[u8; 3]>,
+    /// Lines drawn this opaque (raw lines under their smoothed ones are
+    /// faint).
+    pub opacity: f32,
     pub view: &'a DataRect,
     pub area: &'a Rect,
     /// The page's size in pixels.
@@ -148,10 +157,18 @@ impl PlotData {
         // A plot not shown in this state (cleared, or not yet made) keeps
         // its data while the store has it: moving on the timeline brings it
         // back without an upload. A store that restarted frees them.
+        // Smoothed lines (see [`SMOOTHED`]) go with their run, while
+        // smoothing is on.
         self.plots.retain(|(run, name), _| {
-            page.runs
-                .iter()
-                .any(|shown| shown.key == *run && shown.snapshot.has_history(name))
+            let (run, smoothed) = match run.strip_suffix(SMOOTHED) {
+                Some(run) => (run, true),
+                None => (run.as_str(), false),
+            };
+            (!smoothed || page.smoothing > 0.0)
+                && page
+                    .runs
+                    .iter()
+                    .any(|shown| shown.key == run && shown.snapshot.has_history(name))
         });
         let mut budget = Budget {
             limit: self.memory_budget,
@@ -175,6 +192,34 @@ impl PlotData {
         }
         stats.gpu_bytes = self.gpu_bytes();
         stats
+    }
+
+    /// Brings the GPU up to date with one plot that is not in the page's
+    /// data: `plot`, derived from it (smoothed lines), under run key `run`.
+    pub fn sync_derived(
+        &mut self,
+        device: &wgpu::Device,
+        queue: &wgpu::Queue,
+        encoder: &mut wgpu::CommandEncoder,
+        run: &str,
+        plot: &Plot,
+        stats: &mut SyncStats,
+    ) {
+        let limits = self.limits(device);
+        let mut budget = Budget {
+            limit: self.memory_budget,
+            used: self.gpu_bytes(),
+        };
+        let gpu = self
+            .plots
+            .entry((run.to_owned(), plot.name.to_owned()))
+            .or_insert_with(|| PlotGpu {
+                arena: PlotArena::new(plot.kind),
+                reduced: None,
+                splat: None,
+            });
+        gpu.arena.sync(device, queue, encoder, plot, limits, &mut budget, stats);
+        stats.gpu_bytes = self.gpu_bytes();
     }
 
     /// Prepares a plot for drawing its view: dense scatters are splatted,
@@ -315,6 +360,7 @@ fn plot_uniforms(at: &PlotView, tandem_lines: u32, (w, h): (u32, u32)) -> PlotUn
         instance_total: 0,
         drawn: 0,
         line_shade: u32::from(at.run_color.is_some()),
-        _pad: [0; 3],
+        opacity: at.opacity,
+        _pad: [0; 2],
     }
 }

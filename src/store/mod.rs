@@ -32,12 +32,14 @@ mod batch;
 mod export;
 mod reduce;
 mod runs;
+mod smooth;
 mod steps;
 
 pub use batch::{Batch, Bounds, ColorSource, GridTiling, PointLayout, finite_bounds, unit_index};
 pub use export::{ExportColumns, ExportPlot, export};
 pub use reduce::{ReducedLines, needs_reduction, reduce_lines};
 pub use runs::{Run, Runs};
+pub use smooth::{Ema, SMOOTHING_STEPS, Smoothed, smoothing_step};
 pub use steps::{Boundary, StepDetector, StepMark, StepRule, Timeline};
 
 use crate::format::{DataCall, GridCell, Record, RecordBody, TandemCall, Tensor};

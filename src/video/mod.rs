@@ -40,6 +40,8 @@ pub struct VideoOptions {
     pub gpu_memory_budget: Option<u64>,
     /// With several runs: clouds in one plot, coloured by run.
     pub overlay_clouds: bool,
+    /// Line plots smoothed with this weight (0: raw).
+    pub smoothing: f32,
 }
 
 /// What a recording produced.
@@ -140,7 +142,8 @@ impl Recorder {
     }
 
     fn end_step(&mut self, store: &Store) -> anyhow::Result<()> {
-        self.frame(store, self.wall_ns)
+        let page = PageData::single(store.live()).with_smoothing(self.options.smoothing);
+        self.frame(&page, self.wall_ns)
     }
 
     /// Takes the frame of the step that just ended, showing `page`; with
@@ -269,11 +272,13 @@ pub fn replay_runs(mut reader: Reader, options: VideoOptions) -> anyhow::Result<
     };
     let steps = clock.steps();
     log::info!("{} runs, {steps} steps of the longest", runs.len());
-    let overlay = options.overlay_clouds;
+    let (overlay, smoothing) = (options.overlay_clouds, options.smoothing);
     let mut recorder = Recorder::new(options, StepDetector::new(StepRule::Markers), progress_bar(Some(steps)))?;
     let hidden = HashSet::new();
     for k in 0..steps {
-        let page = PageData::of_runs(&runs, &hidden, |run| runs.state_at(run, k)).with_overlay_clouds(overlay);
+        let page = PageData::of_runs(&runs, &hidden, |run| runs.state_at(run, k))
+            .with_overlay_clouds(overlay)
+            .with_smoothing(smoothing);
         let wall_ns = clock.step(k).map_or(0, |mark| mark.wall_time_ns);
         recorder.frame(&page, wall_ns)?;
     }
@@ -287,7 +292,7 @@ pub fn replay_runs(mut reader: Reader, options: VideoOptions) -> anyhow::Result<
 /// finishes. Frames are taken only when caught up, so logs read one after
 /// the other show each other's data as a replay does.
 pub fn record_live_runs(mut reader: Reader, options: VideoOptions) -> anyhow::Result<VideoSummary> {
-    let overlay = options.overlay_clouds;
+    let (overlay, smoothing) = (options.overlay_clouds, options.smoothing);
     let mut runs = Runs::new(options.rule.clone());
     let mut recorder = Recorder::new(options, StepDetector::new(StepRule::Markers), progress_bar(None))?;
     let hidden = HashSet::new();
@@ -295,7 +300,9 @@ pub fn record_live_runs(mut reader: Reader, options: VideoOptions) -> anyhow::Re
     let mut framed = 0;
     let mut frames_until = |runs: &Runs, recorder: &mut Recorder, end: u64| -> anyhow::Result<()> {
         while framed < end {
-            let page = PageData::of_runs(runs, &hidden, |run| runs.state_at(run, framed)).with_overlay_clouds(overlay);
+            let page = PageData::of_runs(runs, &hidden, |run| runs.state_at(run, framed))
+                .with_overlay_clouds(overlay)
+                .with_smoothing(smoothing);
             let wall_ns = runs.clock().and_then(|c| c.step(framed)).map_or(0, |m| m.wall_time_ns);
             recorder.frame(&page, wall_ns)?;
             framed += 1;
