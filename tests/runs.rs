@@ -146,3 +146,32 @@ fn a_log_rewritten_while_followed_restarts_only_its_runs() {
         serde_json::json!({ "runs": { "A": export(&[&a], &[], &one).unwrap(), "C": export(&[&c], &[], &one).unwrap() } })
     );
 }
+
+#[test]
+fn a_followed_directory_removed_does_not_stop_the_viewer() {
+    let dir = tempfile::tempdir().unwrap();
+    let logs = dir.path().join("logs");
+    std::fs::create_dir(&logs).unwrap();
+    common::test_app_log(&logs.join("a.log"), "A", 3);
+    let out = dir.path().join("out.json");
+    let mut viewer = common::Viewer::start(&[
+        "--file",
+        logs.to_str().unwrap(),
+        "--export",
+        out.to_str().unwrap(),
+        "--stop-after-idle",
+        "3",
+    ]);
+    viewer.wait_for("caught up");
+    std::fs::copy(logs.join("a.log"), dir.path().join("a-copy.log")).unwrap();
+    std::fs::remove_dir_all(&logs).unwrap();
+    viewer.wait_for("cannot list");
+    let (status, stderr) = viewer.finish();
+    assert!(status.success(), "{stderr}");
+    // What was read stays shown: the export of the log as it was.
+    let copy = dir.path().join("a-copy.log");
+    assert_eq!(
+        common::load_json(&out),
+        export(&[&copy], &[], &dir.path().join("one.json")).unwrap()
+    );
+}

@@ -30,6 +30,8 @@ pub struct LogSet {
     members: Vec<Member>,
     /// Paths already read, or found not to be logs.
     known: HashSet<PathBuf>,
+    /// Directories that could not be listed last time.
+    unlisted: HashSet<PathBuf>,
     follow: bool,
     /// The member read from now, and the member of the last event.
     next: usize,
@@ -45,6 +47,7 @@ impl LogSet {
             dirs: Vec::new(),
             members: Vec::new(),
             known: HashSet::new(),
+            unlisted: HashSet::new(),
             follow,
             next: 0,
             current: 0,
@@ -65,15 +68,25 @@ impl LogSet {
         Ok(set)
     }
 
-    /// Adds the logs that appeared in the directories, in name order.
+    /// Adds the logs that appeared in the directories, in name order. A
+    /// directory that cannot be listed (removed, or its permissions taken
+    /// away while followed) is warned about once and looked at again later:
+    /// the logs already open go on.
     fn scan(&mut self) -> Result<(), SourceError> {
         self.last_scan = Instant::now();
         for dir in &self.dirs {
-            let entries = std::fs::read_dir(dir).map_err(|source| SourceError::Io {
-                action: "listing",
-                path: dir.clone(),
-                source,
-            })?;
+            let entries = match std::fs::read_dir(dir) {
+                Ok(entries) => {
+                    self.unlisted.remove(dir);
+                    entries
+                }
+                Err(err) => {
+                    if self.unlisted.insert(dir.clone()) {
+                        log::warn!("cannot list {dir:?}: {err}; trying again while following");
+                    }
+                    continue;
+                }
+            };
             let mut found: Vec<PathBuf> = entries
                 .filter_map(|entry| entry.ok())
                 .filter(|entry| entry.file_type().is_ok_and(|t| t.is_file()))
