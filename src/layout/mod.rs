@@ -12,7 +12,7 @@ mod transform;
 
 pub use grid::{PageLayout, PlotFrame, Rect, Style};
 pub use page_data::{AsPageData, PageData, RUN_COLORS, ShownRun};
-pub use scene::{LegendEntry, PageScene, PlotScene};
+pub use scene::{ColorKey, ColorScale, LegendEntry, PageScene, PlotScene};
 pub use ticks::{Tick, format_count, format_value, nice_ticks};
 pub use transform::{DataRect, ScreenFromData, autoscale};
 

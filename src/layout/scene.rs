@@ -7,7 +7,7 @@ use super::grid::{PageLayout, PlotFrame, Rect, Style};
 use super::page_data::AsPageData;
 use super::ticks::{Tick, nice_ticks};
 use super::transform::{DataRect, ScreenFromData, autoscale};
-use crate::store::{Bounds, Plot, PlotKind};
+use crate::store::{Bounds, ColorSource, Plot, PlotKind};
 
 /// One plot in a frame.
 #[derive(Clone, Debug, PartialEq)]
@@ -23,6 +23,9 @@ pub struct PlotScene {
     /// Whether each run is drawn in its colour (several runs in one plot)
     /// rather than in the plot's own colours.
     pub by_run: bool,
+    /// How the plot's own colours read (a colour bar, or a legend of
+    /// lines), when it has a palette and shows one run.
+    pub color_key: Option<ColorKey>,
     /// The data rectangle shown in the plot area.
     pub view: DataRect,
     /// Whether the view was set by the user (zoom, pan) rather than autoscale.
@@ -89,8 +92,13 @@ impl PageScene {
                 if roomy && !data.overlay_clouds {
                     for (panel, run) in panels.into_iter().zip(&runs) {
                         let title = format!("{}: {}", frame.name, data.runs[*run].label);
+                        let color_key = holders
+                            .iter()
+                            .find(|(i, _)| i == run)
+                            .and_then(|(_, p)| ColorKey::of(p));
                         plots.push(PlotScene {
                             runs: vec![*run],
+                            color_key,
                             ..PlotScene::new(panel, title, view, zoomed, style)
                         });
                     }
@@ -115,10 +123,15 @@ impl PageScene {
                 Vec::new()
             };
             let title = frame.name.clone();
+            let color_key = match holders.as_slice() {
+                [(_, plot)] if !by_run => ColorKey::of(plot),
+                _ => None,
+            };
             plots.push(PlotScene {
                 runs,
                 legend,
                 by_run,
+                color_key,
                 ..PlotScene::new(frame, title, view, zoomed, style)
             });
         }
@@ -143,6 +156,63 @@ impl PageScene {
                 .position(|row| row.contains(point))
                 .map(|i| plot.legend[i].label.as_str())
         })
+    }
+}
+
+/// How a plot's colours read.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ColorKey {
+    /// The palette's name, as logged.
+    pub palette: String,
+    pub scale: ColorScale,
+}
+
+/// What the colours of a plot stand for.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum ColorScale {
+    /// Colour by value, from `min` to `max`: a colour bar.
+    Values { min: f32, max: f32 },
+    /// Colour by index along a dimension of `count`: a colour bar from 0
+    /// to `count - 1`, or a swatch per index for a categorical palette.
+    Index { count: usize },
+    /// Up to ten lines, each its colour: a legend of lines.
+    Lines { count: usize },
+}
+
+/// Lines beyond this many get a colour bar of their index, not a legend.
+const MAX_LINE_LEGEND: usize = 10;
+
+impl ColorKey {
+    /// The key of a plot with a palette; `None` without one.
+    pub fn of(plot: &Plot) -> Option<ColorKey> {
+        let palette = plot.palette?.to_owned();
+        let lines = |count: usize| {
+            if count <= MAX_LINE_LEGEND {
+                ColorScale::Lines { count }
+            } else {
+                ColorScale::Index { count }
+            }
+        };
+        let scale = match plot.kind {
+            PlotKind::Tandem => lines(plot.tandem.lines),
+            PlotKind::Scatter | PlotKind::Lines => {
+                let last = plot.batches.last()?;
+                match last.layout.color {
+                    ColorSource::None => return None,
+                    ColorSource::Value => {
+                        let (min, max) = plot.color_range?;
+                        ColorScale::Values { min, max }
+                    }
+                    ColorSource::Index { axis } if plot.kind == PlotKind::Lines && axis < last.layout.line_axes => {
+                        lines(plot.line_count())
+                    }
+                    ColorSource::Index { axis } => ColorScale::Index {
+                        count: last.layout.sizes[axis],
+                    },
+                }
+            }
+        };
+        Some(ColorKey { palette, scale })
     }
 }
 
@@ -203,6 +273,7 @@ impl PlotScene {
             runs: Vec::new(),
             legend: Vec::new(),
             by_run: false,
+            color_key: None,
             view,
             zoomed,
         }

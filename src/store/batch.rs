@@ -164,6 +164,8 @@ pub struct Batch {
     pub layout: PointLayout,
     /// Bounds of this batch's finite points, tiling applied.
     pub bounds: Bounds,
+    /// Colour by value: the range of the finite colour values.
+    pub color_range: Option<(f32, f32)>,
 }
 
 impl Batch {
@@ -216,10 +218,15 @@ impl Batch {
             grid,
             line_axes: call.line_dims.len(),
         };
+        let color_range = match color {
+            ColorSource::Value => value_range(&values, shape, d),
+            _ => None,
+        };
         Batch {
             tensor: call.data.clone(),
             layout,
             bounds,
+            color_range,
         }
     }
 
@@ -230,6 +237,25 @@ impl Batch {
     pub fn is_empty(&self) -> bool {
         self.layout.is_empty()
     }
+}
+
+/// The range of the finite colour values (the third entry along the
+/// spatial dim, of size 3), in one pass: viewing the shape as `[outer, 3,
+/// inner]`, an outer index's colour values are one contiguous run.
+pub fn value_range(values: &[f32], shape: &[usize], spatial_dim: usize) -> Option<(f32, f32)> {
+    let outer: usize = shape[..spatial_dim].iter().product();
+    let inner: usize = shape[spatial_dim + 1..].iter().product();
+    let run = shape[spatial_dim] * inner;
+    let (mut lo, mut hi) = (f32::INFINITY, f32::NEG_INFINITY);
+    for o in 0..outer {
+        for &v in &values[o * run + 2 * inner..o * run + 3 * inner] {
+            if v.is_finite() {
+                lo = lo.min(v);
+                hi = hi.max(v);
+            }
+        }
+    }
+    (lo <= hi).then_some((lo, hi))
 }
 
 /// Bounds of the finite (x, y) pairs, one per slice along `grid_dim` (a

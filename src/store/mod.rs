@@ -97,6 +97,8 @@ pub struct Plot<'a> {
     pub tandem: TandemData<'a>,
     /// Bounds of all finite points.
     pub bounds: Bounds,
+    /// Colour by value: the range of the finite colour values.
+    pub color_range: Option<(f32, f32)>,
 }
 
 impl Plot<'_> {
@@ -168,11 +170,14 @@ struct Epoch {
     palettes: Vec<(usize, Option<Box<str>>)>,
 }
 
-/// What the history keeps per batch or tandem row: 24 bytes.
+/// What the history keeps per batch or tandem row: 32 bytes.
 #[derive(Clone, Copy, Debug)]
 struct Item {
     record: u64,
     bounds: Bounds,
+    /// The range of colour values up to and including it (colour by
+    /// value); empty (min above max) without any.
+    colors: (f32, f32),
 }
 
 impl Epoch {
@@ -200,13 +205,18 @@ impl Epoch {
     }
 
     /// Records an item added by record `record`.
-    fn push_item(&mut self, record: u64, bounds: Bounds, palette: Option<&str>) {
+    fn push_item(&mut self, record: u64, bounds: Bounds, colors: Option<(f32, f32)>, palette: Option<&str>) {
         let current = self.palettes.last().and_then(|(_, p)| p.as_deref());
         if current != palette {
             self.palettes.push((self.items(), palette.map(Into::into)));
         }
         let bounds = self.last_bounds().union(&bounds);
-        self.items.push(Item { record, bounds });
+        let last = self
+            .items
+            .last()
+            .map_or((f32::INFINITY, f32::NEG_INFINITY), |item| item.colors);
+        let colors = colors.map_or(last, |(lo, hi)| (last.0.min(lo), last.1.max(hi)));
+        self.items.push(Item { record, bounds, colors });
     }
 
     /// The plot as it was with the first `items` items.
@@ -228,6 +238,10 @@ impl Epoch {
                 rows,
             },
             bounds: items.checked_sub(1).map_or(Bounds::EMPTY, |i| self.items[i].bounds),
+            color_range: items
+                .checked_sub(1)
+                .map(|i| self.items[i].colors)
+                .filter(|(lo, hi)| lo <= hi),
         }
     }
 }
@@ -494,7 +508,12 @@ impl Store {
             }
         }
         let epoch = self.epoch_for(index, &call.plot, plot_kind, fresh);
-        epoch.push_item(index, batch.bounds, call.color.as_ref().map(|c| c.palette.as_str()));
+        epoch.push_item(
+            index,
+            batch.bounds,
+            batch.color_range,
+            call.color.as_ref().map(|c| c.palette.as_str()),
+        );
         epoch.batches.push(batch);
         Ok(())
     }
@@ -522,7 +541,7 @@ impl Store {
         for &y in ys.iter() {
             bounds.include(x, y);
         }
-        epoch.push_item(index, bounds, call.palette.as_deref());
+        epoch.push_item(index, bounds, None, call.palette.as_deref());
         Ok(())
     }
 }

@@ -5,7 +5,7 @@
 //! grows: a new point costs O(1). The average is causal, so an earlier
 //! state of the plot (the timeline) is a prefix of the smoothed data too.
 
-use super::batch::{Batch, Bounds, ColorSource, PointLayout, finite_bounds};
+use super::batch::{Batch, Bounds, ColorSource, PointLayout, finite_bounds, value_range};
 use super::{Plot, PlotKind, TandemData};
 use crate::format::Tensor;
 
@@ -138,6 +138,7 @@ impl Smoothed {
                 rows,
             },
             bounds,
+            color_range: plot.color_range,
         }
     }
 
@@ -189,10 +190,13 @@ impl Smoothed {
             grid: None,
             line_axes: 1,
         };
+        let shape = vec![lines, per_line, stride];
+        let color_range = if colored { value_range(&values, &shape, 2) } else { None };
         self.batches.push(Batch {
-            tensor: Tensor::from_values(vec![lines, per_line, stride], &values),
+            tensor: Tensor::from_values(shape, &values),
             layout,
             bounds: finite_bounds(&xs, &ys),
+            color_range,
         });
     }
 }

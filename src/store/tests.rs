@@ -360,3 +360,31 @@ fn step_numbers_only_grow_when_a_logger_restarts() {
     assert_eq!(numbers, [0, 1, 2, 3, 4]);
     assert_eq!(store.timeline().last_numbered(3), Some(3));
 }
+
+#[test]
+fn colour_values_have_their_range_through_the_history() {
+    let mut store = Store::new();
+    store.apply(&layout(&["p"])).unwrap();
+    let colored = |values: &[f32], append: bool| {
+        record(
+            1,
+            RecordBody::Scatter(DataCall {
+                plot: "p".into(),
+                spatial_dim: 1,
+                append,
+                color: Some(ColorSpec::by_value("Viridis256")),
+                grid: None,
+                line_dims: vec![],
+                data: Tensor::from_values(vec![values.len() / 3, 3], values),
+            }),
+        )
+    };
+    store
+        .apply(&colored(&[0.0, 0.0, 2.0, 1.0, 1.0, f32::NAN, 2.0, 2.0, -1.0], false))
+        .unwrap();
+    store.apply(&colored(&[0.0, 0.0, 7.5], true)).unwrap();
+    assert_eq!(store.at_record(2).plot("p").unwrap().color_range, Some((-1.0, 2.0)));
+    assert_eq!(store.plot("p").unwrap().color_range, Some((-1.0, 7.5)));
+    store.apply(&point("p", 1.0, false)).unwrap();
+    assert_eq!(store.plot("p").unwrap().color_range, None, "replaced without colour");
+}
