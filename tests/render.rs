@@ -56,7 +56,8 @@ fn points_take_their_colours(r: &mut HeadlessRenderer) -> Result<(), String> {
         logger
             .scatter("plain", TensorView::new(&[1, 2], &[0.0, 0.0]), 1, false, None, None)
             .unwrap();
-        let data = [0.0, 0.0, 0.0, 1.0, 1.0, 1.0];
+        // Bottom left and bottom right: the colour key is top right.
+        let data = [0.0, 0.0, 0.0, 1.0, 0.0, 1.0];
         logger
             .scatter(
                 "viridis",
@@ -77,7 +78,7 @@ fn points_take_their_colours(r: &mut HeadlessRenderer) -> Result<(), String> {
     let checks = [
         (at(0, [0.0, 0.0]), [0x1f, 0x77, 0xb4], "default blue"),
         (at(1, [0.0, 0.0]), [0x44, 0x01, 0x54], "viridis at 0"),
-        (at(1, [1.0, 1.0]), [0xfd, 0xe7, 0x25], "viridis at 1"),
+        (at(1, [1.0, 0.0]), [0xfd, 0xe7, 0x25], "viridis at 1"),
     ];
     for (got, want, what) in checks {
         if !near(got, want, 3) {
