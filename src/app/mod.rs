@@ -7,6 +7,8 @@
 //! unless something changed). The strip along the bottom is the run's
 //! timeline ([`timeline`]): the page shows the live end or any step.
 
+mod feed;
+mod gfx;
 pub mod interaction;
 mod overlay;
 pub mod timeline;
@@ -14,49 +16,28 @@ pub mod timeline;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{Receiver, Sender, channel};
+use std::sync::mpsc::{Receiver, channel};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, anyhow, bail};
 use winit::application::ApplicationHandler;
 use winit::event::{ElementState, MouseButton, MouseScrollDelta, StartCause, WindowEvent};
-use winit::event_loop::{ActiveEventLoop, ControlFlow, EventLoop, EventLoopProxy};
+use winit::event_loop::{ActiveEventLoop, ControlFlow, EventLoop};
 use winit::keyboard::{Key, ModifiersState, NamedKey};
-use winit::window::{Window, WindowId};
+use winit::window::WindowId;
 
+use self::feed::{AppEvent, Feed, spawn_reader};
+use self::gfx::Gfx;
 use self::interaction::{Hit, Views, nearest, plot_area_at};
 use self::timeline::{StripGeometry, TimelineState};
-use crate::layout::AsPageData;
 use crate::layout::PageData;
 use crate::layout::{PageScene, Style};
-use crate::render::{Blit, GpuContext, OffscreenTarget, Overlay, PageRenderer};
+use crate::render::Overlay;
+use crate::source::Reader;
 use crate::source::apply_to_runs;
-use crate::source::{POLL_INTERVAL, Poll, Reader, Update};
 use crate::store::{Runs, StepDetector, Store};
 use crate::video::{Recorder, VideoOptions};
 use std::collections::HashSet;
-
-/// What the reader thread sends the window: records and restarts, each
-/// with the part of the source (the log of several) it came from, and the
-/// name of each part before its first update.
-#[allow(clippy::large_enum_variant)] // records move through once, like `Update`
-enum Feed {
-    Part(usize, String),
-    Update(usize, Update),
-}
-
-/// What the reader thread tells the event loop.
-#[derive(Debug)]
-enum AppEvent {
-    /// Records are waiting in the channel.
-    Data,
-    /// The source reached its end and is not followed.
-    SourceDone,
-    /// The source failed.
-    SourceError(String),
-    /// Ctrl-C or SIGTERM.
-    Quit,
-}
 
 const HELP: &str = "Wheel: zoom at the cursor\n\
 Drag: pan\n\
@@ -137,203 +118,6 @@ fn no_display(detail: &str) -> String {
         "no display is available ({detail}); render without a window with --screenshot OUT.png, \
          --record OUT.mp4 or --export OUT.json"
     )
-}
-
-/// Pulls records from the source on its own thread.
-fn spawn_reader(
-    mut reader: Reader<'static>,
-    sender: Sender<Feed>,
-    proxy: EventLoopProxy<AppEvent>,
-    quit: Arc<AtomicBool>,
-) -> anyhow::Result<std::thread::JoinHandle<()>> {
-    let thread = std::thread::Builder::new()
-        .name("streamvis-reader".into())
-        .spawn(move || {
-            let mut pending = 0usize;
-            let mut parts = 0;
-            let wake = |pending: &mut usize| {
-                if *pending > 0 {
-                    let _ = proxy.send_event(AppEvent::Data);
-                    *pending = 0;
-                }
-            };
-            while !quit.load(Ordering::Relaxed) {
-                match reader.poll() {
-                    Ok(Poll::Update(update)) => {
-                        let part = reader.part();
-                        while parts <= part {
-                            if sender.send(Feed::Part(parts, reader.part_name(parts))).is_err() {
-                                return;
-                            }
-                            parts += 1;
-                        }
-                        if sender.send(Feed::Update(part, update)).is_err() {
-                            return;
-                        }
-                        pending += 1;
-                        // Wake the window in batches while catching up.
-                        if pending >= 1024 {
-                            wake(&mut pending);
-                        }
-                    }
-                    Ok(Poll::Waiting) => {
-                        wake(&mut pending);
-                        std::thread::sleep(POLL_INTERVAL);
-                    }
-                    Ok(Poll::Finished) => {
-                        wake(&mut pending);
-                        let _ = proxy.send_event(if reader.is_stopped() {
-                            AppEvent::Quit
-                        } else {
-                            AppEvent::SourceDone
-                        });
-                        // Keep the source (and a demo's writer) alive until
-                        // the window closes.
-                        while !quit.load(Ordering::Relaxed) && !reader.is_stopped() {
-                            std::thread::sleep(Duration::from_millis(50));
-                        }
-                        if reader.is_stopped() {
-                            let _ = proxy.send_event(AppEvent::Quit);
-                        }
-                        return;
-                    }
-                    Err(err) => {
-                        wake(&mut pending);
-                        let _ = proxy.send_event(AppEvent::SourceError(format!("{err:#}")));
-                        return;
-                    }
-                }
-            }
-        })?;
-    Ok(thread)
-}
-
-/// The GPU side of the window.
-struct Gfx {
-    window: Arc<Window>,
-    ctx: GpuContext,
-    surface: wgpu::Surface<'static>,
-    config: wgpu::SurfaceConfiguration,
-    page: PageRenderer,
-    target: OffscreenTarget,
-    blit: Blit,
-    /// Frames shown so far; logged with each one so that a test driving the
-    /// window can wait until its input has been drawn.
-    frames_presented: u64,
-}
-
-impl Gfx {
-    fn new(event_loop: &ActiveEventLoop) -> anyhow::Result<Gfx> {
-        let attributes = Window::default_attributes()
-            .with_title("streamvis-gpu")
-            .with_inner_size(winit::dpi::LogicalSize::new(1280.0, 800.0));
-        let window = Arc::new(event_loop.create_window(attributes).context("creating the window")?);
-        let display = Box::new(event_loop.owned_display_handle());
-        let instance = wgpu::Instance::new(GpuContext::instance_descriptor(Some(display)));
-        let surface = instance
-            .create_surface(window.clone())
-            .context("creating the window's surface")?;
-        let ctx = GpuContext::with_instance(instance, Some(&surface))?;
-        let caps = surface.get_capabilities(&ctx.adapter);
-        let format = caps
-            .formats
-            .iter()
-            .copied()
-            .find(|f| f.is_srgb())
-            .or(caps.formats.first().copied())
-            .context("the surface supports no format")?;
-        let present_mode = if caps.present_modes.contains(&wgpu::PresentMode::Fifo) {
-            wgpu::PresentMode::Fifo
-        } else {
-            wgpu::PresentMode::AutoVsync
-        };
-        let size = window.inner_size();
-        let config = wgpu::SurfaceConfiguration {
-            usage: wgpu::TextureUsages::RENDER_ATTACHMENT,
-            format,
-            width: size.width.max(1),
-            height: size.height.max(1),
-            present_mode,
-            alpha_mode: caps
-                .alpha_modes
-                .first()
-                .copied()
-                .unwrap_or(wgpu::CompositeAlphaMode::Auto),
-            view_formats: vec![],
-            desired_maximum_frame_latency: 2,
-            color_space: wgpu::SurfaceColorSpace::Auto,
-        };
-        surface.configure(&ctx.device, &config);
-        let page = PageRenderer::new(&ctx);
-        let target = OffscreenTarget::new(&ctx.device, config.width, config.height);
-        let mut blit = Blit::new(&ctx.device, format);
-        blit.set_source(
-            &ctx.device,
-            if format.is_srgb() {
-                &target.view
-            } else {
-                &target.raw_view
-            },
-        );
-        log::info!("window on {}, surface {format:?}", ctx.adapter_summary());
-        Ok(Gfx {
-            window,
-            ctx,
-            surface,
-            config,
-            page,
-            target,
-            blit,
-            frames_presented: 0,
-        })
-    }
-
-    fn resize(&mut self, width: u32, height: u32) {
-        if width == 0 || height == 0 {
-            return;
-        }
-        self.config.width = width;
-        self.config.height = height;
-        self.surface.configure(&self.ctx.device, &self.config);
-        self.target = OffscreenTarget::new(&self.ctx.device, width, height);
-        let view = if self.config.format.is_srgb() {
-            &self.target.view
-        } else {
-            &self.target.raw_view
-        };
-        self.blit.set_source(&self.ctx.device, view);
-    }
-
-    /// Draws the page and shows it; returns whether it was shown.
-    fn present(&mut self, store: &dyn AsPageData, scene: &PageScene, overlay: &Overlay) -> anyhow::Result<bool> {
-        self.page.render(&self.ctx, store, scene, overlay, &self.target)?;
-        let frame = match self.surface.get_current_texture() {
-            wgpu::CurrentSurfaceTexture::Success(frame) | wgpu::CurrentSurfaceTexture::Suboptimal(frame) => frame,
-            wgpu::CurrentSurfaceTexture::Occluded => return Ok(false),
-            // A busy machine can miss the timeout: try again rather than
-            // leave an old frame up until the next event.
-            wgpu::CurrentSurfaceTexture::Timeout => {
-                self.window.request_redraw();
-                return Ok(false);
-            }
-            wgpu::CurrentSurfaceTexture::Outdated | wgpu::CurrentSurfaceTexture::Lost => {
-                self.surface.configure(&self.ctx.device, &self.config);
-                self.window.request_redraw();
-                return Ok(false);
-            }
-            wgpu::CurrentSurfaceTexture::Validation => bail!("the surface reported a validation error"),
-        };
-        let view = frame.texture.create_view(&wgpu::TextureViewDescriptor::default());
-        let mut encoder = self.ctx.device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
-            label: Some("Gfx::present"),
-        });
-        self.blit.draw(&mut encoder, &view);
-        self.ctx.queue.submit([encoder.finish()]);
-        self.window.pre_present_notify();
-        self.ctx.queue.present(frame);
-        self.frames_presented += 1;
-        Ok(true)
-    }
 }
 
 /// The window's state.

@@ -12,10 +12,10 @@ use super::palette::palette_colors;
 use super::plots::{PlotData, PlotRenderers, PlotView, RAW_UNDER_SMOOTHED, SMOOTHED, SyncStats};
 use super::solid::SolidRenderer;
 use super::text::{Anchor, Label, TextLayer};
-use crate::layout::AsPageData;
+use crate::layout::{AsPageData, ShownRun};
 use crate::layout::{ColorScale, DataRect, PageScene, PlotScene, Style, format_value};
 use crate::store::unit_index;
-use crate::store::{PlotKind, Smoothed};
+use crate::store::{Plot, PlotKind, Smoothed};
 
 /// Page colours (sRGB).
 const BACKGROUND: [u8; 3] = [255, 255, 255];
@@ -139,16 +139,7 @@ impl PageRenderer {
                     continue;
                 };
                 let smooth = smoothing > 0.0 && data.kind != PlotKind::Scatter;
-                let at = PlotView {
-                    plot: &data,
-                    run: &run.key,
-                    run_color: run.color.filter(|_| plot.by_run),
-                    opacity: if smooth { RAW_UNDER_SMOOTHED } else { 1.0 },
-                    view: &plot.view,
-                    area,
-                    target_size: size,
-                    style: &scene.style,
-                };
+                let at = raw_view(plot, run, &data, smooth, size, &scene.style);
                 let note = self
                     .plot_data
                     .prepare_view(device, queue, &mut encoder, &self.renderers, &at);
@@ -237,16 +228,7 @@ impl PageRenderer {
                     let Some(run) = store.runs.get(r) else { continue };
                     if let Some(data) = run.snapshot.plot(&plot.frame.name) {
                         let smooth = smoothing > 0.0 && data.kind != PlotKind::Scatter;
-                        let at = PlotView {
-                            plot: &data,
-                            run: &run.key,
-                            run_color: run.color.filter(|_| plot.by_run),
-                            opacity: if smooth { RAW_UNDER_SMOOTHED } else { 1.0 },
-                            view: &plot.view,
-                            area: &plot.frame.plot_area,
-                            target_size: size,
-                            style: &scene.style,
-                        };
+                        let at = raw_view(plot, run, &data, smooth, size, &scene.style);
                         self.plot_data.draw(device, queue, &self.renderers, &mut pass, &at);
                         let key = format!("{}{SMOOTHED}", run.key);
                         if smooth && let Some(cache) = self.smoothed.get(&(key.clone(), data.name.to_owned())) {
@@ -273,6 +255,28 @@ impl PageRenderer {
         self.text.trim();
         ctx.take_error()?;
         Ok(stats)
+    }
+}
+
+/// Run `run`'s data `data` as `plot` draws it: in the run's colour when
+/// the plot colours by run, faint under its smoothed lines when `smooth`.
+fn raw_view<'a>(
+    plot: &'a PlotScene,
+    run: &'a ShownRun,
+    data: &'a Plot<'a>,
+    smooth: bool,
+    target_size: [u32; 2],
+    style: &'a Style,
+) -> PlotView<'a> {
+    PlotView {
+        plot: data,
+        run: &run.key,
+        run_color: run.color.filter(|_| plot.by_run),
+        opacity: if smooth { RAW_UNDER_SMOOTHED } else { 1.0 },
+        view: &plot.view,
+        area: &plot.frame.plot_area,
+        target_size,
+        style,
     }
 }
 
