@@ -6,6 +6,7 @@ mod arena;
 mod blit;
 mod buffer;
 mod capture;
+mod chunk;
 mod context;
 mod gpu_types;
 mod lines;

@@ -176,12 +176,7 @@ impl PlotData {
         };
         for run in &page.runs {
             for plot in run.snapshot.plots() {
-                let key = (run.key.clone(), plot.name.to_owned());
-                let gpu = self.plots.entry(key).or_insert_with(|| PlotGpu {
-                    arena: PlotArena::new(plot.kind),
-                    reduced: None,
-                    splat: None,
-                });
+                let gpu = self.gpu_for(&run.key, plot);
                 gpu.arena
                     .sync(device, queue, encoder, plot, limits, &mut budget, &mut stats);
             }
@@ -192,6 +187,17 @@ impl PlotData {
         }
         stats.gpu_bytes = self.gpu_bytes();
         stats
+    }
+
+    /// The GPU data of run `run`'s `plot`, made empty on first use.
+    fn gpu_for(&mut self, run: &str, plot: &Plot) -> &mut PlotGpu {
+        self.plots
+            .entry((run.to_owned(), plot.name.to_owned()))
+            .or_insert_with(|| PlotGpu {
+                arena: PlotArena::new(plot.kind),
+                reduced: None,
+                splat: None,
+            })
     }
 
     /// Brings the GPU up to date with one plot that is not in the page's
@@ -210,14 +216,7 @@ impl PlotData {
             limit: self.memory_budget,
             used: self.gpu_bytes(),
         };
-        let gpu = self
-            .plots
-            .entry((run.to_owned(), plot.name.to_owned()))
-            .or_insert_with(|| PlotGpu {
-                arena: PlotArena::new(plot.kind),
-                reduced: None,
-                splat: None,
-            });
+        let gpu = self.gpu_for(run, plot);
         gpu.arena.sync(device, queue, encoder, plot, limits, &mut budget, stats);
         stats.gpu_bytes = self.gpu_bytes();
     }

@@ -299,23 +299,16 @@ mod tests {
         };
         assert_eq!(points(&m_live), points(&m_once));
         // Line 1 of the multi-lines, smoothed directly.
-        let raw: Vec<f32> = m
-            .batches
-            .iter()
-            .flat_map(|b| {
-                let v = b.tensor.values().into_owned();
-                (3..6).map(move |p| b.layout.point(&v, p).1)
-            })
-            .collect();
-        let smoothed: Vec<f32> = m_once
-            .view(&m)
-            .batches
-            .iter()
-            .flat_map(|b| {
-                let v = b.tensor.values().into_owned();
-                (3..6).map(move |p| b.layout.point(&v, p).1)
-            })
-            .collect();
+        let line_1 = |plot: &Plot| -> Vec<f32> {
+            plot.batches
+                .iter()
+                .flat_map(|b| {
+                    let v = b.tensor.values().into_owned();
+                    (3..6).map(move |p| b.layout.point(&v, p).1)
+                })
+                .collect()
+        };
+        let (raw, smoothed) = (line_1(&m), line_1(&m_once.view(&m)));
         for (a, b) in smoothed.iter().zip(direct(&raw, 0.9)) {
             assert!((a - b).abs() < 1e-4, "{a} vs {b}");
         }
