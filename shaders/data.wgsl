@@ -32,8 +32,9 @@ struct PlotUniforms {
     line_shade: u32,
     // Lines: multiplies their alpha (raw lines under smoothed ones).
     opacity: f32,
-    _pad1: u32,
-    _pad2: u32,
+    // Log axes: bit 0 x, bit 1 y.
+    log_axes: u32,
+    _pad: u32,
 };
 
 // Keep in sync with `BatchDesc` in src/render/gpu_types.rs.
@@ -127,6 +128,7 @@ fn gather(b: u32, p: u32) -> Gathered {
         let row = f32(grid_index / columns);
         out.xy = out.xy + vec2<f32>(column * step.x, -row * step.y);
     }
+    out.xy = plot_space(out.xy);
     let color_mode = batches[b].color_mode;
     out.has_color = color_mode != 0u;
     if (color_mode == 1u) {
@@ -134,6 +136,23 @@ fn gather(b: u32, p: u32) -> Gathered {
         out.color_value = select(0.0, f32(color_index) / f32(max(size, 2u) - 1u), size > 1u);
     } else if (color_mode == 2u) {
         out.color_value = data[offset + 2u * spatial_stride];
+    }
+    return out;
+}
+
+// The largest f32: past the bound is_finite2 checks, so a point placed
+// there is not drawn.
+const OFF_PLOT: f32 = 3.4028235e38;
+
+// A data point where the plot places it: log10 on the plot's log axes,
+// where a value at or below zero is not drawn.
+fn plot_space(xy: vec2<f32>) -> vec2<f32> {
+    var out = xy;
+    if ((plot.log_axes & 1u) != 0u) {
+        out.x = select(OFF_PLOT, log2(xy.x) * 0.30102999566, xy.x > 0.0);
+    }
+    if ((plot.log_axes & 2u) != 0u) {
+        out.y = select(OFF_PLOT, log2(xy.y) * 0.30102999566, xy.y > 0.0);
     }
     return out;
 }
@@ -156,7 +175,7 @@ fn palette_color(has_color: bool, value: f32) -> vec4<f32> {
     return textureLoad(palette, vec2<u32>(index, plot.palette_row), 0);
 }
 
-// Clip-space position of a data point.
+// Clip-space position of a point in plot space.
 fn clip_from_data(xy: vec2<f32>) -> vec2<f32> {
     return (xy - plot.center) * plot.scale;
 }

@@ -65,8 +65,8 @@ fn tandem_segment(instance: u32) -> Segment {
     let k = instance / segments_per_line;
     let i = instance % segments_per_line;
     let stride = plot.tandem_lines + 1u;
-    seg.a = vec2<f32>(data[i * stride], data[i * stride + 1u + k]);
-    seg.b = vec2<f32>(data[(i + 1u) * stride], data[(i + 1u) * stride + 1u + k]);
+    seg.a = plot_space(vec2<f32>(data[i * stride], data[i * stride + 1u + k]));
+    seg.b = plot_space(vec2<f32>(data[(i + 1u) * stride], data[(i + 1u) * stride + 1u + k]));
     let value = select(0.0, f32(k) / f32(max(plot.tandem_lines, 2u) - 1u), plot.tandem_lines > 1u);
     seg.color = shade(palette_color(true, value), k, plot.tandem_lines);
     seg.ok = is_finite2(seg.a) && is_finite2(seg.b);

@@ -273,7 +273,7 @@ pub fn check_snapshot(store: &Snapshot) {
             {
                 let columns = plot.frame.plot_area.width.max(1.0) as u32;
                 if needs_reduction(&data, columns) {
-                    let reduced = reduce_lines(&data, plot.view.min[0], plot.view.max[0], columns);
+                    let reduced = reduce_lines(&data, plot.view.min[0], plot.view.max[0], columns, plot.log);
                     std::hint::black_box(reduced);
                 }
             }

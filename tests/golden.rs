@@ -10,7 +10,7 @@ mod common;
 use std::collections::HashSet;
 use streamvis_gpu::demo::SeedDemo;
 
-use streamvis_gpu::layout::PageData;
+use streamvis_gpu::layout::{LogAxes, PageData};
 use streamvis_gpu::store::{Runs, Store};
 use streamvis_gpu::{ColorSpec, DataLogger, GridCell, GridSpec, TensorView};
 
@@ -452,6 +452,49 @@ fn noisy_lines() -> Store {
     })
 }
 
+/// A loss falling from 1e2 to 1e-4 over 400 steps (train and validation,
+/// noisy by a factor), and a cloud spread over five decades in x and y:
+/// what log axes are for.
+fn decades() -> Store {
+    common::store_from_log(|logger| {
+        logger
+            .set_layout([
+                ("loss", GridCell::new(0, 0, 1, 1)),
+                ("cloud", GridCell::new(0, 1, 1, 1)),
+            ])
+            .unwrap();
+        let mut rng = fastrand::Rng::with_seed(21);
+        for step in 0..400 {
+            let exponent = 2.0 - 6.0 * step as f32 / 399.0;
+            let train = 10f32.powf(exponent + 0.3 * (rng.f32() - 0.5));
+            let val = 10f32.powf(exponent + 0.4 + 0.3 * (rng.f32() - 0.5));
+            logger.tandem_lines("loss", step as f64, &[train, val], None).unwrap();
+        }
+        let cloud: Vec<f32> = (0..2000)
+            .flat_map(|_| {
+                let u = rng.f32() * 5.0 - 2.0;
+                [10f32.powf(u), 10f32.powf(u + 0.8 * (rng.f32() - 0.5))]
+            })
+            .collect();
+        logger
+            .scatter("cloud", TensorView::new(&[2000, 2], &cloud), 1, false, None, None)
+            .unwrap();
+    })
+}
+
+/// Lines through zero and below: a log y axis leaves those points out and
+/// says how many.
+fn through_zero() -> Store {
+    common::store_from_log(|logger| {
+        one_plot(logger, "metric");
+        for step in 0..200 {
+            let t = step as f32 / 20.0;
+            let values = [t.sin() * 10.0, t * 0.5, (t - 5.0).max(0.0)];
+            logger.tandem_lines("metric", step as f64, &values, None).unwrap();
+        }
+    })
+}
+
 fn two_clouds() -> Runs {
     common::runs_from_logs(vec![
         ("small", cloud_run(4, 0.5, false)),
@@ -490,14 +533,31 @@ fn main() {
             (name.to_owned(), test)
         })
         .collect();
-    for (name, weight) in [
-        ("lines_raw", 0.0f32),
-        ("lines_smoothed_0_6", 0.6),
-        ("lines_smoothed_0_95", 0.95),
-    ] {
+    // Scenes with reading options: smoothing weight, plots with log x and
+    // with log y.
+    type ReadScene = (
+        &'static str,
+        fn() -> Store,
+        f32,
+        &'static [&'static str],
+        &'static [&'static str],
+    );
+    let read_scenes: [ReadScene; 6] = [
+        ("lines_raw", noisy_lines, 0.0, &[], &[]),
+        ("lines_smoothed_0_6", noisy_lines, 0.6, &[], &[]),
+        ("lines_smoothed_0_95", noisy_lines, 0.95, &[], &[]),
+        ("log_axes", decades, 0.0, &["cloud"], &["all"]),
+        ("log_y_smoothed", decades, 0.95, &[], &["loss"]),
+        ("log_y_leaves_out_zero_and_below", through_zero, 0.0, &[], &["metric"]),
+    ];
+    for (name, scene, weight, log_x, log_y) in read_scenes {
         let test: common::GpuTest = Box::new(move |renderer| {
-            let store = noisy_lines();
-            let page = PageData::single(store.live()).with_smoothing(weight);
+            let store = scene();
+            let names = |names: &[&str]| names.iter().map(|n| n.to_string()).collect::<Vec<_>>();
+            let log_axes = LogAxes::from_names(&names(log_x), &names(log_y));
+            let page = PageData::single(store.live())
+                .with_smoothing(weight)
+                .with_log_axes(&log_axes);
             let image = renderer
                 .render(&page, &Default::default(), WIDTH, HEIGHT, &Default::default())
                 .map_err(|e| format!("rendering: {e:#}"))?;

@@ -875,6 +875,39 @@ fn hiding_and_showing_runs(x: &Xvfb) -> Result<(), String> {
 /// A test that drives a viewer on the shared X server.
 type WindowTest = fn(&Xvfb) -> Result<(), String>;
 
+/// `l` and `L` switch the y and x axes of the plot under the cursor between
+/// linear and log; each state is the page `--log-y` / `--log-x` draw.
+fn log_axes_keys(x: &Xvfb) -> Result<(), String> {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("run.log");
+    test_app(&log, 12)?;
+    let revision = store_of(&log).revision();
+    let mut viewer = Viewer::start(x, dir.path(), &["--file", "run.log"], "e2e")?;
+    let page = wait_for_all_of(&viewer, &log)?.size;
+    let scene = scene_of(&log, page);
+    let plot = scene.plots.iter().find(|p| p.frame.name == "top_left").unwrap();
+    let over_plot = center(&plot.frame.plot_area);
+    for (key, flags) in [
+        ("l", &["--log-y", "top_left"][..]),
+        ("L", &["--log-y", "top_left", "--log-x", "top_left"]),
+        ("l", &["--log-x", "top_left"]),
+        ("L", &[]),
+    ] {
+        // Screenshots move the pointer away: back over the plot.
+        viewer.pointer(over_plot)?;
+        let window = viewer.window.clone();
+        viewer.change_views(&format!("the {key} key"), &["key", "--window", &window, key])?;
+        let shot = screenshot_of(&mut viewer, revision)?;
+        common::image::compare(
+            &format!("log_axes_{key}_like_{}", flags.join("_")),
+            &reference_with(&log, dir.path(), page, flags)?,
+            &shot,
+            common::image::EXACT,
+        )?;
+    }
+    viewer.quit()
+}
+
 fn main() {
     streamvis_gpu::render::ensure_runtime_dir();
     let args = libtest_mimic::Arguments::from_args();
@@ -907,6 +940,7 @@ fn main() {
         ("timeline_keys_and_drag", timeline_keys_and_drag),
         ("timeline_follows_and_plays", timeline_follows_and_plays),
         ("hiding_and_showing_runs", hiding_and_showing_runs),
+        ("log_axes_keys", log_axes_keys),
     ];
     let mut trials: Vec<libtest_mimic::Trial> = tests
         .into_iter()

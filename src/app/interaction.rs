@@ -110,6 +110,22 @@ impl Views {
         }
     }
 
+    /// Keeps a zoomed plot's view when its `axis` turns to a log scale
+    /// (`log`) or back: the same data range, in the new plot space. A range
+    /// reaching zero or below has no log view; the plot then follows its
+    /// data.
+    pub fn rescale_axis(&mut self, plot: &str, axis: usize, log: bool) {
+        let Some(view) = self.fixed.get_mut(plot) else { return };
+        let (min, max) = (view.min[axis], view.max[axis]);
+        if log && min > 0.0 {
+            (view.min[axis], view.max[axis]) = (min.log10(), max.log10());
+        } else if log {
+            self.fixed.remove(plot);
+        } else {
+            (view.min[axis], view.max[axis]) = (10f64.powf(min), 10f64.powf(max));
+        }
+    }
+
     /// Returns the plot under `cursor` to following its data; with no plot
     /// there, every plot.
     pub fn reset(&mut self, scene: &PageScene, cursor: Option<[f32; 2]>) {
@@ -179,7 +195,11 @@ pub fn nearest(plot: &Plot, scene_plot: &PlotScene, cursor: [f32; 2], radius: f3
         if !(x.is_finite() && y.is_finite()) {
             return;
         }
-        let s = t.screen_from_data([x as f64, y as f64]);
+        // Points a log axis leaves out are not drawn, so not found either.
+        let Some(p) = scene_plot.plot_from_data([x as f64, y as f64]) else {
+            return;
+        };
+        let s = t.screen_from_data(p);
         let d2 = (s[0] - cursor[0]).powi(2) + (s[1] - cursor[1]).powi(2);
         if d2 <= radius * radius && best.as_ref().is_none_or(|(b, _)| d2 < *b) {
             let hit = Hit {
@@ -351,5 +371,71 @@ mod tests {
         assert!(!views.zoom(&scene, [1.0, 1.0], 1.0));
         assert!(!views.press(&scene, [1.0, 1.0], false));
         assert!(views.fixed.is_empty() && views.drag.is_none());
+    }
+
+    #[test]
+    fn zoom_on_a_log_axis_keeps_the_data_under_the_cursor() {
+        use crate::format::{DataCall, Record, RecordBody, Tensor};
+        use crate::layout::{LogAxes, PageData};
+        let mut store = Store::new();
+        let cells = vec![("a".to_owned(), GridCell::new(0, 0, 1, 1))];
+        store.apply(&Record::for_test(RecordBody::Layout(cells))).unwrap();
+        let data = Tensor::from_values(vec![2, 2], &[1e-3, 1e-2, 1e3, 1e4]);
+        let call = DataCall {
+            plot: "a".into(),
+            spatial_dim: 1,
+            append: false,
+            color: None,
+            grid: None,
+            line_dims: vec![],
+            data,
+        };
+        store.apply(&Record::for_test(RecordBody::Scatter(call))).unwrap();
+        let all = vec!["all".to_owned()];
+        let log = LogAxes::from_names(&all, &all);
+        let page = PageData::single(store.live()).with_log_axes(&log);
+        let build = |views: &HashMap<String, DataRect>| PageScene::build(&page, views, 800, 400, &Style::default());
+        let scene = build(&HashMap::new());
+        let plot = &scene.plots[0];
+        let a = plot.frame.plot_area;
+        let cursor = [a.x + a.width * 0.3, a.y + a.height * 0.7];
+        let data_at = |scene: &PageScene| {
+            let plot = &scene.plots[0];
+            plot.data_from_plot(plot.transform().data_from_screen(cursor))
+        };
+        let before = data_at(&scene);
+        let mut views = Views::default();
+        assert!(views.zoom(&scene, cursor, 3.0));
+        let zoomed = build(&views.fixed);
+        let after = data_at(&zoomed);
+        for axis in 0..2 {
+            assert!(
+                (after[axis] / before[axis] - 1.0).abs() < 1e-9,
+                "{before:?} -> {after:?}"
+            );
+        }
+        // The zoom scales decades: the view spans the same ratio of data
+        // less by the zoom factor in log space.
+        let decades = |s: &PageScene| s.plots[0].view.width();
+        assert!((decades(&zoomed) - decades(&scene) * ZOOM_PER_NOTCH.powi(3)).abs() < 1e-9);
+        // Back to a linear x: the zoomed view keeps its data range.
+        let shown = zoomed.plots[0].view;
+        views.rescale_axis("a", 0, false);
+        let linear = views.fixed["a"];
+        assert!((linear.min[0] - 10f64.powf(shown.min[0])).abs() < 1e-12);
+        assert!((linear.max[0] - 10f64.powf(shown.max[0])).abs() < 1e-9);
+        assert_eq!(linear.min[1], shown.min[1], "y stays as it was");
+        views.rescale_axis("a", 0, true);
+        assert!((views.fixed["a"].min[0] - shown.min[0]).abs() < 1e-9);
+        // A range through zero has no log view: the plot follows its data.
+        views.fixed.insert(
+            "a".into(),
+            DataRect {
+                min: [-1.0, 0.0],
+                max: [1.0, 1.0],
+            },
+        );
+        views.rescale_axis("a", 0, true);
+        assert!(views.fixed.is_empty());
     }
 }

@@ -30,7 +30,7 @@ use self::feed::{AppEvent, Feed, spawn_reader};
 use self::gfx::Gfx;
 use self::interaction::{Hit, Views, nearest, plot_area_at};
 use self::timeline::{StripGeometry, TimelineState};
-use crate::layout::PageData;
+use crate::layout::{LogAxes, PageData};
 use crate::layout::{PageScene, Style};
 use crate::render::Overlay;
 use crate::source::Reader;
@@ -54,6 +54,7 @@ Space: pause or resume (following, or playing)\n\
 1-9 or a click on a legend's name: hide or show a run\n\
 o: several runs' clouds overlaid, or a panel per run\n\
 [ / ]: less / more smoothing of line plots\n\
+l / L: log or linear y / x axis of the plot under the cursor\n\
 h or ?: show or hide this help\n\
 q or Esc: quit";
 
@@ -64,6 +65,7 @@ pub fn run_window(
     gpu_memory_budget: Option<u64>,
     overlay_clouds: bool,
     smoothing: f32,
+    log_axes: LogAxes,
 ) -> anyhow::Result<()> {
     check_display()?;
     let event_loop = EventLoop::<AppEvent>::with_user_event()
@@ -88,6 +90,7 @@ pub fn run_window(
     app.gpu_memory_budget = gpu_memory_budget;
     app.overlay_clouds = overlay_clouds;
     app.smoothing = smoothing;
+    app.log_axes = log_axes;
     let result = event_loop.run_app(&mut app);
     if let Some(gfx) = &app.gfx {
         log::info!("GPU memory for plot data at exit: {} MiB", gfx.page.gpu_bytes() >> 20);
@@ -134,6 +137,8 @@ struct App {
     overlay_clouds: bool,
     /// Line plots smoothed with this weight (`[` and `]`).
     smoothing: f32,
+    /// Plots with log axes (`l` and `L`).
+    log_axes: LogAxes,
     /// A store without steps: the timeline's clock before any run.
     no_steps: Store,
     /// With --record: the video's store (every record, as one run).
@@ -170,6 +175,7 @@ impl App {
             hidden: HashSet::new(),
             overlay_clouds: false,
             smoothing: 0.0,
+            log_axes: LogAxes::default(),
             no_steps: Store::new(),
             record_store: Store::new(),
             recorder,
@@ -273,7 +279,8 @@ impl App {
         let page_height = (size.height as f32 - strip.strip.height).max(1.0) as u32;
         let shown = shown_of(&self.runs, &self.timeline, &self.hidden)
             .with_overlay_clouds(self.overlay_clouds)
-            .with_smoothing(self.smoothing);
+            .with_smoothing(self.smoothing)
+            .with_log_axes(&self.log_axes);
         let scene = PageScene::build(&shown, &self.views.fixed, size.width, page_height, &style);
         // The hover read-out follows the data under a still cursor.
         self.hover = self.cursor.and_then(|c| {
@@ -309,7 +316,8 @@ impl App {
             // What this frame shows, for tests to wait on (tests/window.rs
             // parses this line): the page's size (the window less the
             // timeline strip), the step shown, and a fingerprint of the
-            // views that changes with every zoom, pan, box and reset.
+            // views that changes with every zoom, pan, box, reset and log
+            // axis switched.
             let cursor = self
                 .cursor
                 .map_or_else(|| "none".to_owned(), |c| format!("{:.0},{:.0}", c[0], c[1]));
@@ -327,7 +335,7 @@ impl App {
                             .contains(crate::calls::printable(&self.runs.label(i)).as_ref()))
                         .count(),
                 self.runs.len(),
-                views_fingerprint(&self.views),
+                views_fingerprint(&self.views, &self.log_axes),
             );
         }
         self.scene = Some(scene);
@@ -341,7 +349,8 @@ impl App {
         let scene = self.scene.clone().context("nothing drawn yet")?;
         let shown = shown_of(&self.runs, &self.timeline, &self.hidden)
             .with_overlay_clouds(self.overlay_clouds)
-            .with_smoothing(self.smoothing);
+            .with_smoothing(self.smoothing)
+            .with_log_axes(&self.log_axes);
         let gfx = self.gfx.as_mut().context("no window")?;
         gfx.page
             .render(&gfx.ctx, &shown, &scene, &Overlay::default(), &gfx.target)?;
@@ -410,6 +419,15 @@ impl App {
             Key::Character("o") => self.overlay_clouds = !self.overlay_clouds,
             Key::Character("[") => self.smoothing = crate::store::smoothing_step(self.smoothing, false),
             Key::Character("]") => self.smoothing = crate::store::smoothing_step(self.smoothing, true),
+            Key::Character(key @ ("l" | "L")) => {
+                let axis = usize::from(key == "l");
+                let plot = self.cursor.zip(self.scene.as_ref()).and_then(|(c, s)| s.plot_at(c));
+                if let Some(name) = plot.map(|p| p.frame.name.clone()) {
+                    self.log_axes.toggle(&name, axis);
+                    let log = self.log_axes.of(&name)[axis];
+                    self.views.rescale_axis(&name, axis, log);
+                }
+            }
             Key::Character("r") => {
                 if let Some(scene) = &self.scene {
                     self.views.reset(scene, self.cursor);
@@ -506,15 +524,16 @@ fn shown_of<'a>(runs: &'a Runs, timeline: &TimelineState, hidden: &HashSet<Strin
     })
 }
 
-/// A hash of the views, the same for the same views whatever the order of
-/// their map.
-fn views_fingerprint(views: &Views) -> u64 {
+/// A hash of the views and log axes, the same for the same views whatever
+/// the order of their map.
+fn views_fingerprint(views: &Views, log_axes: &LogAxes) -> u64 {
     use std::hash::{Hash, Hasher};
     let mut fixed: Vec<String> = views.fixed.iter().map(|entry| format!("{entry:?}")).collect();
     fixed.sort();
     let mut hasher = std::hash::DefaultHasher::new();
     fixed.hash(&mut hasher);
     format!("{:?}", views.drag).hash(&mut hasher);
+    format!("{log_axes:?}").hash(&mut hasher);
     hasher.finish()
 }
 

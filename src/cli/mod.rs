@@ -10,7 +10,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use clap::Parser;
 
-use crate::layout::PageData;
+use crate::layout::{LogAxes, PageData};
 pub use crate::source::Follow;
 use crate::source::{FileTail, LogSet, Reader, RecordSource};
 use crate::store::{self, AsSnapshot, Runs, StepRule};
@@ -50,6 +50,17 @@ pub struct Args {
     /// window); the raw lines stay drawn, faint. --export stays raw.
     #[arg(long, value_name = "W", value_parser = parse_smoothing)]
     pub smooth: Option<f32>,
+
+    /// Show PLOT's y axis on a log scale (`all`: every plot; repeatable;
+    /// `l` in the window). Points at or below zero are not drawn, and the
+    /// plot says how many.
+    #[arg(long, value_name = "PLOT")]
+    pub log_y: Vec<String>,
+
+    /// Show PLOT's x axis on a log scale (`all`: every plot; repeatable;
+    /// `L` in the window).
+    #[arg(long, value_name = "PLOT")]
+    pub log_x: Vec<String>,
 
     /// Run the example training app in this process (logging to a temporary
     /// file) and view it live.
@@ -260,6 +271,8 @@ pub struct Config {
     pub overlay_clouds: bool,
     /// `--smooth`: 0 for raw lines.
     pub smoothing: f32,
+    /// `--log-x`, `--log-y`.
+    pub log_axes: LogAxes,
     /// Bytes of GPU memory the plots may hold.
     pub gpu_memory_budget: Option<u64>,
 }
@@ -326,6 +339,7 @@ impl Args {
                 gpu_memory_budget: None,
                 overlay_clouds: self.overlay_clouds,
                 smoothing: self.smooth.unwrap_or(0.0),
+                log_axes: LogAxes::from_names(&self.log_x, &self.log_y),
             }),
             None => {
                 if self.speed.is_some() || self.steps.is_some() {
@@ -393,6 +407,7 @@ impl Args {
             runs: self.runs,
             overlay_clouds: self.overlay_clouds,
             smoothing: self.smooth.unwrap_or(0.0),
+            log_axes: LogAxes::from_names(&self.log_x, &self.log_y),
             gpu_memory_budget,
         })
     }
@@ -483,6 +498,7 @@ fn run_output(config: Config) -> anyhow::Result<()> {
             config.gpu_memory_budget,
             config.overlay_clouds,
             config.smoothing,
+            config.log_axes.clone(),
         ),
         Output::Export(out) => {
             let runs = read_runs(&mut reader, &config)?;
@@ -499,7 +515,8 @@ fn run_output(config: Config) -> anyhow::Result<()> {
             };
             let page = page
                 .with_overlay_clouds(config.overlay_clouds)
-                .with_smoothing(config.smoothing);
+                .with_smoothing(config.smoothing)
+                .with_log_axes(&config.log_axes);
             write_screenshot(&page, path, *size, config.gpu_memory_budget)
         }
         Output::Record(video) => {

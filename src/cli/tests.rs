@@ -211,6 +211,23 @@ fn numbers_out_of_range_are_clear_errors() {
     }
     let config = parse(&["--file", "a.log", "--screenshot", "o.png", "--smooth", "0.95"]).unwrap();
     assert_eq!(config.smoothing, 0.95);
+    let config = parse(&[
+        "--file",
+        "a.log",
+        "--screenshot",
+        "o.png",
+        "--log-y",
+        "loss",
+        "--log-y",
+        "acc",
+        "--log-x",
+        "all",
+    ])
+    .unwrap();
+    assert_eq!(config.log_axes.of("loss"), [true, true]);
+    assert_eq!(config.log_axes.of("acc"), [true, true]);
+    assert_eq!(config.log_axes.of("cloud"), [true, false]);
+    assert!(parse(&["--file", "a.log"]).unwrap().log_axes.is_none());
     for speed in ["1e-300", "0", "-1", "inf", "NaN", "1e7"] {
         let flag = format!("--speed={speed}");
         let err = parse(&["--file", "a.log", "--record", "v.mp4", &flag]).unwrap_err();

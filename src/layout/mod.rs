@@ -11,9 +11,9 @@ mod ticks;
 mod transform;
 
 pub use grid::{PageLayout, PlotFrame, Rect, Style};
-pub use page_data::{AsPageData, PageData, RUN_COLORS, ShownRun};
+pub use page_data::{AsPageData, LogAxes, PageData, RUN_COLORS, ShownRun};
 pub use scene::{ColorKey, ColorScale, LegendEntry, PageScene, PlotScene};
-pub use ticks::{Tick, format_count, format_value, nice_ticks};
+pub use ticks::{Tick, format_count, format_value, log_ticks, nice_ticks};
 pub use transform::{DataRect, ScreenFromData, autoscale};
 
 #[cfg(test)]

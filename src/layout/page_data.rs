@@ -7,7 +7,7 @@
 //! a legend; scatter plots get one panel per run in the plot's cell, sharing
 //! one data range (see [`super::PageScene`]).
 
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashSet};
 
 use crate::format::GridCell;
 use crate::store::{AsSnapshot, Run, Runs, Snapshot, Store};
@@ -52,6 +52,59 @@ pub struct PageData<'a> {
     /// Line plots smoothed with this weight (0: raw), the raw lines faint
     /// under the smoothed ones.
     pub smoothing: f32,
+    /// Which plots have a log x or y axis.
+    pub log_axes: LogAxes,
+}
+
+/// Which plots show x or y on a log scale: every plot or none, each with
+/// exceptions by name (what `--log-y all` then `l` on one plot gives).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LogAxes {
+    all: [bool; 2],
+    /// Per axis (x, y): the plots that differ from `all`.
+    toggled: [BTreeSet<String>; 2],
+}
+
+impl LogAxes {
+    /// From the command line's names per axis (x, y); `all` stands for
+    /// every plot.
+    pub fn from_names(x: &[String], y: &[String]) -> LogAxes {
+        let mut axes = LogAxes::default();
+        for (axis, names) in [x, y].into_iter().enumerate() {
+            for name in names {
+                if name == "all" {
+                    axes.all[axis] = true;
+                } else {
+                    axes.toggled[axis].insert(name.clone());
+                }
+            }
+        }
+        // `all` and names: every plot.
+        for axis in 0..2 {
+            if axes.all[axis] {
+                axes.toggled[axis].clear();
+            }
+        }
+        axes
+    }
+
+    /// Whether plot `name` has a log x and a log y axis.
+    pub fn of(&self, name: &str) -> [bool; 2] {
+        std::array::from_fn(|axis| self.all[axis] != self.toggled[axis].contains(name))
+    }
+
+    /// Switches plot `name`'s `axis` (0: x, 1: y) between linear and log.
+    pub fn toggle(&mut self, name: &str, axis: usize) {
+        let set = &mut self.toggled[axis];
+        if !set.remove(name) {
+            set.insert(name.to_owned());
+        }
+    }
+
+    /// Whether no plot has a log axis.
+    pub fn is_none(&self) -> bool {
+        self.all == [false; 2] && self.toggled.iter().all(BTreeSet::is_empty)
+    }
 }
 
 impl<'a> PageData<'a> {
@@ -68,7 +121,14 @@ impl<'a> PageData<'a> {
             }],
             overlay_clouds: false,
             smoothing: 0.0,
+            log_axes: LogAxes::default(),
         }
+    }
+
+    /// The same, with the plots `axes` names on log scales.
+    pub fn with_log_axes(mut self, axes: &LogAxes) -> Self {
+        self.log_axes = axes.clone();
+        self
     }
 
     /// The same, with line plots smoothed by `weight` (see
@@ -117,6 +177,7 @@ impl<'a> PageData<'a> {
             runs: shown,
             overlay_clouds: false,
             smoothing: 0.0,
+            log_axes: LogAxes::default(),
         }
     }
 

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use super::grid::{PageLayout, PlotFrame, Rect, Style};
 use super::page_data::AsPageData;
-use super::ticks::{Tick, nice_ticks};
+use super::ticks::{Tick, log_ticks, nice_ticks};
 use super::transform::{DataRect, ScreenFromData, autoscale};
 use crate::store::{Bounds, ColorSource, Plot, PlotKind};
 
@@ -26,7 +26,12 @@ pub struct PlotScene {
     /// How the plot's own colours read (a colour bar, or a legend of
     /// lines), when it has a palette and shows one run.
     pub color_key: Option<ColorKey>,
-    /// The data rectangle shown in the plot area.
+    /// Whether x and y are on log scales.
+    pub log: [bool; 2],
+    /// Points not drawn because they are at or below zero on a log axis.
+    pub left_out: u64,
+    /// The rectangle of plot space shown in the plot area: data
+    /// coordinates, or their log10 on a log axis.
     pub view: DataRect,
     /// Whether the view was set by the user (zoom, pan) rather than autoscale.
     pub zoomed: bool,
@@ -35,8 +40,29 @@ pub struct PlotScene {
 }
 
 impl PlotScene {
+    /// Plot space (see [`PlotScene::view`]) to screen and back.
     pub fn transform(&self) -> ScreenFromData {
         ScreenFromData::new(self.view, self.frame.plot_area)
+    }
+
+    /// Where a data point is in plot space; `None` when a log axis leaves
+    /// it out.
+    pub fn plot_from_data(&self, p: [f64; 2]) -> Option<[f64; 2]> {
+        let mut out = p;
+        for axis in 0..2 {
+            if self.log[axis] {
+                if p[axis].is_nan() || p[axis] <= 0.0 {
+                    return None;
+                }
+                out[axis] = p[axis].log10();
+            }
+        }
+        Some(out)
+    }
+
+    /// The data point at a point of plot space.
+    pub fn data_from_plot(&self, p: [f64; 2]) -> [f64; 2] {
+        std::array::from_fn(|axis| if self.log[axis] { 10f64.powf(p[axis]) } else { p[axis] })
     }
 }
 
@@ -73,9 +99,12 @@ impl PageScene {
                 .filter_map(|(i, run)| Some((i, run.snapshot.plot(&frame.name)?)))
                 .collect();
             let holders: Vec<&(usize, Plot)> = listed.iter().filter(|(i, _)| data.runs[*i].visible).collect();
-            let bounds = holders
-                .iter()
-                .fold(Bounds::EMPTY, |acc, (_, plot)| acc.union(&plot.bounds));
+            let log = data.log_axes.of(&frame.name);
+            let bounds = holders.iter().fold(Bounds::EMPTY, |acc, (_, plot)| {
+                acc.union(&plot.log_extent.plot_bounds(&plot.bounds, log))
+            });
+            let left_out = holders.iter().map(|(_, plot)| plot.log_extent.left_out(log)).sum();
+            let axes = Axes { log, left_out };
             let (view, zoomed) = match views.get(&frame.name) {
                 Some(view) => (*view, true),
                 None => (autoscale(&bounds), false),
@@ -96,10 +125,14 @@ impl PageScene {
                             .iter()
                             .find(|(i, _)| i == run)
                             .and_then(|(_, p)| ColorKey::of(p));
+                        let left_out = holders
+                            .iter()
+                            .find(|(i, _)| i == run)
+                            .map_or(0, |(_, p)| p.log_extent.left_out(log));
                         plots.push(PlotScene {
                             runs: vec![*run],
                             color_key,
-                            ..PlotScene::new(panel, title, view, zoomed, style)
+                            ..PlotScene::new(panel, title, view, zoomed, Axes { log, left_out }, style)
                         });
                     }
                     continue;
@@ -132,7 +165,7 @@ impl PageScene {
                 legend,
                 by_run,
                 color_key,
-                ..PlotScene::new(frame, title, view, zoomed, style)
+                ..PlotScene::new(frame, title, view, zoomed, axes, style)
             });
         }
         PageScene {
@@ -259,15 +292,33 @@ impl PlotScene {
     }
 }
 
+/// A plot's axes: which are on log scales, and how many points that
+/// leaves out.
+#[derive(Clone, Copy)]
+struct Axes {
+    log: [bool; 2],
+    left_out: u64,
+}
+
 impl PlotScene {
-    fn new(frame: PlotFrame, title: String, view: DataRect, zoomed: bool, style: &Style) -> PlotScene {
+    fn new(frame: PlotFrame, title: String, view: DataRect, zoomed: bool, axes: Axes, style: &Style) -> PlotScene {
         let area = frame.plot_area;
         // About one label per 90 px across and 45 px up.
         let x_target = (area.width / (90.0 * style.font_size / 11.0)).round().max(2.0) as usize;
         let y_target = (area.height / (45.0 * style.font_size / 11.0)).round().max(2.0) as usize;
+        let ticks = |axis: usize, target| {
+            let (min, max) = (view.min[axis], view.max[axis]);
+            if axes.log[axis] {
+                log_ticks(min, max, target)
+            } else {
+                nice_ticks(min, max, target)
+            }
+        };
         PlotScene {
-            x_ticks: nice_ticks(view.min[0], view.max[0], x_target),
-            y_ticks: nice_ticks(view.min[1], view.max[1], y_target),
+            x_ticks: ticks(0, x_target),
+            y_ticks: ticks(1, y_target),
+            log: axes.log,
+            left_out: axes.left_out,
             frame,
             title,
             runs: Vec::new(),

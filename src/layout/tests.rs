@@ -1,6 +1,7 @@
 use super::*;
 use crate::format::GridCell;
 use crate::store::Bounds;
+use std::collections::HashMap;
 
 fn cells(list: &[(&str, [u32; 4])]) -> Vec<(String, GridCell)> {
     list.iter()
@@ -159,4 +160,93 @@ fn hover_values_are_short() {
 #[test]
 fn pixel_rects_are_clamped() {
     assert_eq!(Rect::new(-5.0, 10.4, 50.0, 1000.0).to_pixels(100, 100), (0, 10, 45, 90));
+}
+
+#[test]
+fn log_ticks_sit_at_powers_of_ten() {
+    let major = |min, max, n| {
+        log_ticks(min, max, n)
+            .into_iter()
+            .filter(|t| !t.minor)
+            .map(|t| (t.value, t.label))
+            .collect::<Vec<_>>()
+    };
+    // 1e-4 to 1e2: a labelled tick per decade.
+    let labels: Vec<String> = major(-4.2, 2.3, 8).into_iter().map(|(_, l)| l).collect();
+    assert_eq!(labels, ["1e-4", "1e-3", "0.01", "0.1", "1", "10", "100"]);
+    // Twelve decades in room for four labels: every third power.
+    let values: Vec<f64> = major(-6.0, 6.0, 4).into_iter().map(|(v, _)| v).collect();
+    assert_eq!(values, [-6.0, -3.0, 0.0, 3.0, 6.0]);
+    // Minor ticks at 2..9 times each power, unlabelled, while there is room.
+    let ticks = log_ticks(0.0, 2.0, 8);
+    let minors: Vec<f64> = ticks.iter().filter(|t| t.minor).map(|t| t.value).collect();
+    assert_eq!(minors.len(), 16);
+    assert!((minors[0] - 2f64.log10()).abs() < 1e-12 && (minors[15] - 90f64.log10()).abs() < 1e-12);
+    assert!(ticks.iter().all(|t| t.minor == t.label.is_empty()));
+    assert!(
+        log_ticks(-30.0, 30.0, 8).iter().all(|t| !t.minor),
+        "no minor ticks when decades crowd"
+    );
+    // One power in view: 2x and 5x are labelled too.
+    let labels: Vec<String> = log_ticks(0.1, 1.8, 5)
+        .into_iter()
+        .filter(|t| !t.minor)
+        .map(|t| t.label)
+        .collect();
+    assert_eq!(labels, ["2", "5", "10", "20", "50"]);
+    // Within a decade: the data's nice ticks at their logarithms.
+    let within = log_ticks(2f64.log10(), 3f64.log10(), 4);
+    assert_eq!(
+        within.iter().map(|t| t.label.as_str()).collect::<Vec<_>>(),
+        ["2.0", "2.2", "2.4", "2.6", "2.8", "3.0"]
+    );
+    assert!((within[1].value - 2.2f64.log10()).abs() < 1e-12);
+    assert!(log_ticks(1.0, 1.0, 5).is_empty() && log_ticks(0.0, f64::NAN, 5).is_empty());
+}
+
+#[test]
+fn log_axes_by_name_or_all_with_exceptions() {
+    let names = |n: &[&str]| n.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let mut axes = LogAxes::from_names(&names(&["cloud"]), &names(&["all"]));
+    assert_eq!(axes.of("cloud"), [true, true]);
+    assert_eq!(axes.of("loss"), [false, true]);
+    axes.toggle("loss", 1);
+    assert_eq!(axes.of("loss"), [false, false]);
+    assert_eq!(axes.of("other"), [false, true], "the others stay log");
+    axes.toggle("loss", 1);
+    axes.toggle("cloud", 0);
+    assert_eq!(axes, LogAxes::from_names(&[], &names(&["all"])));
+    assert!(LogAxes::default().is_none() && !axes.is_none());
+}
+
+#[test]
+fn a_log_axis_scales_to_the_positive_data_and_counts_the_rest() {
+    use crate::format::{Record, RecordBody, TandemCall, Tensor};
+    let mut store = crate::store::Store::new();
+    store
+        .apply(&Record::for_test(RecordBody::Layout(cells(&[("loss", [0, 0, 1, 1])]))))
+        .unwrap();
+    for (x, ys) in [(1.0, [1e-3f32, 100.0]), (2.0, [0.0, 10.0]), (3.0, [-1.0, 1.0])] {
+        let call = TandemCall {
+            plot: "loss".into(),
+            palette: None,
+            x,
+            ys: Tensor::from_values(vec![2], &ys),
+        };
+        store.apply(&Record::for_test(RecordBody::TandemLines(call))).unwrap();
+    }
+    let log_y = LogAxes::from_names(&[], &["loss".to_owned()]);
+    let page = PageData::single(store.live()).with_log_axes(&log_y);
+    let scene = PageScene::build(&page, &HashMap::new(), 600, 400, &Style::default());
+    let plot = &scene.plots[0];
+    assert_eq!((plot.log, plot.left_out), ([false, true], 2));
+    // log10 of 1e-3 to 100, with the usual 5% margin in plot space.
+    assert!((plot.view.min[1] - (-3.0 - 0.25)).abs() < 1e-6, "{:?}", plot.view);
+    assert!((plot.view.max[1] - (2.0 + 0.25)).abs() < 1e-6, "{:?}", plot.view);
+    assert!(plot.y_ticks.iter().any(|t| t.label == "1e-3" && t.value == -3.0));
+    assert_eq!(plot.plot_from_data([2.0, 100.0]), Some([2.0, 2.0]));
+    assert_eq!(plot.plot_from_data([2.0, 0.0]), None);
+    assert_eq!(plot.data_from_plot([2.0, -1.0]), [2.0, 0.1]);
+    let linear = PageScene::build(&store, &HashMap::new(), 600, 400, &Style::default());
+    assert_eq!((linear.plots[0].log, linear.plots[0].left_out), ([false, false], 0));
 }

@@ -1,10 +1,12 @@
 //! "Nice" tick values (1, 2 or 5 times a power of ten) and their labels.
 
-/// A tick: its value and label.
+/// A tick: its value (in plot space: log10 of the data on a log axis) and
+/// label. Minor ticks have no label, a shorter mark and no grid line.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Tick {
     pub value: f64,
     pub label: String,
+    pub minor: bool,
 }
 
 /// Ticks inside `[min, max]`, about `target` of them, at a step of 1, 2 or
@@ -52,9 +54,77 @@ pub fn nice_ticks(min: f64, max: f64, target: usize) -> Vec<Tick> {
                 } else {
                     format!("{value:.decimals$}")
                 },
+                minor: false,
             }
         })
         .collect()
+}
+
+/// Ticks of a log axis showing 10^min to 10^max, about `target` labelled:
+/// values are exponents (log10 of the data).
+///
+/// Over a decade or more, labelled ticks sit at powers of ten (every
+/// decade, or every few when they crowd), with minor ticks at 2..9 times
+/// each power while a decade has room for them; when fewer than two powers
+/// of ten are in view, 2x and 5x are labelled too. Within less than a
+/// decade, the data's own nice ticks, placed at their logarithms.
+pub fn log_ticks(min: f64, max: f64, target: usize) -> Vec<Tick> {
+    let decades = max - min;
+    if decades.is_nan() || decades <= 0.0 || !decades.is_finite() || target == 0 {
+        return Vec::new();
+    }
+    if decades < 1.0 {
+        return nice_ticks(10f64.powf(min), 10f64.powf(max), target)
+            .into_iter()
+            .filter(|t| t.value > 0.0)
+            .map(|t| Tick {
+                value: t.value.log10(),
+                ..t
+            })
+            .collect();
+    }
+    let every = (decades / target as f64).ceil().max(1.0) as i64;
+    let (first, last) = (min.floor() as i64, max.ceil() as i64);
+    // Minor ticks while a decade spans about two labels' room or more.
+    let minor = decades <= 2.0 * target as f64;
+    let powers_in_view = (first..=last).filter(|k| (min..=max).contains(&(*k as f64))).count();
+    let mut ticks = Vec::new();
+    for k in first..=last {
+        let power = k as f64;
+        if k.rem_euclid(every) == 0 && (min..=max).contains(&power) {
+            ticks.push(Tick {
+                value: power,
+                label: format_power(k, 1),
+                minor: false,
+            });
+        }
+        if !minor {
+            continue;
+        }
+        for m in 2..=9u32 {
+            let value = power + f64::from(m).log10();
+            if !(min..=max).contains(&value) {
+                continue;
+            }
+            let labelled = powers_in_view < 2 && (m == 2 || m == 5);
+            ticks.push(Tick {
+                value,
+                label: if labelled { format_power(k, m) } else { String::new() },
+                minor: !labelled,
+            });
+        }
+    }
+    ticks
+}
+
+/// `m` times 10^k as a label: plain from 0.01 to 100, `me-k` or `mek`
+/// beyond.
+fn format_power(k: i64, m: u32) -> String {
+    match k {
+        -2..=-1 => format!("{:.*}", k.unsigned_abs() as usize, f64::from(m) * 10f64.powi(k as i32)),
+        0..=2 => format!("{}", u64::from(m) * 10u64.pow(k as u32)),
+        _ => format!("{m}e{k}"),
+    }
 }
 
 /// Digits after the point in scientific labels: enough to show `step`.

@@ -37,7 +37,10 @@ pub struct PlotUniforms {
     pub line_shade: u32,
     /// Lines: multiplies their alpha.
     pub opacity: f32,
-    pub _pad: [u32; 2],
+    /// Log axes: bit 0 x, bit 1 y. Positions are log10 of the data there,
+    /// and points at or below zero are not drawn.
+    pub log_axes: u32,
+    pub _pad: u32,
 }
 const _: () = assert!(std::mem::size_of::<PlotUniforms>() == 112);
 

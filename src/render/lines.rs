@@ -114,8 +114,9 @@ impl LinesRenderer {
 /// storage binding is split into groups of whole lines, one chunk each.
 pub struct ReducedLinesDrawData {
     chunks: Vec<Chunk>,
-    /// Generation, data length, view x range (bits) and width in pixels.
-    key: (u64, usize, u64, u64, u32),
+    /// Generation, data length, view x range (bits), width in pixels and
+    /// log axes.
+    key: (u64, usize, u64, u64, u32, [bool; 2]),
     /// Whether the current frame draws the reduction.
     pub active: bool,
     source_points: usize,
@@ -139,7 +140,7 @@ impl ReducedLinesDrawData {
         encoder: &mut wgpu::CommandEncoder,
         limits: ChunkLimits,
         plot: &Plot<'_>,
-        view: &DataRect,
+        (view, log): (&DataRect, [bool; 2]),
         columns: u32,
     ) -> Option<String> {
         if !needs_reduction(plot, columns) {
@@ -158,6 +159,7 @@ impl ReducedLinesDrawData {
             view.min[0].to_bits(),
             view.max[0].to_bits(),
             columns,
+            log,
         );
         let this = reduced.get_or_insert_with(|| ReducedLinesDrawData {
             chunks: Vec::new(),
@@ -167,7 +169,7 @@ impl ReducedLinesDrawData {
             points: 0,
         });
         if this.chunks.is_empty() || this.key != key {
-            let lines = reduce_lines(plot, view.min[0], view.max[0], columns);
+            let lines = reduce_lines(plot, view.min[0], view.max[0], columns, log);
             let color = if plot.palette.is_some() {
                 ColorSource::Value
             } else {

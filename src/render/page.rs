@@ -13,7 +13,7 @@ use super::plots::{PlotData, PlotRenderers, PlotView, RAW_UNDER_SMOOTHED, SMOOTH
 use super::solid::SolidRenderer;
 use super::text::{Anchor, Label, TextLayer};
 use crate::layout::{AsPageData, ShownRun};
-use crate::layout::{ColorScale, DataRect, PageScene, PlotScene, Style, format_value};
+use crate::layout::{ColorScale, DataRect, PageScene, PlotScene, Style, Tick, format_value};
 use crate::store::unit_index;
 use crate::store::{Plot, PlotKind, Smoothed};
 
@@ -170,12 +170,23 @@ impl PageRenderer {
                     notes.push(note);
                 }
             }
-            if !notes.is_empty() {
-                // Several runs: the first run's note stands for the others.
-                let note = match notes.len() {
-                    1 => notes.remove(0),
-                    n => format!("{} (and {} more runs)", notes[0], n - 1),
-                };
+            // Several runs: the first run's note stands for the others.
+            let runs_note = match notes.len() {
+                0 => None,
+                1 => Some(notes.remove(0)),
+                n => Some(format!("{} (and {} more runs)", notes[0], n - 1)),
+            };
+            let log_note = (plot.left_out > 0).then(|| {
+                format!(
+                    "{} points at or below zero not drawn (log axis)",
+                    crate::layout::format_count(plot.left_out as usize)
+                )
+            });
+            let note = match (log_note, runs_note) {
+                (Some(a), Some(b)) => Some(format!("{a}; {b}")),
+                (a, b) => a.or(b),
+            };
+            if let Some(note) = note {
                 let style = &scene.style;
                 let y = plot.frame.cell.y + (style.title_height - style.font_size * 1.25).max(0.0) / 2.0;
                 labels.push(Label {
@@ -274,6 +285,7 @@ fn raw_view<'a>(
         run_color: run.color.filter(|_| plot.by_run),
         opacity: if smooth { RAW_UNDER_SMOOTHED } else { 1.0 },
         view: &plot.view,
+        log: plot.log,
         area: &plot.frame.plot_area,
         target_size,
         style,
@@ -293,13 +305,13 @@ fn rect(x0: f32, y0: f32, x1: f32, y1: f32, color: [u8; 3]) -> SolidRect {
 fn under_data(plot: &PlotScene, rects: &mut Vec<SolidRect>) {
     let area = plot.frame.plot_area;
     let t = plot.transform();
-    for tick in &plot.x_ticks {
+    for tick in plot.x_ticks.iter().filter(|t| !t.minor) {
         let x = t.screen_from_data([tick.value, 0.0])[0].floor();
         if x >= area.x && x < area.right() {
             rects.push(rect(x, area.y, x + 1.0, area.bottom(), GRID));
         }
     }
-    for tick in &plot.y_ticks {
+    for tick in plot.y_ticks.iter().filter(|t| !t.minor) {
         let y = t.screen_from_data([0.0, tick.value])[1].floor();
         if y >= area.y && y < area.bottom() {
             rects.push(rect(area.x, y, area.right(), y + 1.0, GRID));
@@ -326,10 +338,21 @@ fn over_data(plot: &PlotScene, style: &Style, rects: &mut Vec<SolidRect>, labels
         color,
         clip: cell,
     };
+    // Minor ticks (log axes): half as long, unlabelled.
+    let length = |tick: &Tick| {
+        if tick.minor {
+            (style.tick_length / 2.0).round()
+        } else {
+            style.tick_length
+        }
+    };
     for tick in &plot.x_ticks {
         let x = t.screen_from_data([tick.value, 0.0])[0].floor();
         if x >= area.x && x < area.right() {
-            rects.push(rect(x, y1, x + 1.0, y1 + style.tick_length, TICK));
+            rects.push(rect(x, y1, x + 1.0, y1 + length(tick), TICK));
+            if tick.label.is_empty() {
+                continue;
+            }
             labels.push(label(
                 &tick.label,
                 style.font_size,
@@ -342,7 +365,10 @@ fn over_data(plot: &PlotScene, style: &Style, rects: &mut Vec<SolidRect>, labels
     for tick in &plot.y_ticks {
         let y = t.screen_from_data([0.0, tick.value])[1].floor();
         if y >= area.y && y < area.bottom() {
-            rects.push(rect(x0 - style.tick_length, y, x0, y + 1.0, TICK));
+            rects.push(rect(x0 - length(tick), y, x0, y + 1.0, TICK));
+            if tick.label.is_empty() {
+                continue;
+            }
             labels.push(label(
                 &tick.label,
                 style.font_size,

@@ -93,7 +93,10 @@ pub struct PlotView<'a> {
     /// Lines drawn this opaque (raw lines under their smoothed ones are
     /// faint).
     pub opacity: f32,
+    /// The rectangle of plot space shown (see [`crate::layout::PlotScene`]).
     pub view: &'a DataRect,
+    /// Whether x and y are on log scales.
+    pub log: [bool; 2],
     pub area: &'a Rect,
     /// The page's size in pixels.
     pub target_size: [u32; 2],
@@ -270,7 +273,16 @@ impl PlotData {
         });
         let columns = area.width.round().max(1.0) as u32;
         let reduced = if reduce {
-            ReducedLinesDrawData::prepare(&mut gpu.reduced, device, queue, encoder, limits, plot, view, columns)
+            ReducedLinesDrawData::prepare(
+                &mut gpu.reduced,
+                device,
+                queue,
+                encoder,
+                limits,
+                plot,
+                (view, at.log),
+                columns,
+            )
         } else {
             if let Some(r) = &mut gpu.reduced {
                 r.active = false;
@@ -360,6 +372,7 @@ fn plot_uniforms(at: &PlotView, tandem_lines: u32, (w, h): (u32, u32)) -> PlotUn
         drawn: 0,
         line_shade: u32::from(at.run_color.is_some()),
         opacity: at.opacity,
-        _pad: [0; 2],
+        log_axes: u32::from(at.log[0]) | u32::from(at.log[1]) << 1,
+        _pad: 0,
     }
 }

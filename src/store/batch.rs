@@ -5,7 +5,7 @@
 //! offsets (the renderer's vertex shader does the same arithmetic), and the
 //! bounds pass walks the tensor's contiguous runs once.
 
-use wide::f32x8;
+use wide::{f32x8, i32x8};
 
 use crate::format::{DataCall, Tensor};
 
@@ -51,6 +51,78 @@ impl Bounds {
             min: [self.min[0] + dx, self.min[1] + dy],
             max: [self.max[0] + dx, self.max[1] + dy],
         }
+    }
+}
+
+/// What log axes need to know of finite points: the smallest positive x
+/// and y (where a log axis's autoscale starts), and how many points a log
+/// axis would leave out (at or below zero on it).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LogExtent {
+    /// The smallest positive x and y; infinity when there is none.
+    pub min_positive: [f32; 2],
+    /// Points with x at or below zero, with y at or below zero, and with
+    /// both (saturating).
+    pub at_or_below_zero: [u32; 3],
+}
+
+impl LogExtent {
+    pub const EMPTY: LogExtent = LogExtent {
+        min_positive: [f32::INFINITY; 2],
+        at_or_below_zero: [0; 3],
+    };
+
+    pub fn union(&self, other: &LogExtent) -> LogExtent {
+        let [a, b] = [self.at_or_below_zero, other.at_or_below_zero];
+        LogExtent {
+            min_positive: [
+                self.min_positive[0].min(other.min_positive[0]),
+                self.min_positive[1].min(other.min_positive[1]),
+            ],
+            at_or_below_zero: std::array::from_fn(|i| a[i].saturating_add(b[i])),
+        }
+    }
+
+    pub fn include(&mut self, x: f32, y: f32) {
+        if !(x.is_finite() && y.is_finite()) {
+            return;
+        }
+        let (x_out, y_out) = (x <= 0.0, y <= 0.0);
+        if !x_out {
+            self.min_positive[0] = self.min_positive[0].min(x);
+        }
+        if !y_out {
+            self.min_positive[1] = self.min_positive[1].min(y);
+        }
+        for (count, out) in self.at_or_below_zero.iter_mut().zip([x_out, y_out, x_out && y_out]) {
+            *count = count.saturating_add(u32::from(out));
+        }
+    }
+
+    /// Points a plot with log axes `log` (x, y) leaves out.
+    pub fn left_out(&self, log: [bool; 2]) -> u64 {
+        let [x, y, both] = self.at_or_below_zero.map(u64::from);
+        match log {
+            [false, false] => 0,
+            [true, false] => x,
+            [false, true] => y,
+            [true, true] => x + y - both,
+        }
+    }
+
+    /// `bounds` as a plot with log axes `log` shows them: log10 of the
+    /// positive range on a log axis (empty when nothing is positive).
+    pub fn plot_bounds(&self, bounds: &Bounds, log: [bool; 2]) -> Bounds {
+        let mut out = *bounds;
+        for (i, _) in log.iter().enumerate().filter(|(_, log)| **log) {
+            out.min[i] = self.min_positive[i].log10();
+            out.max[i] = if bounds.max[i] > 0.0 {
+                bounds.max[i].log10()
+            } else {
+                f32::NEG_INFINITY
+            };
+        }
+        if out.is_empty() { Bounds::EMPTY } else { out }
     }
 }
 
@@ -164,6 +236,8 @@ pub struct Batch {
     pub layout: PointLayout,
     /// Bounds of this batch's finite points, tiling applied.
     pub bounds: Bounds,
+    /// What log axes need of this batch's finite points, tiling applied.
+    pub log_extent: LogExtent,
     /// Colour by value: the range of the finite colour values.
     pub color_range: Option<(f32, f32)>,
 }
@@ -191,8 +265,8 @@ impl Batch {
                 .map_or(ColorSource::Value, |dim| ColorSource::Index { axis: axis_of(dim) }),
         };
         let values = call.data.values();
-        let bounds_by_slice = slice_bounds(&values, shape, d, call.grid.as_ref().map(|g| g.dim));
-        let raw = bounds_by_slice.iter().fold(Bounds::EMPTY, |acc, b| acc.union(b));
+        let extents = slice_extents(&values, shape, d, call.grid.as_ref().map(|g| g.dim));
+        let raw = extents.iter().fold(Bounds::EMPTY, |acc, (b, _)| acc.union(b));
         let grid = call.grid.as_ref().map(|g| {
             let range = |i: usize| {
                 if raw.is_empty() { 0.0 } else { raw.max[i] - raw.min[i] }
@@ -205,7 +279,7 @@ impl Batch {
         });
         let bounds = match &grid {
             None => raw,
-            Some(grid) => bounds_by_slice.iter().enumerate().fold(Bounds::EMPTY, |acc, (k, b)| {
+            Some(grid) => extents.iter().enumerate().fold(Bounds::EMPTY, |acc, (k, (b, _))| {
                 let [dx, dy] = grid.offset(k);
                 acc.union(&b.shifted(dx, dy))
             }),
@@ -218,6 +292,16 @@ impl Batch {
             grid,
             line_axes: call.line_dims.len(),
         };
+        let log_extent = match &grid {
+            None => extents.iter().fold(LogExtent::EMPTY, |acc, (_, e)| acc.union(e)),
+            // Tiling moves points across zero: a pass over the tiled points
+            // (grids are small tiles of samples).
+            Some(_) => (0..layout.len()).fold(LogExtent::EMPTY, |mut acc, p| {
+                let (x, y, _) = layout.point(&values, p);
+                acc.include(x, y);
+                acc
+            }),
+        };
         let color_range = match color {
             ColorSource::Value => value_range(&values, shape, d),
             _ => None,
@@ -226,6 +310,7 @@ impl Batch {
             tensor: call.data.clone(),
             layout,
             bounds,
+            log_extent,
             color_range,
         }
     }
@@ -258,19 +343,19 @@ pub fn value_range(values: &[f32], shape: &[usize], spatial_dim: usize) -> Optio
     (lo <= hi).then_some((lo, hi))
 }
 
-/// Bounds of the finite (x, y) pairs, one per slice along `grid_dim` (a
-/// single entry without one), in one pass over contiguous runs.
+/// Bounds and log extents of the finite (x, y) pairs, one per slice along
+/// `grid_dim` (a single entry without one), in one pass over contiguous runs.
 ///
 /// Viewing the shape as `[outer, spatial, inner]`, x values of one outer index
 /// are the contiguous run `inner` long, and y values the run after it.
-fn slice_bounds(values: &[f32], shape: &[usize], spatial_dim: usize, grid_dim: Option<usize>) -> Vec<Bounds> {
+fn slice_extents(values: &[f32], shape: &[usize], spatial_dim: usize, grid_dim: Option<usize>) -> Vec<Extent> {
     let outer: usize = shape[..spatial_dim].iter().product();
     let inner: usize = shape[spatial_dim + 1..].iter().product();
     let run = shape[spatial_dim] * inner;
     let slices = grid_dim.map_or(1, |g| shape[g]);
-    let mut bounds = vec![Bounds::EMPTY; slices];
+    let mut extents = vec![(Bounds::EMPTY, LogExtent::EMPTY); slices];
     if inner == 0 || outer == 0 {
-        return bounds;
+        return extents;
     }
     // Elements of one grid slice form blocks of `block` within a run (grid
     // dim after the spatial dim), or whole runs (grid dim before it).
@@ -285,14 +370,14 @@ fn slice_bounds(values: &[f32], shape: &[usize], spatial_dim: usize, grid_dim: O
         let group = per_outer.unwrap_or(outer);
         for (i, start) in (0..outer).step_by(group).enumerate() {
             let count = group.min(outer - start);
-            let b = strided_bounds(&values[start * run..], run, count);
+            let e = strided_extent(&values[start * run..], run, count);
             let k = match (grid_dim, per_outer) {
                 (Some(g), Some(_)) => i % shape[g],
                 _ => 0,
             };
-            bounds[k] = bounds[k].union(&b);
+            extents[k] = union(&extents[k], &e);
         }
-        return bounds;
+        return extents;
     }
     for o in 0..outer {
         let xs = &values[o * run..o * run + inner];
@@ -303,27 +388,39 @@ fn slice_bounds(values: &[f32], shape: &[usize], spatial_dim: usize, grid_dim: O
                 (Some(g), Some(between)) => (o / between) % shape[g],
                 (Some(g), None) => b % shape[g],
             };
-            let b = finite_bounds(xb, yb);
-            bounds[k] = bounds[k].union(&b);
+            let e = finite_extent(xb, yb);
+            extents[k] = union(&extents[k], &e);
         }
     }
-    bounds
+    extents
 }
 
-/// Bounds of the finite pairs `(values[i * stride], values[i * stride + 1])`
+/// Bounds and log extent of some points.
+type Extent = (Bounds, LogExtent);
+
+fn union(a: &Extent, b: &Extent) -> Extent {
+    (a.0.union(&b.0), a.1.union(&b.1))
+}
+
+fn include(e: &mut Extent, x: f32, y: f32) {
+    e.0.include(x, y);
+    e.1.include(x, y);
+}
+
+/// Extent of the finite pairs `(values[i * stride], values[i * stride + 1])`
 /// for `i` below `count`.
-fn strided_bounds(values: &[f32], stride: usize, count: usize) -> Bounds {
+fn strided_extent(values: &[f32], stride: usize, count: usize) -> Extent {
     let values = &values[..(count * stride).min(values.len())];
     match stride {
         // [N, 2] and [N, 3] tensors: fixed strides let the loop vectorise.
-        2 => interleaved_bounds::<2>(values),
-        3 => interleaved_bounds::<3>(values),
-        _ => lane_bounds(count, |i| values[i * stride], |i| values[i * stride + 1]),
+        2 => interleaved_extent::<2>(values),
+        3 => interleaved_extent::<3>(values),
+        _ => lane_extent(count, |i| values[i * stride], |i| values[i * stride + 1]),
     }
 }
 
-/// Bounds of interleaved points of `S` floats, x and y first.
-fn interleaved_bounds<const S: usize>(values: &[f32]) -> Bounds {
+/// Extent of interleaved points of `S` floats, x and y first.
+fn interleaved_extent<const S: usize>(values: &[f32]) -> Extent {
     let block = LANES * S;
     let whole = values.len() / block * block;
     let mut acc = LaneBounds::new();
@@ -332,19 +429,25 @@ fn interleaved_bounds<const S: usize>(values: &[f32]) -> Bounds {
         let y: [f32; LANES] = std::array::from_fn(|lane| chunk[lane * S + 1]);
         acc.add(f32x8::from(x), f32x8::from(y));
     }
-    let mut bounds = acc.finish();
+    let mut extent = acc.finish();
     for point in values[whole..].chunks_exact(S) {
-        bounds.include(point[0], point[1]);
+        include(&mut extent, point[0], point[1]);
     }
-    bounds
+    extent
 }
 
-/// Eight lanes of running bounds, in SIMD registers: the compiler does not
-/// vectorise float min/max on its own (it must keep NaN semantics), so the
-/// lanes are explicit and non-finite points are masked out first.
+/// Eight lanes of running bounds and log extents, in SIMD registers: the
+/// compiler does not vectorise float min/max on its own (it must keep NaN
+/// semantics), so the lanes are explicit and non-finite points are masked
+/// out first.
 struct LaneBounds {
     lo: [f32x8; 2],
     hi: [f32x8; 2],
+    /// Smallest positive x and y.
+    positive: [f32x8; 2],
+    /// Minus the count of points at or below zero in x, y and both (a true
+    /// mask lane is -1).
+    at_or_below_zero: [i32x8; 3],
 }
 
 const LANES: usize = 8;
@@ -354,6 +457,8 @@ impl LaneBounds {
         Self {
             lo: [f32x8::splat(f32::INFINITY); 2],
             hi: [f32x8::splat(f32::NEG_INFINITY); 2],
+            positive: [f32x8::splat(f32::INFINITY); 2],
+            at_or_below_zero: [i32x8::splat(0); 3],
         }
     }
 
@@ -365,9 +470,35 @@ impl LaneBounds {
         self.hi[0] = self.hi[0].fast_max(ok.bitselect(x, neg_inf));
         self.lo[1] = self.lo[1].fast_min(ok.bitselect(y, inf));
         self.hi[1] = self.hi[1].fast_max(ok.bitselect(y, neg_inf));
+        let zero = f32x8::splat(0.0);
+        let (x_out, y_out) = (ok & x.simd_le(zero), ok & y.simd_le(zero));
+        self.positive[0] = self.positive[0].fast_min((ok & !x_out).bitselect(x, inf));
+        self.positive[1] = self.positive[1].fast_min((ok & !y_out).bitselect(y, inf));
+        for (count, out) in self.at_or_below_zero.iter_mut().zip([x_out, y_out, x_out & y_out]) {
+            *count += bytemuck::cast::<f32x8, i32x8>(out);
+        }
     }
 
-    fn finish(&self) -> Bounds {
+    fn finish(&self) -> Extent {
+        let positive = self
+            .positive
+            .map(|p| p.to_array().into_iter().fold(f32::INFINITY, f32::min));
+        let counts = self.at_or_below_zero.map(|c| {
+            c.to_array()
+                .iter()
+                .map(|&n| n.unsigned_abs())
+                .fold(0u32, u32::saturating_add)
+        });
+        (
+            self.finish_bounds(),
+            LogExtent {
+                min_positive: positive,
+                at_or_below_zero: counts,
+            },
+        )
+    }
+
+    fn finish_bounds(&self) -> Bounds {
         let lo: [[f32; LANES]; 2] = [self.lo[0].to_array(), self.lo[1].to_array()];
         let hi: [[f32; LANES]; 2] = [self.hi[0].to_array(), self.hi[1].to_array()];
         Bounds {
@@ -385,6 +516,11 @@ impl LaneBounds {
 
 /// Bounds of the pairs `(xs[i], ys[i])` where both are finite.
 pub fn finite_bounds(xs: &[f32], ys: &[f32]) -> Bounds {
+    finite_extent(xs, ys).0
+}
+
+/// Bounds and log extent of the pairs `(xs[i], ys[i])` where both are finite.
+pub fn finite_extent(xs: &[f32], ys: &[f32]) -> (Bounds, LogExtent) {
     let n = xs.len().min(ys.len());
     let whole = n / LANES * LANES;
     let mut acc = LaneBounds::new();
@@ -392,15 +528,15 @@ pub fn finite_bounds(xs: &[f32], ys: &[f32]) -> Bounds {
         let (x, y): ([f32; LANES], [f32; LANES]) = (x.try_into().expect("8 lanes"), y.try_into().expect("8 lanes"));
         acc.add(f32x8::from(x), f32x8::from(y));
     }
-    let mut bounds = acc.finish();
+    let mut extent = acc.finish();
     for i in whole..n {
-        bounds.include(xs[i], ys[i]);
+        include(&mut extent, xs[i], ys[i]);
     }
-    bounds
+    extent
 }
 
-/// Bounds of `n` pairs read through `x` and `y`.
-fn lane_bounds(n: usize, x: impl Fn(usize) -> f32, y: impl Fn(usize) -> f32) -> Bounds {
+/// Extent of `n` pairs read through `x` and `y`.
+fn lane_extent(n: usize, x: impl Fn(usize) -> f32, y: impl Fn(usize) -> f32) -> Extent {
     let whole = n / LANES * LANES;
     let mut acc = LaneBounds::new();
     for base in (0..whole).step_by(LANES) {
@@ -408,9 +544,9 @@ fn lane_bounds(n: usize, x: impl Fn(usize) -> f32, y: impl Fn(usize) -> f32) -> 
         let ys: [f32; LANES] = std::array::from_fn(|lane| y(base + lane));
         acc.add(f32x8::from(xs), f32x8::from(ys));
     }
-    let mut bounds = acc.finish();
+    let mut extent = acc.finish();
     for i in whole..n {
-        bounds.include(x(i), y(i));
+        include(&mut extent, x(i), y(i));
     }
-    bounds
+    extent
 }

@@ -35,7 +35,7 @@ mod runs;
 mod smooth;
 mod steps;
 
-pub use batch::{Batch, Bounds, ColorSource, GridTiling, PointLayout, finite_bounds, unit_index};
+pub use batch::{Batch, Bounds, ColorSource, GridTiling, LogExtent, PointLayout, finite_bounds, unit_index};
 pub use export::{ExportColumns, ExportPlot, export};
 pub use reduce::{ReducedLines, needs_reduction, reduce_lines};
 pub use runs::{Run, Runs};
@@ -97,6 +97,8 @@ pub struct Plot<'a> {
     pub tandem: TandemData<'a>,
     /// Bounds of all finite points.
     pub bounds: Bounds,
+    /// What log axes need of the finite points.
+    pub log_extent: LogExtent,
     /// Colour by value: the range of the finite colour values.
     pub color_range: Option<(f32, f32)>,
 }
@@ -170,11 +172,12 @@ struct Epoch {
     palettes: Vec<(usize, Option<Box<str>>)>,
 }
 
-/// What the history keeps per batch or tandem row: 32 bytes.
+/// What the history keeps per batch or tandem row: 56 bytes.
 #[derive(Clone, Copy, Debug)]
 struct Item {
     record: u64,
     bounds: Bounds,
+    log_extent: LogExtent,
     /// The range of colour values up to and including it (colour by
     /// value); empty (min above max) without any.
     colors: (f32, f32),
@@ -205,18 +208,33 @@ impl Epoch {
     }
 
     /// Records an item added by record `record`.
-    fn push_item(&mut self, record: u64, bounds: Bounds, colors: Option<(f32, f32)>, palette: Option<&str>) {
+    fn push_item(
+        &mut self,
+        record: u64,
+        (bounds, log_extent): (Bounds, LogExtent),
+        colors: Option<(f32, f32)>,
+        palette: Option<&str>,
+    ) {
         let current = self.palettes.last().and_then(|(_, p)| p.as_deref());
         if current != palette {
             self.palettes.push((self.items(), palette.map(Into::into)));
         }
         let bounds = self.last_bounds().union(&bounds);
+        let log_extent = self
+            .items
+            .last()
+            .map_or(log_extent, |item| item.log_extent.union(&log_extent));
         let last = self
             .items
             .last()
             .map_or((f32::INFINITY, f32::NEG_INFINITY), |item| item.colors);
         let colors = colors.map_or(last, |(lo, hi)| (last.0.min(lo), last.1.max(hi)));
-        self.items.push(Item { record, bounds, colors });
+        self.items.push(Item {
+            record,
+            bounds,
+            log_extent,
+            colors,
+        });
     }
 
     /// The plot as it was with the first `items` items.
@@ -238,6 +256,9 @@ impl Epoch {
                 rows,
             },
             bounds: items.checked_sub(1).map_or(Bounds::EMPTY, |i| self.items[i].bounds),
+            log_extent: items
+                .checked_sub(1)
+                .map_or(LogExtent::EMPTY, |i| self.items[i].log_extent),
             color_range: items
                 .checked_sub(1)
                 .map(|i| self.items[i].colors)
@@ -510,7 +531,7 @@ impl Store {
         let epoch = self.epoch_for(index, &call.plot, plot_kind, fresh);
         epoch.push_item(
             index,
-            batch.bounds,
+            (batch.bounds, batch.log_extent),
             batch.color_range,
             call.color.as_ref().map(|c| c.palette.as_str()),
         );
@@ -537,11 +558,12 @@ impl Store {
         let x = call.x as f32;
         epoch.tandem_rows.push(x);
         epoch.tandem_rows.extend_from_slice(&ys);
-        let mut bounds = Bounds::EMPTY;
+        let (mut bounds, mut log_extent) = (Bounds::EMPTY, LogExtent::EMPTY);
         for &y in ys.iter() {
             bounds.include(x, y);
+            log_extent.include(x, y);
         }
-        epoch.push_item(index, bounds, None, call.palette.as_deref());
+        epoch.push_item(index, (bounds, log_extent), None, call.palette.as_deref());
         Ok(())
     }
 }

@@ -108,13 +108,28 @@ pub fn needs_reduction(plot: &Plot, columns: u32) -> bool {
 }
 
 /// Reduces every line of `plot` to at most four points per pixel column,
-/// for a view showing x from `x_min` to `x_max` over `columns` pixels.
-pub fn reduce_lines(plot: &Plot, x_min: f64, x_max: f64, columns: u32) -> ReducedLines {
+/// for a view showing x from `x_min` to `x_max` over `columns` pixels. With
+/// log axes (`log`: x, y), the view's x range is in log10 of x, and points
+/// at or below zero on a log axis are gaps, as the shaders draw them.
+pub fn reduce_lines(plot: &Plot, x_min: f64, x_max: f64, columns: u32, log: [bool; 2]) -> ReducedLines {
     let span = x_max - x_min;
     let scale = if span > 0.0 { columns as f64 / span } else { 0.0 };
     // Points left of the view share column -1, right of it `columns`: the
     // line still enters and leaves the view at the right height.
-    let column = |x: f32| (((x as f64 - x_min) * scale).floor() as i64).clamp(-1, columns as i64);
+    let column = |x: f32| {
+        let x = if log[0] { (x as f64).log10() } else { x as f64 };
+        (((x - x_min) * scale).floor() as i64).clamp(-1, columns as i64)
+    };
+    // A gap where a log axis cannot place the point (min/max of y are the
+    // same on either scale).
+    let placed = |x: f32, y: f32| {
+        let outside = |v: f32| v.is_nan() || v <= 0.0;
+        if (log[0] && outside(x)) || (log[1] && outside(y)) {
+            (f32::NAN, f32::NAN)
+        } else {
+            (x, y)
+        }
+    };
     let lines = plot.line_count();
     let mut reduced: Vec<M4> = (0..lines).map(|_| M4::new()).collect();
     let mut source_points = 0;
@@ -127,6 +142,7 @@ pub fn reduce_lines(plot: &Plot, x_min: f64, x_max: f64, columns: u32) -> Reduce
                 let c = plot.palette.as_ref().map_or(0.0, |_| unit_index(k, data.lines));
                 for i in 0..data.len() {
                     let (x, y) = data.point(k, i);
+                    let (x, y) = placed(x, y);
                     m4.push(column(x), Pt { index: i, x, y, c });
                 }
             }
@@ -139,6 +155,7 @@ pub fn reduce_lines(plot: &Plot, x_min: f64, x_max: f64, columns: u32) -> Reduce
                 for (line, m4) in reduced.iter_mut().enumerate().take(batch_lines) {
                     for j in 0..per_line {
                         let (x, y, c) = batch.layout.point(&values, line * per_line + j);
+                        let (x, y) = placed(x, y);
                         m4.push(
                             column(x),
                             Pt {
@@ -219,7 +236,7 @@ mod tests {
         );
         let plot = store.plot("l").unwrap();
         assert!(needs_reduction(&plot, 200));
-        let r = reduce_lines(&plot, 0.0, 100_000.0, 200);
+        let r = reduce_lines(&plot, 0.0, 100_000.0, 200, [false; 2]);
         assert_eq!((r.lines, r.source_points), (2, 100_000));
         assert!(r.points <= 4 * 202, "{} points per line", r.points);
         let line0: Vec<[f32; 3]> = r.xyc[..r.points * 3].chunks(3).map(|c| [c[0], c[1], c[2]]).collect();
@@ -238,7 +255,7 @@ mod tests {
         let store = tandem_store(|i| vec![(i % 7) as f32], 10_000);
         let plot = store.plot("l").unwrap();
         // 100 points in a 1000-pixel view: one per column, all kept.
-        let r = reduce_lines(&plot, 5000.0, 5099.0, 1000);
+        let r = reduce_lines(&plot, 5000.0, 5099.0, 1000, [false; 2]);
         let inside = r.xyc.chunks(3).filter(|p| (5000.0..=5099.0).contains(&p[0])).count();
         assert_eq!(inside, 100);
     }
@@ -246,7 +263,37 @@ mod tests {
     #[test]
     fn gaps_stay_gaps() {
         let store = tandem_store(|i| vec![if (400..410).contains(&i) { f32::NAN } else { 1.0 }], 1000);
-        let r = reduce_lines(&store.plot("l").unwrap(), 0.0, 1000.0, 50);
+        let r = reduce_lines(&store.plot("l").unwrap(), 0.0, 1000.0, 50, [false; 2]);
         assert!(r.xyc.chunks(3).any(|p| p[0].is_nan()));
+    }
+
+    #[test]
+    fn log_axes_reduce_by_log_x_and_leave_out_what_they_cannot_place() {
+        // y = x + 1, but below zero every 1000 steps.
+        let store = tandem_store(
+            |i| vec![if i % 1000 == 500 { -(i as f32) } else { i as f32 + 1.0 }],
+            100_000,
+        );
+        let plot = store.plot("l").unwrap();
+        // x is the row index: x = 0 is left out on a log x axis.
+        let r = reduce_lines(&plot, 0.0, 5.0, 100, [true, true]);
+        let points: Vec<&[f32]> = r.xyc.chunks(3).collect();
+        // Placed points are positive in x and y; the others are gaps.
+        assert!(points.iter().all(|p| p[0].is_nan() || (p[0] > 0.0 && p[1] > 0.0)));
+        let gaps = points.iter().filter(|p| p[0].is_nan()).count();
+        // x = 0, and the 100 dips below zero.
+        assert_eq!(gaps, 101);
+        // Columns are decades / 20: x from 1 to 10 (the first 20 columns)
+        // keeps each of the first 9 points, which a linear reduction of
+        // 100_000 points over 100 columns would merge into one column.
+        let small: Vec<f32> = points
+            .iter()
+            .map(|p| p[0])
+            .filter(|x| (1.0..10.0).contains(x))
+            .collect();
+        assert_eq!(small, (1..10).map(|x| x as f32).collect::<Vec<_>>());
+        let linear = reduce_lines(&plot, 0.0, 100_000.0, 100, [false; 2]);
+        let merged = linear.xyc.chunks(3).filter(|p| (1.0..10.0).contains(&p[0])).count();
+        assert!(merged < 9, "{merged} points from 1 to 10 on a linear axis");
     }
 }

@@ -5,7 +5,7 @@
 //! grows: a new point costs O(1). The average is causal, so an earlier
 //! state of the plot (the timeline) is a prefix of the smoothed data too.
 
-use super::batch::{Batch, Bounds, ColorSource, PointLayout, finite_bounds, value_range};
+use super::batch::{Batch, Bounds, ColorSource, LogExtent, PointLayout, finite_extent, value_range};
 use super::{Plot, PlotKind, TandemData};
 use crate::format::Tensor;
 
@@ -68,6 +68,9 @@ pub struct Smoothed {
     emas: Vec<Ema>,
     rows: Vec<f32>,
     batches: Vec<Batch>,
+    /// Per item smoothed: the bounds and log extent of the items up to and
+    /// including it, so a view of any prefix costs no pass over the lines.
+    extents: Vec<(Bounds, LogExtent)>,
 }
 
 impl Smoothed {
@@ -82,6 +85,7 @@ impl Smoothed {
             emas: Vec::new(),
             rows: Vec::new(),
             batches: Vec::new(),
+            extents: Vec::new(),
         }
     }
 
@@ -123,10 +127,9 @@ impl Smoothed {
             PlotKind::Tandem => (&self.batches[..0], &self.rows[..items * (self.lines + 1)]),
             _ => (&self.batches[..items], &self.rows[..0]),
         };
-        let bounds = match plot.kind {
-            PlotKind::Tandem => tandem_bounds(rows, self.lines),
-            _ => batches.iter().fold(Bounds::EMPTY, |acc, b| acc.union(&b.bounds)),
-        };
+        let (bounds, log_extent) = items
+            .checked_sub(1)
+            .map_or((Bounds::EMPTY, LogExtent::EMPTY), |i| self.extents[i]);
         Plot {
             name: plot.name,
             kind: plot.kind,
@@ -138,6 +141,7 @@ impl Smoothed {
                 rows,
             },
             bounds,
+            log_extent,
             color_range: plot.color_range,
         }
     }
@@ -149,9 +153,22 @@ impl Smoothed {
         }
         let row = &tandem.rows[i * (tandem.lines + 1)..(i + 1) * (tandem.lines + 1)];
         self.rows.push(row[0]);
+        let (mut bounds, mut log_extent) = (Bounds::EMPTY, LogExtent::EMPTY);
         for (ema, &y) in self.emas.iter_mut().zip(&row[1..]) {
-            self.rows.push(ema.push(y));
+            let y = ema.push(y);
+            self.rows.push(y);
+            bounds.include(row[0], y);
+            log_extent.include(row[0], y);
         }
+        self.push_extent(bounds, log_extent);
+    }
+
+    fn push_extent(&mut self, bounds: Bounds, log_extent: LogExtent) {
+        let cumulative = self
+            .extents
+            .last()
+            .map_or((bounds, log_extent), |(b, e)| (b.union(&bounds), e.union(&log_extent)));
+        self.extents.push(cumulative);
     }
 
     /// A batch of the same lines, smoothed: shape `[lines, points, 2]` (3
@@ -192,10 +209,13 @@ impl Smoothed {
         };
         let shape = vec![lines, per_line, stride];
         let color_range = if colored { value_range(&values, &shape, 2) } else { None };
+        let (bounds, log_extent) = finite_extent(&xs, &ys);
+        self.push_extent(bounds, log_extent);
         self.batches.push(Batch {
             tensor: Tensor::from_values(shape, &values),
             layout,
-            bounds: finite_bounds(&xs, &ys),
+            bounds,
+            log_extent,
             color_range,
         });
     }
@@ -205,16 +225,6 @@ impl Default for Smoothed {
     fn default() -> Self {
         Self::new()
     }
-}
-
-fn tandem_bounds(rows: &[f32], lines: usize) -> Bounds {
-    let mut bounds = Bounds::EMPTY;
-    for row in rows.chunks_exact(lines + 1) {
-        for &y in &row[1..] {
-            bounds.include(row[0], y);
-        }
-    }
-    bounds
 }
 
 #[cfg(test)]

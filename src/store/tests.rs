@@ -140,10 +140,18 @@ fn bounds_pass_matches_a_naive_one_with_grid_tiling() {
         vec![7, 2],
         vec![2, 9],
         vec![4, 1, 2],
+        vec![37, 2],
+        vec![2, 37],
+        vec![5, 2, 19],
     ] {
         let n: usize = shape.iter().product::<usize>();
+        // Both signs, zeros (on a log axis, left out like negatives) and NaN.
         let values: Vec<f32> = (0..n)
-            .map(|i| if i % 11 == 5 { f32::NAN } else { rng.f32() * 10.0 - 5.0 })
+            .map(|i| match i % 11 {
+                5 => f32::NAN,
+                7 => 0.0,
+                _ => rng.f32() * 10.0 - 5.0,
+            })
             .collect();
         for spatial_dim in (0..shape.len()).filter(|&d| shape[d] == 2) {
             let grids = (0..shape.len()).filter(|&g| g != spatial_dim).map(Some).chain([None]);
@@ -158,14 +166,30 @@ fn bounds_pass_matches_a_naive_one_with_grid_tiling() {
                     data: Tensor::from_values(shape.clone(), &values),
                 };
                 let batch = Batch::new(&call);
-                let mut naive = Bounds::EMPTY;
+                let (mut naive, mut naive_log) = (Bounds::EMPTY, LogExtent::EMPTY);
                 for p in 0..batch.len() {
                     let (x, y, _) = batch.layout.point(&values, p);
                     naive.include(x, y);
+                    naive_log.include(x, y);
                 }
+                let context = format!("shape {shape:?}, spatial {spatial_dim}, grid {grid:?}");
+                assert_eq!(batch.bounds, naive, "{context}");
+                assert_eq!(batch.log_extent, naive_log, "{context}");
+                // The counts, written out: x, y, and both at or below zero.
+                let points: Vec<(f32, f32)> = (0..batch.len())
+                    .map(|p| batch.layout.point(&values, p))
+                    .filter(|(x, y, _)| x.is_finite() && y.is_finite())
+                    .map(|(x, y, _)| (x, y))
+                    .collect();
+                let count = |f: &dyn Fn(&(f32, f32)) -> bool| points.iter().filter(|p| f(p)).count() as u32;
                 assert_eq!(
-                    batch.bounds, naive,
-                    "shape {shape:?}, spatial {spatial_dim}, grid {grid:?}"
+                    batch.log_extent.at_or_below_zero,
+                    [
+                        count(&|p| p.0 <= 0.0),
+                        count(&|p| p.1 <= 0.0),
+                        count(&|p| p.0 <= 0.0 && p.1 <= 0.0)
+                    ],
+                    "{context}"
                 );
             }
         }
@@ -387,4 +411,40 @@ fn colour_values_have_their_range_through_the_history() {
     assert_eq!(store.plot("p").unwrap().color_range, Some((-1.0, 7.5)));
     store.apply(&point("p", 1.0, false)).unwrap();
     assert_eq!(store.plot("p").unwrap().color_range, None, "replaced without colour");
+}
+
+#[test]
+fn log_extents_through_the_history() {
+    let mut store = Store::new();
+    store.apply(&layout(&["loss"])).unwrap();
+    let row = |x: f64, ys: &[f32]| {
+        record(
+            1,
+            RecordBody::TandemLines(TandemCall {
+                plot: "loss".into(),
+                palette: None,
+                x,
+                ys: Tensor::from_values(vec![ys.len()], ys),
+            }),
+        )
+    };
+    store.apply(&row(0.0, &[2.0, 0.5])).unwrap();
+    store.apply(&row(1.0, &[0.0, 0.01])).unwrap();
+    store.apply(&row(2.0, &[-3.0, f32::NAN])).unwrap();
+    let first = store.at_record(2).plot("loss").unwrap().log_extent;
+    // x = 0 is at or below zero on a log x axis: both points of row 0.
+    assert_eq!(first.min_positive, [f32::INFINITY, 0.5]);
+    assert_eq!(first.at_or_below_zero, [2, 0, 0]);
+    let all = store.plot("loss").unwrap().log_extent;
+    assert_eq!(all.min_positive, [1.0, 0.01]);
+    assert_eq!(all.at_or_below_zero, [2, 2, 0]);
+    assert_eq!([all.left_out([false, true]), all.left_out([true, true])], [2, 4]);
+    let bounds = store.plot("loss").unwrap().bounds;
+    let shown = all.plot_bounds(&bounds, [false, true]);
+    assert_eq!((shown.min[1], shown.max[1]), (-2.0, 2f32.log10()));
+    assert_eq!(
+        (shown.min[0], shown.max[0]),
+        (0.0, 2.0),
+        "a linear axis keeps its bounds"
+    );
 }

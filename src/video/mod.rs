@@ -15,7 +15,7 @@ use anyhow::{Context, bail};
 
 pub use sink::{FrameSink, VideoTarget, format_frame, open_sink};
 
-use crate::layout::{AsPageData, PageData};
+use crate::layout::{AsPageData, LogAxes, PageData};
 use crate::render::{HeadlessRenderer, RgbaImage};
 use crate::source::{POLL_INTERVAL, Poll, Reader, Update, apply_to_runs, apply_update, scan_steps};
 use crate::store::{Runs, StepDetector, StepRule, Store};
@@ -42,6 +42,8 @@ pub struct VideoOptions {
     pub overlay_clouds: bool,
     /// Line plots smoothed with this weight (0: raw).
     pub smoothing: f32,
+    /// Plots with log axes.
+    pub log_axes: LogAxes,
 }
 
 /// What a recording produced.
@@ -142,7 +144,9 @@ impl Recorder {
     }
 
     fn end_step(&mut self, store: &Store) -> anyhow::Result<()> {
-        let page = PageData::single(store.live()).with_smoothing(self.options.smoothing);
+        let page = PageData::single(store.live())
+            .with_smoothing(self.options.smoothing)
+            .with_log_axes(&self.options.log_axes);
         self.frame(&page, self.wall_ns)
     }
 
@@ -272,13 +276,14 @@ pub fn replay_runs(mut reader: Reader, options: VideoOptions) -> anyhow::Result<
     };
     let steps = clock.steps();
     log::info!("{} runs, {steps} steps of the longest", runs.len());
-    let (overlay, smoothing) = (options.overlay_clouds, options.smoothing);
+    let (overlay, smoothing, log_axes) = (options.overlay_clouds, options.smoothing, options.log_axes.clone());
     let mut recorder = Recorder::new(options, StepDetector::new(StepRule::Markers), progress_bar(Some(steps)))?;
     let hidden = HashSet::new();
     for k in 0..steps {
         let page = PageData::of_runs(&runs, &hidden, |run| runs.state_at(run, k))
             .with_overlay_clouds(overlay)
-            .with_smoothing(smoothing);
+            .with_smoothing(smoothing)
+            .with_log_axes(&log_axes);
         let wall_ns = clock.step(k).map_or(0, |mark| mark.wall_time_ns);
         recorder.frame(&page, wall_ns)?;
     }
@@ -292,7 +297,7 @@ pub fn replay_runs(mut reader: Reader, options: VideoOptions) -> anyhow::Result<
 /// finishes. Frames are taken only when caught up, so logs read one after
 /// the other show each other's data as a replay does.
 pub fn record_live_runs(mut reader: Reader, options: VideoOptions) -> anyhow::Result<VideoSummary> {
-    let (overlay, smoothing) = (options.overlay_clouds, options.smoothing);
+    let (overlay, smoothing, log_axes) = (options.overlay_clouds, options.smoothing, options.log_axes.clone());
     let mut runs = Runs::new(options.rule.clone());
     let mut recorder = Recorder::new(options, StepDetector::new(StepRule::Markers), progress_bar(None))?;
     let hidden = HashSet::new();
@@ -302,7 +307,8 @@ pub fn record_live_runs(mut reader: Reader, options: VideoOptions) -> anyhow::Re
         while framed < end {
             let page = PageData::of_runs(runs, &hidden, |run| runs.state_at(run, framed))
                 .with_overlay_clouds(overlay)
-                .with_smoothing(smoothing);
+                .with_smoothing(smoothing)
+                .with_log_axes(&log_axes);
             let wall_ns = runs.clock().and_then(|c| c.step(framed)).map_or(0, |m| m.wall_time_ns);
             recorder.frame(&page, wall_ns)?;
             framed += 1;
