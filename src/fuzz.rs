@@ -17,7 +17,7 @@ use crate::format::{
     ColorSpec, DataCall, FRAME_HEADER_LEN, FrameHeader, FrameScanner, GridCell, GridSpec, RecordBody, RecordMeta,
     StreamEvent, TandemCall, TensorView, encode_file_header, encode_record,
 };
-use crate::layout::{PageData, PageScene, Style};
+use crate::layout::{LogAxes, PageData, PageScene, Style};
 use crate::store::{self, PlotKind, Snapshot, Store, needs_reduction, reduce_lines};
 
 /// Reads fuzz input one value at a time; zeros once it runs out.
@@ -250,8 +250,14 @@ pub fn check_store(store: &Store) {
 pub fn check_snapshot(store: &Snapshot) {
     let export = store::export(store);
     serde_json::to_vec(&export).expect("the export serialises");
-    for (width, height) in [(1280, 800), (16, 16)] {
-        let scene = PageScene::build(store, &HashMap::new(), width, height, &Style::default());
+    let all = ["all".to_owned()];
+    let log_axes = LogAxes::from_names(&all, &all);
+    for (width, height, log) in [(1280, 800, false), (16, 16, false), (1280, 800, true)] {
+        // Every plot on log axes too: hostile values must not give it
+        // non-finite views or ticks.
+        let page = PageData::single(store.clone());
+        let page = if log { page.with_log_axes(&log_axes) } else { page };
+        let scene = PageScene::build(&page, &HashMap::new(), width, height, &Style::default());
         assert!(scene.plots.len() <= store.layout().len());
         for plot in &scene.plots {
             let cell = plot.frame.cell;
@@ -266,6 +272,9 @@ pub fn check_snapshot(store: &Snapshot) {
             assert!(cell.right() <= width as f32 + 0.5 && cell.bottom() <= height as f32 + 0.5);
             for tick in plot.x_ticks.iter().chain(&plot.y_ticks) {
                 assert!(tick.value.is_finite(), "tick {tick:?}");
+            }
+            for v in plot.view.min.iter().chain(&plot.view.max) {
+                assert!(v.is_finite(), "view of {:?}: {:?}", plot.frame.name, plot.view);
             }
             assert!(plot.x_ticks.len() < 1000 && plot.y_ticks.len() < 1000);
             if let Some(data) = store.plot(&plot.frame.name)
