@@ -30,11 +30,14 @@ struct PlotUniforms {
     drawn: u32,
     // Lines of one run among several: 1 draws each line a shade lighter.
     line_shade: u32,
-    // Lines: multiplies their alpha (raw lines under smoothed ones).
+    // Multiplies the alpha of lines (raw lines under smoothed ones) and of
+    // scatter markers (--opacity).
     opacity: f32,
     // Log axes: bit 0 x, bit 1 y.
     log_axes: u32,
-    _pad: u32,
+    // Dense scatters: 0 opaque marks, 1 marks and coverage counts
+    // (translucent), 2 points per pixel (density image). See SplatMode.
+    splat_mode: u32,
 };
 
 // Keep in sync with `BatchDesc` in src/render/gpu_types.rs.

@@ -47,5 +47,5 @@ fn fs_main(in: PointOut) -> @location(0) vec4<f32> {
     if (coverage <= 0.0) {
         discard;
     }
-    return vec4<f32>(in.color.rgb, in.color.a * coverage);
+    return vec4<f32>(in.color.rgb, in.color.a * coverage * plot.opacity);
 }

@@ -1,14 +1,21 @@
 // Dense scatters, first pass: every point marks the pixels its disc covers
 // with atomicMax of (draw order, colour code), so the latest point drawn wins
-// each pixel, whatever order the threads run in. One thread per point;
-// prepended: data.wgsl. The resolve pass (resolve.wgsl) turns marks into
+// each pixel, whatever order the threads run in. Translucent markers also
+// count the markers covering each pixel; a density image only counts the
+// points whose centre is in each pixel. One thread per point; prepended:
+// data.wgsl. The resolve pass (resolve.wgsl) turns marks and counts into
 // colours.
 
 @group(1) @binding(0) var<storage, read_write> marks: array<atomic<u32>>;
+@group(1) @binding(1) var<storage, read_write> counts: array<atomic<u32>>;
 
 // Colour codes: 1 + palette texel, or these.
 const DEFAULT_CODE: u32 = 257u;
 const NAN_CODE: u32 = 258u;
+
+// plot.splat_mode. Keep in sync with `SplatMode` in src/render/gpu_types.rs.
+const SPLAT_TRANSLUCENT: u32 = 1u;
+const SPLAT_DENSITY: u32 = 2u;
 
 @compute @workgroup_size(256)
 fn cs_main(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
@@ -25,6 +32,22 @@ fn cs_main(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups
     if (!is_finite2(point.xy)) {
         return;
     }
+    // Pixel coordinates in the plot area, y down.
+    let clip = clip_from_data(point.xy);
+    let size = plot.viewport_size;
+    let center = vec2<f32>((clip.x * 0.5 + 0.5) * size.x, (0.5 - clip.y * 0.5) * size.y);
+    let width = i32(size.x);
+    let height = i32(size.y);
+    // The pixel holding the centre (compared in f32: far points overflow i32).
+    let home = floor(center);
+    let in_area = home.x >= 0.0 && home.y >= 0.0 && home.x < size.x && home.y < size.y;
+    if (plot.splat_mode == SPLAT_DENSITY) {
+        // Sums are the same whatever order the threads run in.
+        if (in_area) {
+            atomicAdd(&counts[u32(home.y) * u32(width) + u32(home.x)], 1u);
+        }
+        return;
+    }
     var code = DEFAULT_CODE;
     if (point.has_color && plot.palette_size > 0u) {
         if (abs(point.color_value) <= 3.4e38) {
@@ -38,22 +61,23 @@ fn cs_main(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups
     let global = plot.instance_base + instance;
     let order = u32(f32(global) * (8388607.0 / f32(max(plot.instance_total, 1u))));
     let mark = (order << 9u) | code;
-    // Pixel coordinates in the plot area, y down.
-    let clip = clip_from_data(point.xy);
-    let size = plot.viewport_size;
-    let center = vec2<f32>((clip.x * 0.5 + 0.5) * size.x, (0.5 - clip.y * 0.5) * size.y);
     let r = plot.point_radius;
     let lo = vec2<i32>(floor(center - vec2<f32>(r)));
     let hi = vec2<i32>(ceil(center + vec2<f32>(r)));
-    let width = i32(size.x);
-    let height = i32(size.y);
+    let count = plot.splat_mode == SPLAT_TRANSLUCENT;
     for (var y = max(lo.y, 0); y <= min(hi.y, height - 1); y = y + 1) {
         for (var x = max(lo.x, 0); x <= min(hi.x, width - 1); x = x + 1) {
             let d = vec2<f32>(f32(x) + 0.5, f32(y) + 0.5) - center;
             // Pixels whose centre lies in the disc: the same pixels an
-            // antialiased disc covers at least half.
-            if (dot(d, d) <= r * r) {
-                atomicMax(&marks[u32(y * width + x)], mark);
+            // antialiased disc covers at least half. The pixel holding the
+            // centre always, so that markers under a pixel wide still show.
+            let home_pixel = f32(x) == home.x && f32(y) == home.y;
+            if (dot(d, d) <= r * r || home_pixel) {
+                let pixel = u32(y * width + x);
+                atomicMax(&marks[pixel], mark);
+                if (count) {
+                    atomicAdd(&counts[pixel], 1u);
+                }
             }
         }
     }

@@ -10,7 +10,7 @@ mod common;
 use std::collections::HashSet;
 use streamvis_gpu::demo::SeedDemo;
 
-use streamvis_gpu::layout::{LogAxes, PageData};
+use streamvis_gpu::layout::{LogAxes, PageData, PlotSet, PointOptions};
 use streamvis_gpu::store::{Runs, Store};
 use streamvis_gpu::{ColorSpec, DataLogger, GridCell, GridSpec, TensorView};
 
@@ -482,6 +482,84 @@ fn decades() -> Store {
     })
 }
 
+/// `n` points of a swiss roll (a diffusion model's usual toy target), with
+/// noise of `sigma` mixed in as a denoising step would: `[n, 2]`.
+fn swiss_roll(rng: &mut fastrand::Rng, n: usize, sigma: f32) -> Vec<f32> {
+    let normal = |rng: &mut fastrand::Rng| {
+        let (u1, u2) = (1.0 - rng.f32(), rng.f32());
+        (-2.0 * u1.ln()).sqrt() * (std::f32::consts::TAU * u2).cos()
+    };
+    (0..n)
+        .flat_map(|_| {
+            let t = 1.5 * std::f32::consts::PI * (1.0 + 2.0 * rng.f32());
+            let clean = [t * t.cos() / 10.0, t * t.sin() / 10.0];
+            let keep = (1.0 - sigma * sigma).sqrt();
+            [
+                keep * (clean[0] + 0.03 * normal(rng)) + sigma * normal(rng),
+                keep * (clean[1] + 0.03 * normal(rng)) + sigma * normal(rng),
+            ]
+        })
+        .collect()
+}
+
+/// A diffusion model's sample clouds as a training run logs them: 16
+/// denoising stages of 1,000 points, one grid cell each (shape `[16, 1000,
+/// 2]`), noise falling from 1 to 0.
+fn diffusion_samples() -> Store {
+    common::store_from_log(|logger| {
+        one_plot(logger, "samples");
+        let mut rng = fastrand::Rng::with_seed(31);
+        let data: Vec<f32> = (0..16)
+            .flat_map(|stage| swiss_roll(&mut rng, 1000, 1.0 - stage as f32 / 15.0))
+            .collect();
+        logger
+            .scatter(
+                "samples",
+                TensorView::new(&[16, 1000, 2], &data),
+                2,
+                false,
+                None,
+                Some(GridSpec::new(0, 4).with_padding_factor(1.1)),
+            )
+            .unwrap();
+    })
+}
+
+/// A cloud of 250,000 points (drawn by the splat pass), plain and coloured
+/// by value, each twice: the top row for markers, the bottom row for density
+/// images.
+fn dense_clouds() -> Store {
+    common::store_from_log(|logger| {
+        logger
+            .set_layout([
+                ("cloud", GridCell::new(0, 0, 1, 1)),
+                ("cloud_by_value", GridCell::new(0, 1, 1, 1)),
+                ("density", GridCell::new(1, 0, 1, 1)),
+                ("density_by_value", GridCell::new(1, 1, 1, 1)),
+            ])
+            .unwrap();
+        let mut rng = fastrand::Rng::with_seed(32);
+        let n = 250_000;
+        let xy = swiss_roll(&mut rng, n, 0.02);
+        // Coloured by distance from the centre.
+        let xyz: Vec<f32> = xy
+            .chunks(2)
+            .flat_map(|p| [p[0], p[1], (p[0] * p[0] + p[1] * p[1]).sqrt() / 1.5])
+            .collect();
+        for name in ["cloud", "density"] {
+            logger
+                .scatter(name, TensorView::new(&[n, 2], &xy), 1, false, None, None)
+                .unwrap();
+        }
+        for name in ["cloud_by_value", "density_by_value"] {
+            let color = ColorSpec::by_value("Magma256");
+            logger
+                .scatter(name, TensorView::new(&[n, 3], &xyz), 1, false, Some(color), None)
+                .unwrap();
+        }
+    })
+}
+
 /// Lines through zero and below: a log y axis leaves those points out and
 /// says how many.
 fn through_zero() -> Store {
@@ -558,6 +636,36 @@ fn main() {
             let page = PageData::single(store.live())
                 .with_smoothing(weight)
                 .with_log_axes(&log_axes);
+            let image = renderer
+                .render(&page, &Default::default(), WIDTH, HEIGHT, &Default::default())
+                .map_err(|e| format!("rendering: {e:#}"))?;
+            common::image::check_golden(name, &image)
+        });
+        tests.push((name.to_owned(), test));
+    }
+    // Scenes with scatter marker options: opacity, density images.
+    type PointScene = (&'static str, fn() -> Store, f32, &'static [&'static str]);
+    let point_scenes: [PointScene; 4] = [
+        ("diffusion_samples", diffusion_samples, 1.0, &[]),
+        ("diffusion_samples_translucent", diffusion_samples, 0.3, &[]),
+        ("dense_clouds_translucent", dense_clouds, 0.02, &[]),
+        (
+            "dense_clouds_density",
+            dense_clouds,
+            1.0,
+            &["density", "density_by_value"],
+        ),
+    ];
+    for (name, scene, opacity, density) in point_scenes {
+        let test: common::GpuTest = Box::new(move |renderer| {
+            let store = scene();
+            let density: Vec<String> = density.iter().map(|n| n.to_string()).collect();
+            let points = PointOptions {
+                opacity,
+                density: PlotSet::from_names(&density),
+                ..PointOptions::default()
+            };
+            let page = PageData::single(store.live()).with_points(&points);
             let image = renderer
                 .render(&page, &Default::default(), WIDTH, HEIGHT, &Default::default())
                 .map_err(|e| format!("rendering: {e:#}"))?;

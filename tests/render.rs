@@ -4,7 +4,7 @@ mod common;
 
 use std::collections::HashMap;
 
-use streamvis_gpu::layout::{DataRect, PageScene, Style};
+use streamvis_gpu::layout::{DataRect, PageData, PageScene, PlotSet, PointOptions, Style};
 use streamvis_gpu::render::HeadlessRenderer;
 use streamvis_gpu::store::Store;
 use streamvis_gpu::{ColorSpec, DataLogger, GridCell, TensorView};
@@ -327,11 +327,22 @@ fn the_splat_pass_draws_what_the_triangles_draw(r: &mut HeadlessRenderer) -> Res
             .scatter("p", TensorView::new(&[80_000, 3], &data), 1, false, color, None)
             .unwrap();
     });
-    let splat = render(r, &store, &HashMap::new())?;
-    let again = render(r, &store, &HashMap::new())?;
+    // 5 px markers: the size rule would draw these at 1 px, where every
+    // marker is all edge.
+    let points = PointOptions {
+        size: Some(5.0),
+        ..PointOptions::default()
+    };
+    let page = PageData::single(store.live()).with_points(&points);
+    let mut render = |r: &mut HeadlessRenderer| {
+        r.render(&page, &HashMap::new(), W, H, &Default::default())
+            .map_err(|e| e.to_string())
+    };
+    let splat = render(r)?;
+    let again = render(r)?;
     common::image::compare("splat_determinism", &splat, &again, common::image::EXACT)?;
     r.page_mut().set_splat(false);
-    let triangles = render(r, &store, &HashMap::new());
+    let triangles = render(r);
     r.page_mut().set_splat(true);
     // Antialiased edges against hard ones: most pixels agree, and no large
     // area differs.

@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use streamvis_gpu::DataLogger;
 use streamvis_gpu::app::timeline::StripGeometry;
 use streamvis_gpu::demo::SeedDemo;
-use streamvis_gpu::layout::{PageData, PageScene, Rect, Style};
+use streamvis_gpu::layout::{PageData, PageScene, Rect, Style, marker_radius, point_size_step};
 use streamvis_gpu::render::RgbaImage;
 use streamvis_gpu::store::Store;
 
@@ -908,6 +908,51 @@ fn log_axes_keys(x: &Xvfb) -> Result<(), String> {
     viewer.quit()
 }
 
+/// `d` switches the scatter under the cursor to a density image and back;
+/// `.` and `,` make markers a size larger and smaller, from the size that
+/// follows the cloud's density. Each state is the page `--density` and
+/// `--point-size` draw.
+fn density_and_point_size_keys(x: &Xvfb) -> Result<(), String> {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("run.log");
+    test_app(&log, 6)?;
+    let store = store_of(&log);
+    let revision = store.revision();
+    let mut viewer = Viewer::start(x, dir.path(), &["--file", "run.log"], "e2e")?;
+    let page = wait_for_all_of(&viewer, &log)?.size;
+    let scene = scene_of(&log, page);
+    let plot = scene.plots.iter().find(|p| p.frame.name == "bottom_left").unwrap();
+    let over_plot = center(&plot.frame.plot_area);
+    // The diameter the size rule gives the plot's cloud, then a step up,
+    // then two down.
+    let points = store.live().plot("bottom_left").unwrap().point_count();
+    let auto = 2.0 * marker_radius(&Style::default(), None, points, &plot.frame.plot_area);
+    let larger = point_size_step(auto, true).to_string();
+    let smaller = point_size_step(point_size_step(auto, true), false);
+    let smallest = point_size_step(smaller, false).to_string();
+    let smaller = smaller.to_string();
+    for (key, flags) in [
+        ("d", &["--density", "bottom_left"][..]),
+        ("period", &["--density", "bottom_left", "--point-size", &larger]),
+        ("comma", &["--density", "bottom_left", "--point-size", &smaller]),
+        ("d", &["--point-size", &smaller]),
+        ("comma", &["--point-size", &smallest]),
+    ] {
+        // Screenshots move the pointer away: back over the plot.
+        viewer.pointer(over_plot)?;
+        let window = viewer.window.clone();
+        viewer.change_views(&format!("the {key} key"), &["key", "--window", &window, key])?;
+        let shot = screenshot_of(&mut viewer, revision)?;
+        common::image::compare(
+            &format!("points_{key}_like_{}", flags.join("_")),
+            &reference_with(&log, dir.path(), page, flags)?,
+            &shot,
+            common::image::EXACT,
+        )?;
+    }
+    viewer.quit()
+}
+
 fn main() {
     streamvis_gpu::render::ensure_runtime_dir();
     let args = libtest_mimic::Arguments::from_args();
@@ -941,6 +986,7 @@ fn main() {
         ("timeline_follows_and_plays", timeline_follows_and_plays),
         ("hiding_and_showing_runs", hiding_and_showing_runs),
         ("log_axes_keys", log_axes_keys),
+        ("density_and_point_size_keys", density_and_point_size_keys),
     ];
     let mut trials: Vec<libtest_mimic::Trial> = tests
         .into_iter()

@@ -30,7 +30,7 @@ use self::feed::{AppEvent, Feed, spawn_reader};
 use self::gfx::Gfx;
 use self::interaction::{Hit, Views, nearest, plot_area_at};
 use self::timeline::{StripGeometry, TimelineState};
-use crate::layout::{LogAxes, PageData};
+use crate::layout::{LogAxes, PageData, PointOptions};
 use crate::layout::{PageScene, Style};
 use crate::render::Overlay;
 use crate::source::Reader;
@@ -55,6 +55,8 @@ Space: pause or resume (following, or playing)\n\
 o: several runs' clouds overlaid, or a panel per run\n\
 [ / ]: less / more smoothing of line plots\n\
 l / L: log or linear y / x axis of the plot under the cursor\n\
+, / .: smaller / larger scatter markers\n\
+d: density image of the scatter under the cursor, or markers\n\
 h or ?: show or hide this help\n\
 q or Esc: quit";
 
@@ -66,6 +68,7 @@ pub fn run_window(
     overlay_clouds: bool,
     smoothing: f32,
     log_axes: LogAxes,
+    points: PointOptions,
 ) -> anyhow::Result<()> {
     check_display()?;
     let event_loop = EventLoop::<AppEvent>::with_user_event()
@@ -91,6 +94,7 @@ pub fn run_window(
     app.overlay_clouds = overlay_clouds;
     app.smoothing = smoothing;
     app.log_axes = log_axes;
+    app.points = points;
     let result = event_loop.run_app(&mut app);
     if let Some(gfx) = &app.gfx {
         log::info!("GPU memory for plot data at exit: {} MiB", gfx.page.gpu_bytes() >> 20);
@@ -139,6 +143,8 @@ struct App {
     smoothing: f32,
     /// Plots with log axes (`l` and `L`).
     log_axes: LogAxes,
+    /// Scatter markers: size (`,` and `.`), opacity, density images (`d`).
+    points: PointOptions,
     /// A store without steps: the timeline's clock before any run.
     no_steps: Store,
     /// With --record: the video's store (every record, as one run).
@@ -176,6 +182,7 @@ impl App {
             overlay_clouds: false,
             smoothing: 0.0,
             log_axes: LogAxes::default(),
+            points: PointOptions::default(),
             no_steps: Store::new(),
             record_store: Store::new(),
             recorder,
@@ -280,7 +287,8 @@ impl App {
         let shown = shown_of(&self.runs, &self.timeline, &self.hidden)
             .with_overlay_clouds(self.overlay_clouds)
             .with_smoothing(self.smoothing)
-            .with_log_axes(&self.log_axes);
+            .with_log_axes(&self.log_axes)
+            .with_points(&self.points);
         let scene = PageScene::build(&shown, &self.views.fixed, size.width, page_height, &style);
         // The hover read-out follows the data under a still cursor.
         self.hover = self.cursor.and_then(|c| {
@@ -335,7 +343,7 @@ impl App {
                             .contains(crate::calls::printable(&self.runs.label(i)).as_ref()))
                         .count(),
                 self.runs.len(),
-                views_fingerprint(&self.views, &self.log_axes),
+                views_fingerprint(&self.views, &self.log_axes) ^ points_fingerprint(&self.points),
             );
         }
         self.scene = Some(scene);
@@ -350,7 +358,8 @@ impl App {
         let shown = shown_of(&self.runs, &self.timeline, &self.hidden)
             .with_overlay_clouds(self.overlay_clouds)
             .with_smoothing(self.smoothing)
-            .with_log_axes(&self.log_axes);
+            .with_log_axes(&self.log_axes)
+            .with_points(&self.points);
         let gfx = self.gfx.as_mut().context("no window")?;
         gfx.page
             .render(&gfx.ctx, &shown, &scene, &Overlay::default(), &gfx.target)?;
@@ -428,6 +437,13 @@ impl App {
                     self.views.rescale_axis(&name, axis, log);
                 }
             }
+            Key::Character(key @ ("," | ".")) => self.step_point_size(key == "."),
+            Key::Character("d") => {
+                let plot = self.cursor.zip(self.scene.as_ref()).and_then(|(c, s)| s.plot_at(c));
+                if let Some(name) = plot.map(|p| p.frame.name.clone()) {
+                    self.points.density.toggle(&name);
+                }
+            }
             Key::Character("r") => {
                 if let Some(scene) = &self.scene {
                     self.views.reset(scene, self.cursor);
@@ -448,6 +464,38 @@ impl App {
             _ => return,
         }
         self.redraw();
+    }
+
+    /// Makes scatter markers a size larger or smaller (see
+    /// [`crate::layout::POINT_SIZES`]), from the size they have: set, or
+    /// following the density of the scatter under the cursor (else of the
+    /// first scatter shown).
+    fn step_point_size(&mut self, larger: bool) {
+        let style = self.style();
+        let diameter = self.points.size.unwrap_or_else(|| {
+            let shown = shown_of(&self.runs, &self.timeline, &self.hidden);
+            // The plot's points, when it is a scatter.
+            let scatter = |plot: &crate::layout::PlotScene| {
+                let data = plot
+                    .runs
+                    .first()
+                    .and_then(|&r| shown.runs.get(r)?.snapshot.plot(&plot.frame.name))?;
+                (data.kind == crate::store::PlotKind::Scatter).then_some(data.point_count())
+            };
+            let plots = self.scene.as_ref().map_or(&[][..], |s| &s.plots[..]);
+            let under = self
+                .cursor
+                .and_then(|c| plots.iter().find(|p| p.frame.cell.contains(c)));
+            let found = under
+                .and_then(|p| Some((p, scatter(p)?)))
+                .or_else(|| plots.iter().find_map(|p| Some((p, scatter(p)?))));
+            // In logical pixels, as --point-size.
+            let radius = found.map_or(style.point_radius, |(plot, points)| {
+                crate::layout::marker_radius(&style, None, points, &plot.frame.plot_area)
+            });
+            2.0 * radius * Style::default().point_radius / style.point_radius
+        });
+        self.points.size = Some(crate::layout::point_size_step(diameter, larger));
     }
 
     /// A press on the timeline strip: the live button returns to live data,
@@ -534,6 +582,14 @@ fn views_fingerprint(views: &Views, log_axes: &LogAxes) -> u64 {
     fixed.hash(&mut hasher);
     format!("{:?}", views.drag).hash(&mut hasher);
     format!("{log_axes:?}").hash(&mut hasher);
+    hasher.finish()
+}
+
+/// A hash of the scatter marker options: tests wait for it to change.
+fn points_fingerprint(points: &PointOptions) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::hash::DefaultHasher::new();
+    format!("{points:?}").hash(&mut hasher);
     hasher.finish()
 }
 

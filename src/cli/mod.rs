@@ -10,7 +10,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use clap::Parser;
 
-use crate::layout::{LogAxes, PageData};
+use crate::layout::{LogAxes, PageData, PlotSet, PointOptions};
 pub use crate::source::Follow;
 use crate::source::{FileTail, LogSet, Reader, RecordSource};
 use crate::store::{self, AsSnapshot, Runs, StepRule};
@@ -61,6 +61,23 @@ pub struct Args {
     /// `L` in the window).
     #[arg(long, value_name = "PLOT")]
     pub log_x: Vec<String>,
+
+    /// Draw scatter markers PX pixels across (a diameter, from 0.5 to 64;
+    /// `,` and `.` in the window). By default they shrink from 5 px towards
+    /// 2 px as a cloud's points per pixel of its plot grow.
+    #[arg(long, value_name = "PX", value_parser = parse_point_size)]
+    pub point_size: Option<f32>,
+
+    /// Opacity of scatter markers, above 0 up to 1 (default 1: opaque).
+    #[arg(long, value_name = "A", value_parser = parse_opacity)]
+    pub opacity: Option<f32>,
+
+    /// Draw PLOT's scatter as a density image: points per pixel, on a log
+    /// scale through the plot's palette (Viridis without one), with a
+    /// colour bar of counts (`all`: every plot; repeatable; `d` in the
+    /// window).
+    #[arg(long, value_name = "PLOT")]
+    pub density: Vec<String>,
 
     /// Run the example training app in this process (logging to a temporary
     /// file) and view it live.
@@ -187,6 +204,24 @@ pub fn parse_smoothing(text: &str) -> Result<f32, String> {
     }
 }
 
+/// Parses a marker diameter in pixels: 0.5 to 64.
+pub fn parse_point_size(text: &str) -> Result<f32, String> {
+    match text.trim().parse::<f32>() {
+        Ok(px) if (0.5..=64.0).contains(&px) => Ok(px),
+        Ok(px) => Err(format!("the point size must be from 0.5 to 64 pixels, got {px}")),
+        Err(_) => Err(format!("expected a size in pixels from 0.5 to 64, got {text:?}")),
+    }
+}
+
+/// Parses an opacity: above 0, up to 1.
+pub fn parse_opacity(text: &str) -> Result<f32, String> {
+    match text.trim().parse::<f32>() {
+        Ok(a) if a > 0.0 && a <= 1.0 => Ok(a),
+        Ok(a) => Err(format!("the opacity must be above 0 and at most 1, got {a}")),
+        Err(_) => Err(format!("expected an opacity above 0 and at most 1, got {text:?}")),
+    }
+}
+
 /// Parses `K` or `last`.
 pub fn parse_at_step(text: &str) -> Result<AtStep, String> {
     match text.trim() {
@@ -273,6 +308,8 @@ pub struct Config {
     pub smoothing: f32,
     /// `--log-x`, `--log-y`.
     pub log_axes: LogAxes,
+    /// `--point-size`, `--opacity`, `--density`.
+    pub points: PointOptions,
     /// Bytes of GPU memory the plots may hold.
     pub gpu_memory_budget: Option<u64>,
 }
@@ -280,6 +317,7 @@ pub struct Config {
 impl Args {
     /// Checks the flags against each other.
     pub fn validate(self) -> anyhow::Result<Config> {
+        let points = self.point_options();
         if self.pubsub.is_none() && (self.log_file.is_some() || self.emulator.is_some()) {
             bail!("--log-file and --emulator apply to --pubsub");
         }
@@ -340,6 +378,7 @@ impl Args {
                 overlay_clouds: self.overlay_clouds,
                 smoothing: self.smooth.unwrap_or(0.0),
                 log_axes: LogAxes::from_names(&self.log_x, &self.log_y),
+                points: points.clone(),
             }),
             None => {
                 if self.speed.is_some() || self.steps.is_some() {
@@ -408,8 +447,18 @@ impl Args {
             overlay_clouds: self.overlay_clouds,
             smoothing: self.smooth.unwrap_or(0.0),
             log_axes: LogAxes::from_names(&self.log_x, &self.log_y),
+            points,
             gpu_memory_budget,
         })
+    }
+
+    /// `--point-size`, `--opacity` and `--density`.
+    fn point_options(&self) -> PointOptions {
+        PointOptions {
+            size: self.point_size,
+            opacity: self.opacity.unwrap_or(1.0),
+            density: PlotSet::from_names(&self.density),
+        }
     }
 }
 
@@ -499,6 +548,7 @@ fn run_output(config: Config) -> anyhow::Result<()> {
             config.overlay_clouds,
             config.smoothing,
             config.log_axes.clone(),
+            config.points.clone(),
         ),
         Output::Export(out) => {
             let runs = read_runs(&mut reader, &config)?;
@@ -516,7 +566,8 @@ fn run_output(config: Config) -> anyhow::Result<()> {
             let page = page
                 .with_overlay_clouds(config.overlay_clouds)
                 .with_smoothing(config.smoothing)
-                .with_log_axes(&config.log_axes);
+                .with_log_axes(&config.log_axes)
+                .with_points(&config.points);
             write_screenshot(&page, path, *size, config.gpu_memory_budget)
         }
         Output::Record(video) => {

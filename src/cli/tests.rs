@@ -245,6 +245,49 @@ fn numbers_out_of_range_are_clear_errors() {
 }
 
 #[test]
+fn point_size_opacity_and_density() {
+    let config = parse(&["--file", "a.log"]).unwrap();
+    assert_eq!(config.points, PointOptions::default());
+    let config = parse(&[
+        "--file",
+        "a.log",
+        "--screenshot",
+        "o.png",
+        "--point-size",
+        "1.5",
+        "--opacity",
+        "0.25",
+        "--density",
+        "samples",
+        "--density",
+        "noise",
+    ])
+    .unwrap();
+    assert_eq!(config.points.size, Some(1.5));
+    assert_eq!(config.points.opacity, 0.25);
+    let density = &config.points.density;
+    assert!(density.contains("samples") && density.contains("noise") && !density.contains("loss"));
+    let all = parse(&["--file", "a.log", "--density", "all"]).unwrap().points.density;
+    assert!(all.contains("loss") && all.contains("samples"));
+    // Videos draw markers as screenshots do.
+    let config = parse(&["--file", "a.log", "--record", "v.mp4", "--opacity", "0.5"]).unwrap();
+    let Output::Record(video) = config.output else {
+        panic!("{:?}", config.output)
+    };
+    assert_eq!(video.points.opacity, 0.5);
+    for size in ["0", "0.4", "65", "-1", "NaN", "big"] {
+        let flag = format!("--point-size={size}");
+        let err = parse(&["--file", "a.log", &flag]).unwrap_err();
+        assert!(err.to_string().contains("0.5 to 64"), "{size}: {err}");
+    }
+    for opacity in ["0", "-0.5", "1.01", "NaN", "half"] {
+        let flag = format!("--opacity={opacity}");
+        let err = parse(&["--file", "a.log", &flag]).unwrap_err();
+        assert!(err.to_string().contains("above 0"), "{opacity}: {err}");
+    }
+}
+
+#[test]
 fn at_step_reads_the_log_as_it_is() {
     let config = parse(&["--file", "a.log", "--export", "o.json", "--at-step", "3"]).unwrap();
     assert_eq!(config.at_step, Some((AtStep::Index(3), None)));

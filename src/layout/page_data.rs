@@ -9,6 +9,7 @@
 
 use std::collections::{BTreeSet, HashSet};
 
+use super::points::PointOptions;
 use crate::format::GridCell;
 use crate::store::{AsSnapshot, Run, Runs, Snapshot, Store};
 
@@ -54,6 +55,8 @@ pub struct PageData<'a> {
     pub smoothing: f32,
     /// Which plots have a log x or y axis.
     pub log_axes: LogAxes,
+    /// How scatter markers are drawn: size, opacity, density images.
+    pub points: PointOptions,
 }
 
 /// Which plots show x or y on a log scale: every plot or none, each with
@@ -122,12 +125,19 @@ impl<'a> PageData<'a> {
             overlay_clouds: false,
             smoothing: 0.0,
             log_axes: LogAxes::default(),
+            points: PointOptions::default(),
         }
     }
 
     /// The same, with the plots `axes` names on log scales.
     pub fn with_log_axes(mut self, axes: &LogAxes) -> Self {
         self.log_axes = axes.clone();
+        self
+    }
+
+    /// The same, with scatter markers drawn as `points` says.
+    pub fn with_points(mut self, points: &PointOptions) -> Self {
+        self.points = points.clone();
         self
     }
 
@@ -178,6 +188,7 @@ impl<'a> PageData<'a> {
             overlay_clouds: false,
             smoothing: 0.0,
             log_axes: LogAxes::default(),
+            points: PointOptions::default(),
         }
     }
 

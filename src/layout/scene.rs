@@ -210,6 +210,9 @@ pub enum ColorScale {
     Index { count: usize },
     /// Up to ten lines, each its colour: a legend of lines.
     Lines { count: usize },
+    /// A density image: points per pixel from 1 to `max`, on a log scale
+    /// (`log(1 + count) / log(1 + max)` through the palette).
+    Counts { max: u32 },
 }
 
 /// Lines beyond this many get a colour bar of their index, not a legend.

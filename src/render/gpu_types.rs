@@ -35,12 +35,13 @@ pub struct PlotUniforms {
     /// Lines of one run among several: each line a shade lighter than the
     /// last (1), or as coloured (0).
     pub line_shade: u32,
-    /// Lines: multiplies their alpha.
+    /// Multiplies the alpha of lines and of scatter markers.
     pub opacity: f32,
     /// Log axes: bit 0 x, bit 1 y. Positions are log10 of the data there,
     /// and points at or below zero are not drawn.
     pub log_axes: u32,
-    pub _pad: u32,
+    /// Dense scatters: what the splat pass writes (see [`SplatMode`]).
+    pub splat_mode: u32,
 }
 const _: () = assert!(std::mem::size_of::<PlotUniforms>() == 112);
 
@@ -56,8 +57,30 @@ pub struct ResolveUniforms {
     pub palette_row: u32,
     pub default_color: [f32; 4],
     pub nan_color: [f32; 4],
+    /// Entries of the palette row (density images).
+    pub palette_size: u32,
+    /// The splat's [`SplatMode`].
+    pub splat_mode: u32,
+    /// Marker opacity (translucent splats).
+    pub opacity: f32,
+    pub _pad: u32,
 }
-const _: () = assert!(std::mem::size_of::<ResolveUniforms>() == 48);
+const _: () = assert!(std::mem::size_of::<ResolveUniforms>() == 64);
+
+/// What the splat pass of a dense scatter writes, and what its resolve pass
+/// draws. Keep in sync with the `SPLAT_*` constants in shaders/splat.wgsl
+/// and shaders/resolve.wgsl.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u32)]
+pub enum SplatMode {
+    /// Opaque markers: the latest point wins each pixel.
+    Opaque = 0,
+    /// Translucent markers: the latest point's colour, as opaque as that
+    /// many markers covering the pixel make it.
+    Translucent = 1,
+    /// A density image: points per pixel, log-scaled through the palette.
+    Density = 2,
+}
 
 /// Where a batch's points are in the data buffer. Keep in sync with
 /// `BatchDesc` in shaders/data.wgsl.

@@ -9,11 +9,11 @@ use super::context::{GpuContext, RenderError};
 use super::gpu_types::{SolidRect, linear_rgba};
 use super::palette::create_palette_texture;
 use super::palette::palette_colors;
-use super::plots::{PlotData, PlotRenderers, PlotView, RAW_UNDER_SMOOTHED, SMOOTHED, SyncStats};
+use super::plots::{DENSITY_PALETTE, PlotData, PlotRenderers, PlotView, RAW_UNDER_SMOOTHED, SMOOTHED, SyncStats};
 use super::solid::SolidRenderer;
 use super::text::{Anchor, Label, TextLayer};
-use crate::layout::{AsPageData, ShownRun};
-use crate::layout::{ColorScale, DataRect, PageScene, PlotScene, Style, Tick, format_value};
+use crate::layout::{AsPageData, ColorKey, PageData, PointOptions, ShownRun, marker_radius};
+use crate::layout::{ColorScale, DataRect, PageScene, PlotScene, Style, Tick, format_count, format_value};
 use crate::store::unit_index;
 use crate::store::{Plot, PlotKind, Smoothed};
 
@@ -139,7 +139,7 @@ impl PageRenderer {
                     continue;
                 };
                 let smooth = smoothing > 0.0 && data.kind != PlotKind::Scatter;
-                let at = raw_view(plot, run, &data, smooth, size, &scene.style);
+                let at = raw_view(plot, run, &data, smooth, size, &scene.style, &store.points);
                 let note = self
                     .plot_data
                     .prepare_view(device, queue, &mut encoder, &self.renderers, &at);
@@ -199,9 +199,20 @@ impl PageRenderer {
                 });
             }
         }
+        // Density images: their largest counts label their colour bars.
+        let density_keys = self.density_keys(ctx, &mut encoder, &store, scene)?;
         let under = rects.len() as u32;
-        for plot in &scene.plots {
-            over_data(plot, &scene.style, &mut rects, &mut labels);
+        for (i, plot) in scene.plots.iter().enumerate() {
+            match density_keys.get(&i) {
+                Some(key) => {
+                    let plot = PlotScene {
+                        color_key: Some(key.clone()),
+                        ..plot.clone()
+                    };
+                    over_data(&plot, &scene.style, &mut rects, &mut labels);
+                }
+                None => over_data(plot, &scene.style, &mut rects, &mut labels),
+            }
         }
         rects.extend_from_slice(&overlay.rects);
         labels.extend(overlay.labels.iter().cloned());
@@ -239,7 +250,7 @@ impl PageRenderer {
                     let Some(run) = store.runs.get(r) else { continue };
                     if let Some(data) = run.snapshot.plot(&plot.frame.name) {
                         let smooth = smoothing > 0.0 && data.kind != PlotKind::Scatter;
-                        let at = raw_view(plot, run, &data, smooth, size, &scene.style);
+                        let at = raw_view(plot, run, &data, smooth, size, &scene.style, &store.points);
                         self.plot_data.draw(device, queue, &self.renderers, &mut pass, &at);
                         let key = format!("{}{SMOOTHED}", run.key);
                         if smooth && let Some(cache) = self.smoothed.get(&(key.clone(), data.name.to_owned())) {
@@ -269,8 +280,82 @@ impl PageRenderer {
     }
 }
 
+impl PageRenderer {
+    /// The colour keys of the plots (by index in `scene`) that show one
+    /// run's scatter as a density image: counts from 1 to the largest. The
+    /// largest is found on the GPU, so the work encoded so far is submitted
+    /// and waited for, and `encoder` starts afresh; without density images
+    /// nothing is.
+    fn density_keys(
+        &self,
+        ctx: &GpuContext,
+        encoder: &mut wgpu::CommandEncoder,
+        store: &PageData,
+        scene: &PageScene,
+    ) -> Result<HashMap<usize, ColorKey>, RenderError> {
+        let mut found = Vec::new();
+        for (i, plot) in scene.plots.iter().enumerate() {
+            let [r] = plot.runs[..] else { continue };
+            let Some(run) = store.runs.get(r) else { continue };
+            let Some(stats) = self.plot_data.density_stats(&run.key, &plot.frame.name) else {
+                continue;
+            };
+            let palette = run
+                .snapshot
+                .plot(&plot.frame.name)
+                .and_then(|data| data.palette)
+                .filter(|name| crate::calls::Palette::parse(name).is_ok())
+                .unwrap_or(DENSITY_PALETTE);
+            found.push((i, stats, palette.to_owned()));
+        }
+        if found.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let readback = ctx.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("PageRenderer::density_counts"),
+            size: 4 * found.len() as u64,
+            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        for (k, (_, stats, _)) in found.iter().enumerate() {
+            encoder.copy_buffer_to_buffer(stats, 0, &readback, 4 * k as u64, 4);
+        }
+        let fresh = ctx.device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
+            label: Some("PageRenderer::frame"),
+        });
+        ctx.queue.submit([std::mem::replace(encoder, fresh).finish()]);
+        let slice = readback.slice(..);
+        let (sender, receiver) = std::sync::mpsc::channel();
+        slice.map_async(wgpu::MapMode::Read, move |result| {
+            let _ = sender.send(result);
+        });
+        ctx.device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map_err(|e| RenderError::Gpu(format!("reading back density counts: {e}")))?;
+        receiver
+            .recv()
+            .map_err(|e| RenderError::Gpu(format!("reading back density counts: {e}")))?
+            .map_err(|e| RenderError::Gpu(format!("reading back density counts: {e}")))?;
+        let mapped = slice
+            .get_mapped_range()
+            .map_err(|e| RenderError::Gpu(format!("reading back density counts: {e}")))?;
+        let largest: Vec<u32> = bytemuck::cast_slice(&mapped).to_vec();
+        drop(mapped);
+        readback.unmap();
+        Ok(found
+            .into_iter()
+            .zip(largest)
+            .map(|((i, _, palette), max)| {
+                let scale = ColorScale::Counts { max };
+                (i, ColorKey { palette, scale })
+            })
+            .collect())
+    }
+}
+
 /// Run `run`'s data `data` as `plot` draws it: in the run's colour when
-/// the plot colours by run, faint under its smoothed lines when `smooth`.
+/// the plot colours by run, faint under its smoothed lines when `smooth`,
+/// scatter markers as `points` says.
 fn raw_view<'a>(
     plot: &'a PlotScene,
     run: &'a ShownRun,
@@ -278,12 +363,20 @@ fn raw_view<'a>(
     smooth: bool,
     target_size: [u32; 2],
     style: &'a Style,
+    points: &PointOptions,
 ) -> PlotView<'a> {
+    let scatter = data.kind == PlotKind::Scatter;
     PlotView {
         plot: data,
         run: &run.key,
         run_color: run.color.filter(|_| plot.by_run),
-        opacity: if smooth { RAW_UNDER_SMOOTHED } else { 1.0 },
+        opacity: match (smooth, scatter) {
+            (true, _) => RAW_UNDER_SMOOTHED,
+            (false, true) => points.opacity,
+            (false, false) => 1.0,
+        },
+        marker_radius: marker_radius(style, points.size, data.point_count(), &plot.frame.plot_area),
+        density: scatter && points.density.contains(&plot.frame.name),
         view: &plot.view,
         log: plot.log,
         area: &plot.frame.plot_area,
@@ -447,6 +540,12 @@ fn color_key(plot: &PlotScene, style: &Style, rects: &mut Vec<SolidRect>, labels
         ColorScale::Index { count } | ColorScale::Lines { count } => {
             ("0".to_owned(), format!("{}", count.saturating_sub(1)))
         }
+        ColorScale::Counts { max } => ("1".to_owned(), format!("{} per px", format_count(max as usize))),
+    };
+    // Counts: the bar starts at the colour of one point per pixel.
+    let bar_from = match key.scale {
+        ColorScale::Counts { max } if max > 0 => 2f32.ln() / (1.0 + max as f32).ln(),
+        _ => 0.0,
     };
     // A colour bar: the palette bottom to top, labelled at both ends.
     let height = (area.height * 0.4).clamp(0.0, 220.0).floor();
@@ -468,7 +567,7 @@ fn color_key(plot: &PlotScene, style: &Style, rects: &mut Vec<SolidRect>, labels
             y0 + height * (1.0 - (i + 1) as f32 / steps as f32),
             y0 + height * (1.0 - i as f32 / steps as f32),
         );
-        let t = (i as f32 + 0.5) / steps as f32;
+        let t = bar_from + (1.0 - bar_from) * (i as f32 + 0.5) / steps as f32;
         rects.push(rect(x0, top.floor(), x1, bottom.floor(), color_at(t)));
     }
     rects.push(rect(x0 - 1.0, y0 - 1.0, x1 + 1.0, y0, FRAME));

@@ -14,7 +14,7 @@ pub struct PipelineOptions<'a> {
     pub vertex_buffers: &'a [Option<wgpu::VertexBufferLayout<'a>>],
     pub topology: wgpu::PrimitiveTopology,
     pub format: wgpu::TextureFormat,
-    /// `None` overwrites the target (resolve, blit).
+    /// `None` overwrites the target (blit).
     pub blend: Option<wgpu::BlendState>,
 }
 

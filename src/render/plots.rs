@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 
 use super::arena::{Budget, ChunkLimits, DataBindings, PlotArena};
-use super::gpu_types::{PlotUniforms, linear_rgba};
+use super::gpu_types::{PlotUniforms, SplatMode, linear_rgba};
 use super::lines::{LinesRenderer, ReducedLinesDrawData};
 use super::palette::palette_row;
 use super::points::{PointsRenderer, SplatDrawData};
@@ -38,6 +38,8 @@ pub const RAW_UNDER_SMOOTHED: f32 = 0.25;
 
 /// Colour of uncoloured data: Bokeh's default blue.
 pub const DEFAULT_COLOR: [u8; 3] = [0x1f, 0x77, 0xb4];
+/// The palette of density images of plots without one.
+pub const DENSITY_PALETTE: &str = "Viridis256";
 /// Colour of a NaN colour value: Bokeh's default grey.
 pub const NAN_COLOR: [u8; 3] = [0x80, 0x80, 0x80];
 
@@ -90,9 +92,14 @@ pub struct PlotView<'a> {
     /// The run's colour, when several runs share the page: it replaces the
     /// plot's own colours, lines shaded lighter within the run.
     pub run_color: Option<[u8; 3]>,
-    /// Lines drawn this opaque (raw lines under their smoothed ones are
-    /// faint).
+    /// Lines and markers drawn this opaque (raw lines under their smoothed
+    /// ones are faint; `--opacity` for markers).
     pub opacity: f32,
+    /// Scatter markers' radius in pixels (see [`crate::layout::marker_radius`]).
+    pub marker_radius: f32,
+    /// A scatter drawn as a density image (points per pixel) rather than
+    /// markers.
+    pub density: bool,
     /// The rectangle of plot space shown (see [`crate::layout::PlotScene`]).
     pub view: &'a DataRect,
     /// Whether x and y are on log scales.
@@ -248,7 +255,8 @@ impl PlotData {
         let gpu = self.plots.get_mut(&(at.run.to_owned(), plot.name.to_owned()))?;
         let (x, y, w, h) = area.to_pixels(target_size[0], target_size[1]);
         let uniforms = plot_uniforms(at, gpu.arena.tandem_lines, (w, h));
-        let splatted = splat_dense
+        // A density image is always splatted (when the plot area fits).
+        let splatted = (splat_dense || at.density)
             && gpu.arena.kind == PlotKind::Scatter
             && renderers.points.prepare_splat(
                 device,
@@ -339,6 +347,15 @@ impl PlotData {
     }
 }
 
+impl PlotData {
+    /// The buffer holding, first, the largest count of run `run`'s plot
+    /// `name`, when this frame draws it as a density image.
+    pub fn density_stats(&self, run: &str, name: &str) -> Option<&wgpu::Buffer> {
+        let splat = self.plots.get(&(run.to_owned(), name.to_owned()))?.splat.as_ref()?;
+        splat.is_density().then(|| splat.stats())
+    }
+}
+
 impl Default for PlotData {
     fn default() -> Self {
         Self::new()
@@ -352,13 +369,24 @@ fn plot_uniforms(at: &PlotView, tandem_lines: u32, (w, h): (u32, u32)) -> PlotUn
         Some(_) => None,
         None => at.plot.palette.and_then(|name| Palette::parse(name).ok()),
     };
+    let scatter = at.plot.kind == PlotKind::Scatter;
+    let splat_mode = match (scatter, at.density, at.opacity < 1.0) {
+        (true, true, _) => SplatMode::Density,
+        (true, false, true) => SplatMode::Translucent,
+        _ => SplatMode::Opaque,
+    };
+    // A density image maps counts through the plot's palette, or Viridis.
+    let palette = match splat_mode {
+        SplatMode::Density => palette.or_else(|| Palette::parse(DENSITY_PALETTE).ok()),
+        _ => palette,
+    };
     let default_color = at.run_color.unwrap_or(DEFAULT_COLOR);
     let center = at.view.center();
     PlotUniforms {
         center: [center[0] as f32, center[1] as f32],
         scale: [(2.0 / at.view.width()) as f32, (2.0 / at.view.height()) as f32],
         viewport_size: [w as f32, h as f32],
-        point_radius: at.style.point_radius,
+        point_radius: at.marker_radius,
         line_width: at.style.line_width,
         default_color: linear_rgba(default_color, 1.0),
         nan_color: linear_rgba(NAN_COLOR, 1.0),
@@ -373,6 +401,6 @@ fn plot_uniforms(at: &PlotView, tandem_lines: u32, (w, h): (u32, u32)) -> PlotUn
         line_shade: u32::from(at.run_color.is_some()),
         opacity: at.opacity,
         log_axes: u32::from(at.log[0]) | u32::from(at.log[1]) << 1,
-        _pad: 0,
+        splat_mode: splat_mode as u32,
     }
 }

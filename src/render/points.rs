@@ -18,15 +18,33 @@
 //!
 //! The marks buffer is one storage binding: a plot area whose marks would
 //! exceed the device's binding limit is drawn as triangles instead.
+//!
+//! Translucent markers (`--opacity`) blend in draw order as triangles. The
+//! splat cannot blend in draw order (its threads run in any order), so it
+//! also counts the markers covering each pixel (an atomic add, whose sum
+//! does not depend on order) and the resolve pass draws the latest point's
+//! colour with the opacity of that many markers stacked, `1 - (1 - a)^k`:
+//! deterministic, and dense parts of a cloud read darker. Where markers of
+//! different colours overlap this differs from blending them in order;
+//! accumulating colour sums with fixed-point atomics was rejected, as it
+//! needs four more atomics per pixel per point and still loses the order.
+//!
+//! A density image (`--density`, datashader's picture) is always splatted,
+//! whatever the number of points: each point adds one to the count of the
+//! pixel holding its centre, a pass over the counts finds the largest
+//! (shaders/count_max.wgsl), and the resolve pass colours each pixel by
+//! `log(1 + count) / log(1 + largest)` through the plot's palette (Viridis
+//! when it has none). Counts are sums, so the picture is deterministic too.
 
 use super::arena::{Chunk, ChunkLimits, DataBindings, PlotArena};
 use super::capture::PAGE_FORMAT;
-use super::gpu_types::{PlotUniforms, ResolveUniforms};
+use super::gpu_types::{PlotUniforms, ResolveUniforms, SplatMode};
 use super::pipeline::{PipelineOptions, buffer_entry, pipeline_layout, render_pipeline, shader_module, texture_entry};
 
 const POINTS_SHADER: &str = include_str!("../../shaders/points.wgsl");
 const SPLAT_SHADER: &str = include_str!("../../shaders/splat.wgsl");
 const RESOLVE_SHADER: &str = include_str!("../../shaders/resolve.wgsl");
+const COUNT_MAX_SHADER: &str = include_str!("../../shaders/count_max.wgsl");
 
 /// Scatters of at least this many points are drawn by the splat compute
 /// pass: instanced triangles are bound by the rasteriser's vertex and setup
@@ -45,9 +63,13 @@ pub fn shader_sources(data: &str) -> [(&'static str, String); 2] {
 /// Long-lived: the triangle pipeline, the splat and resolve passes.
 pub struct PointsRenderer {
     triangles: wgpu::RenderPipeline,
-    /// Dense scatters: marks written by the splat pass, read by resolve.
+    /// Dense scatters: marks and counts written by the splat pass, read by
+    /// resolve.
     marks_layout: wgpu::BindGroupLayout,
     splat: wgpu::ComputePipeline,
+    /// Density images: the largest count, between splat and resolve.
+    count_max_layout: wgpu::BindGroupLayout,
+    count_max: wgpu::ComputePipeline,
     resolve_layout: wgpu::BindGroupLayout,
     resolve: wgpu::RenderPipeline,
 }
@@ -72,11 +94,10 @@ impl PointsRenderer {
         use wgpu::ShaderStages as S;
         let marks_layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
             label: Some("PointsRenderer::marks_layout"),
-            entries: &[buffer_entry(
-                0,
-                S::COMPUTE,
-                wgpu::BufferBindingType::Storage { read_only: false },
-            )],
+            entries: &[
+                buffer_entry(0, S::COMPUTE, wgpu::BufferBindingType::Storage { read_only: false }),
+                buffer_entry(1, S::COMPUTE, wgpu::BufferBindingType::Storage { read_only: false }),
+            ],
         });
         let splat_module = shader_module(device, "PointsRenderer::splat_shader", &splat_src);
         let splat = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
@@ -97,6 +118,8 @@ impl PointsRenderer {
                 buffer_entry(0, S::FRAGMENT, wgpu::BufferBindingType::Uniform),
                 buffer_entry(1, S::FRAGMENT, wgpu::BufferBindingType::Storage { read_only: true }),
                 texture_entry(2, S::FRAGMENT),
+                buffer_entry(3, S::FRAGMENT, wgpu::BufferBindingType::Storage { read_only: true }),
+                buffer_entry(4, S::FRAGMENT, wgpu::BufferBindingType::Storage { read_only: true }),
             ],
         });
         let resolve_module = shader_module(device, "PointsRenderer::resolve_shader", RESOLVE_SHADER);
@@ -110,20 +133,45 @@ impl PointsRenderer {
                 vertex_buffers: &[],
                 topology: wgpu::PrimitiveTopology::TriangleList,
                 format: PAGE_FORMAT,
-                blend: None,
+                // Opaque pixels come out as they are; translucent ones blend.
+                blend: Some(wgpu::BlendState::ALPHA_BLENDING),
             },
         );
+        let count_max_layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+            label: Some("PointsRenderer::count_max_layout"),
+            entries: &[
+                buffer_entry(0, S::COMPUTE, wgpu::BufferBindingType::Storage { read_only: true }),
+                buffer_entry(1, S::COMPUTE, wgpu::BufferBindingType::Storage { read_only: false }),
+            ],
+        });
+        let count_max_module = shader_module(device, "PointsRenderer::count_max_shader", COUNT_MAX_SHADER);
+        let count_max = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+            label: Some("PointsRenderer::count_max"),
+            layout: Some(&pipeline_layout(
+                device,
+                "PointsRenderer::count_max_layout",
+                &[&count_max_layout],
+            )),
+            module: &count_max_module,
+            entry_point: Some("cs_main"),
+            compilation_options: Default::default(),
+            cache: None,
+        });
         Self {
             triangles,
             marks_layout,
             splat,
+            count_max_layout,
+            count_max,
             resolve_layout,
             resolve,
         }
     }
 
-    /// Splats a dense scatter into its marks, or returns false when the
-    /// scatter is drawn as triangles (`splat` then goes inactive).
+    /// Splats a dense scatter (or any scatter shown as a density image)
+    /// into its marks or counts, or returns false when the scatter is drawn
+    /// as triangles (`splat` then goes inactive). `uniforms.splat_mode`
+    /// says what to splat (see [`SplatMode`]).
     #[allow(clippy::too_many_arguments)]
     pub fn prepare_splat(
         &self,
@@ -141,7 +189,8 @@ impl PointsRenderer {
         let size = (uniforms.viewport_size[0] as u32, uniforms.viewport_size[1] as u32);
         let total = arena.drawn();
         let marks_bytes = size.0 as u64 * size.1 as u64 * 4;
-        let dense = total >= DENSE_MIN_POINTS as u64
+        let density = uniforms.splat_mode == SplatMode::Density as u32;
+        let dense = (density || total >= DENSE_MIN_POINTS as u64)
             && total < u32::MAX as u64
             && size.0 > 0
             && size.1 > 0
@@ -157,15 +206,29 @@ impl PointsRenderer {
         }
         let splat = splat.as_mut().expect("just made");
         splat.active = true;
+        splat.mode = uniforms.splat_mode;
         let resolve = ResolveUniforms {
             origin: [origin.0 as f32, origin.1 as f32],
             width: size.0,
             palette_row: uniforms.palette_row,
             default_color: uniforms.default_color,
             nan_color: uniforms.nan_color,
+            palette_size: uniforms.palette_size,
+            splat_mode: uniforms.splat_mode,
+            opacity: uniforms.opacity,
+            _pad: 0,
         };
         queue.write_buffer(&splat.resolve_uniforms, 0, bytemuck::bytes_of(&resolve));
-        encoder.clear_buffer(&splat.marks, 0, None);
+        // Only what this mode writes is cleared (and read).
+        if !density {
+            encoder.clear_buffer(&splat.marks, 0, None);
+        }
+        if uniforms.splat_mode != SplatMode::Opaque as u32 {
+            encoder.clear_buffer(&splat.counts, 0, None);
+        }
+        if density {
+            encoder.clear_buffer(&splat.stats, 0, None);
+        }
         let mut base = 0u32;
         let mut groups = Vec::new();
         for chunk in &mut arena.chunks {
@@ -187,15 +250,24 @@ impl PointsRenderer {
         pass.set_pipeline(&self.splat);
         pass.set_bind_group(1, &splat.marks_group, &[]);
         let max_groups = device.limits().max_compute_workgroups_per_dimension.max(1);
+        // Dispatches are 2D past the per-dimension limit (the shaders
+        // rebuild the index from the grid's width).
+        let grid = |threads: u32| {
+            let workgroups = threads.div_ceil(256);
+            (workgroups.min(max_groups), workgroups.div_ceil(max_groups))
+        };
         for (group, instances) in &groups {
             if *instances == 0 {
                 continue;
             }
-            // Dispatches are 2D past the per-dimension limit (splat.wgsl
-            // rebuilds the index from the grid's width).
-            let workgroups = instances.div_ceil(256);
-            let (gx, gy) = (workgroups.min(max_groups), workgroups.div_ceil(max_groups));
+            let (gx, gy) = grid(*instances);
             pass.set_bind_group(0, group, &[]);
+            pass.dispatch_workgroups(gx, gy, 1);
+        }
+        if density {
+            pass.set_pipeline(&self.count_max);
+            pass.set_bind_group(0, &splat.count_max_group, &[]);
+            let (gx, gy) = grid(size.0 * size.1);
             pass.dispatch_workgroups(gx, gy, 1);
         }
         true
@@ -237,16 +309,24 @@ impl PointsRenderer {
     }
 }
 
-/// A dense scatter's marks (one u32 per pixel of the plot area), written by
-/// the splat pass and read by the resolve pass.
+/// A dense scatter's marks and counts (one u32 each per pixel of the plot
+/// area), written by the splat pass and read by the resolve pass.
 pub struct SplatDrawData {
     marks: wgpu::Buffer,
+    /// Markers covering each pixel (translucent), or points whose centre is
+    /// in it (density image).
+    counts: wgpu::Buffer,
+    /// [0]: the largest count of a density image.
+    stats: wgpu::Buffer,
     size: (u32, u32),
     marks_group: wgpu::BindGroup,
+    count_max_group: wgpu::BindGroup,
     resolve_uniforms: wgpu::Buffer,
     resolve_group: wgpu::BindGroup,
     /// Whether the current frame draws the splat (not the triangles).
     pub active: bool,
+    /// The current frame's [`SplatMode`], as a u32.
+    mode: u32,
 }
 
 impl SplatDrawData {
@@ -257,10 +337,20 @@ impl SplatDrawData {
         palette_view: &wgpu::TextureView,
         size: (u32, u32),
     ) -> Self {
-        let marks = device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("SplatDrawData::marks"),
-            size: (size.0 as u64 * size.1 as u64 * 4).max(4),
-            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
+        let per_pixel = |label| {
+            device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some(label),
+                size: (size.0 as u64 * size.1 as u64 * 4).max(4),
+                usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
+                mapped_at_creation: false,
+            })
+        };
+        let marks = per_pixel("SplatDrawData::marks");
+        let counts = per_pixel("SplatDrawData::counts");
+        let stats = device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("SplatDrawData::stats"),
+            size: 16,
+            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST | wgpu::BufferUsages::COPY_SRC,
             mapped_at_creation: false,
         });
         let resolve_uniforms = device.create_buffer(&wgpu::BufferDescriptor {
@@ -272,10 +362,30 @@ impl SplatDrawData {
         let marks_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
             label: Some("SplatDrawData::marks_group"),
             layout: &renderer.marks_layout,
-            entries: &[wgpu::BindGroupEntry {
-                binding: 0,
-                resource: marks.as_entire_binding(),
-            }],
+            entries: &[
+                wgpu::BindGroupEntry {
+                    binding: 0,
+                    resource: marks.as_entire_binding(),
+                },
+                wgpu::BindGroupEntry {
+                    binding: 1,
+                    resource: counts.as_entire_binding(),
+                },
+            ],
+        });
+        let count_max_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some("SplatDrawData::count_max_group"),
+            layout: &renderer.count_max_layout,
+            entries: &[
+                wgpu::BindGroupEntry {
+                    binding: 0,
+                    resource: counts.as_entire_binding(),
+                },
+                wgpu::BindGroupEntry {
+                    binding: 1,
+                    resource: stats.as_entire_binding(),
+                },
+            ],
         });
         let resolve_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
             label: Some("SplatDrawData::resolve_group"),
@@ -293,20 +403,43 @@ impl SplatDrawData {
                     binding: 2,
                     resource: wgpu::BindingResource::TextureView(palette_view),
                 },
+                wgpu::BindGroupEntry {
+                    binding: 3,
+                    resource: counts.as_entire_binding(),
+                },
+                wgpu::BindGroupEntry {
+                    binding: 4,
+                    resource: stats.as_entire_binding(),
+                },
             ],
         });
         Self {
             marks,
+            counts,
+            stats,
             size,
             marks_group,
+            count_max_group,
             resolve_uniforms,
             resolve_group,
             active: false,
+            mode: SplatMode::Opaque as u32,
         }
     }
 
     /// Bytes of GPU buffers held.
     pub fn bytes(&self) -> u64 {
-        self.marks.size()
+        self.marks.size() + self.counts.size() + self.stats.size()
+    }
+
+    /// Whether the current frame draws a density image.
+    pub fn is_density(&self) -> bool {
+        self.active && self.mode == SplatMode::Density as u32
+    }
+
+    /// The buffer whose first u32 is the largest count of the density
+    /// image, once the frame's splat has run.
+    pub fn stats(&self) -> &wgpu::Buffer {
+        &self.stats
     }
 }

@@ -15,7 +15,7 @@ use anyhow::{Context, bail};
 
 pub use sink::{FrameSink, VideoTarget, format_frame, open_sink};
 
-use crate::layout::{AsPageData, LogAxes, PageData};
+use crate::layout::{AsPageData, LogAxes, PageData, PointOptions};
 use crate::render::{HeadlessRenderer, RgbaImage};
 use crate::source::{POLL_INTERVAL, Poll, Reader, Update, apply_to_runs, apply_update, scan_steps};
 use crate::store::{Runs, StepDetector, StepRule, Store};
@@ -44,6 +44,8 @@ pub struct VideoOptions {
     pub smoothing: f32,
     /// Plots with log axes.
     pub log_axes: LogAxes,
+    /// How scatter markers are drawn.
+    pub points: PointOptions,
 }
 
 /// What a recording produced.
@@ -146,7 +148,8 @@ impl Recorder {
     fn end_step(&mut self, store: &Store) -> anyhow::Result<()> {
         let page = PageData::single(store.live())
             .with_smoothing(self.options.smoothing)
-            .with_log_axes(&self.options.log_axes);
+            .with_log_axes(&self.options.log_axes)
+            .with_points(&self.options.points);
         self.frame(&page, self.wall_ns)
     }
 
@@ -277,13 +280,15 @@ pub fn replay_runs(mut reader: Reader, options: VideoOptions) -> anyhow::Result<
     let steps = clock.steps();
     log::info!("{} runs, {steps} steps of the longest", runs.len());
     let (overlay, smoothing, log_axes) = (options.overlay_clouds, options.smoothing, options.log_axes.clone());
+    let points = options.points.clone();
     let mut recorder = Recorder::new(options, StepDetector::new(StepRule::Markers), progress_bar(Some(steps)))?;
     let hidden = HashSet::new();
     for k in 0..steps {
         let page = PageData::of_runs(&runs, &hidden, |run| runs.state_at(run, k))
             .with_overlay_clouds(overlay)
             .with_smoothing(smoothing)
-            .with_log_axes(&log_axes);
+            .with_log_axes(&log_axes)
+            .with_points(&points);
         let wall_ns = clock.step(k).map_or(0, |mark| mark.wall_time_ns);
         recorder.frame(&page, wall_ns)?;
     }
@@ -298,6 +303,7 @@ pub fn replay_runs(mut reader: Reader, options: VideoOptions) -> anyhow::Result<
 /// the other show each other's data as a replay does.
 pub fn record_live_runs(mut reader: Reader, options: VideoOptions) -> anyhow::Result<VideoSummary> {
     let (overlay, smoothing, log_axes) = (options.overlay_clouds, options.smoothing, options.log_axes.clone());
+    let points = options.points.clone();
     let mut runs = Runs::new(options.rule.clone());
     let mut recorder = Recorder::new(options, StepDetector::new(StepRule::Markers), progress_bar(None))?;
     let hidden = HashSet::new();
@@ -308,7 +314,8 @@ pub fn record_live_runs(mut reader: Reader, options: VideoOptions) -> anyhow::Re
             let page = PageData::of_runs(runs, &hidden, |run| runs.state_at(run, framed))
                 .with_overlay_clouds(overlay)
                 .with_smoothing(smoothing)
-                .with_log_axes(&log_axes);
+                .with_log_axes(&log_axes)
+                .with_points(&points);
             let wall_ns = runs.clock().and_then(|c| c.step(framed)).map_or(0, |m| m.wall_time_ns);
             recorder.frame(&page, wall_ns)?;
             framed += 1;
