@@ -789,6 +789,110 @@ fn moving_on_the_timeline_draws_each_step_as_a_fresh_store_would(r: &mut Headles
     Ok(())
 }
 
+/// Whether a pixel within one of screen point `at` has colour `want`
+/// (each channel within 2).
+fn colour_near(image: &streamvis_gpu::render::RgbaImage, at: [f32; 2], want: [u8; 3]) -> bool {
+    let (x, y) = (at[0].floor() as i64, at[1].floor() as i64);
+    (y - 1..=y + 1).any(|y| {
+        (x - 1..=x + 1).any(|x| {
+            let p = image.pixel(x as u32, y as u32);
+            (0..3).all(|c| p[c].abs_diff(want[c]) <= 2)
+        })
+    })
+}
+
+/// Points stacked 1, 10 and 1,000 deep at three places of a density image:
+/// each place takes the palette's colour at log(1 + count) / log(1 + 1000),
+/// whether or not dense scatters are splatted (a density image always is).
+fn density_images_count_points_per_pixel(r: &mut HeadlessRenderer) -> Result<(), String> {
+    let places = [([-1.0f32, -1.0f32], 1usize), ([0.0, -1.0], 10), ([-1.0, 0.0], 1000)];
+    let store = common::store_from_log(|logger| {
+        one_plot(logger);
+        let data: Vec<f32> = places
+            .iter()
+            .flat_map(|&(xy, count)| std::iter::repeat_n(xy, count).flatten())
+            .collect();
+        logger
+            .scatter("p", TensorView::new(&[data.len() / 2, 2], &data), 1, false, None, None)
+            .unwrap();
+    });
+    let points = PointOptions {
+        density: PlotSet::from_names(&["p".to_owned()]),
+        ..PointOptions::default()
+    };
+    let page = PageData::single(store.live()).with_points(&points);
+    let scene = PageScene::build(&page, &HashMap::new(), W, H, &Style::default());
+    let transform = scene.plots[0].transform();
+    let viridis =
+        streamvis_gpu::render::palette::palette_colors(&streamvis_gpu::calls::Palette::parse("Viridis256").unwrap());
+    let splat = r
+        .render(&page, &HashMap::new(), W, H, &Default::default())
+        .map_err(|e| e.to_string())?;
+    r.page_mut().set_splat(false);
+    let unsplatted = r.render(&page, &HashMap::new(), W, H, &Default::default());
+    r.page_mut().set_splat(true);
+    common::image::compare(
+        "density_without_splat",
+        &splat,
+        &unsplatted.map_err(|e| e.to_string())?,
+        common::image::EXACT,
+    )?;
+    for (xy, count) in places {
+        let t = (1.0 + count as f32).ln() / 1001f32.ln();
+        let want = viridis[((t * 256.0).floor() as usize).min(255)];
+        let at = transform.screen_from_data([xy[0] as f64, xy[1] as f64]);
+        if !colour_near(&splat, at, want) {
+            return Err(format!(
+                "{count} points at {xy:?} (pixel {at:?}): no pixel of colour {want:?}"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Translucent markers of a splatted scatter: a pixel under many markers is
+/// their colour, one under a single marker is lighter (blended with the
+/// white page), and the picture is the same every time.
+fn translucent_splats_stack_by_count(r: &mut HeadlessRenderer) -> Result<(), String> {
+    let n = streamvis_gpu::render::DENSE_MIN_POINTS + 10;
+    let store = common::store_from_log(|logger| {
+        one_plot(logger);
+        let mut data = vec![0.0f32; 2 * n];
+        data.extend([-1.0, -1.0]);
+        logger
+            .scatter("p", TensorView::new(&[n + 1, 2], &data), 1, false, None, None)
+            .unwrap();
+    });
+    let points = PointOptions {
+        opacity: 0.5,
+        ..PointOptions::default()
+    };
+    let page = PageData::single(store.live()).with_points(&points);
+    let scene = PageScene::build(&page, &HashMap::new(), W, H, &Style::default());
+    let transform = scene.plots[0].transform();
+    let image = r
+        .render(&page, &HashMap::new(), W, H, &Default::default())
+        .map_err(|e| e.to_string())?;
+    let again = r
+        .render(&page, &HashMap::new(), W, H, &Default::default())
+        .map_err(|e| e.to_string())?;
+    common::image::compare("translucent_determinism", &image, &again, common::image::EXACT)?;
+    let blue = [0x1f, 0x77, 0xb4];
+    let stacked = transform.screen_from_data([0.0, 0.0]);
+    if !colour_near(&image, stacked, blue) {
+        return Err(format!("no pixel of {n} stacked markers at {stacked:?} is {blue:?}"));
+    }
+    // Half of the blue over white, blended in linear light.
+    let lin = |c: u8| ((c as f32 / 255.0 + 0.055) / 1.055).powf(2.4);
+    let srgb = |l: f32| ((1.055 * l.powf(1.0 / 2.4) - 0.055) * 255.0).round() as u8;
+    let half = blue.map(|c| srgb(0.5 * lin(c) + 0.5));
+    let single = transform.screen_from_data([-1.0, -1.0]);
+    if !colour_near(&image, single, half) {
+        return Err(format!("no pixel of the lone marker at {single:?} is {half:?}"));
+    }
+    Ok(())
+}
+
 fn main() {
     common::run_gpu_fns(vec![
         ("same_image_twice", same_image_twice),
@@ -814,6 +918,11 @@ fn main() {
             "the_splat_pass_draws_what_the_triangles_draw",
             the_splat_pass_draws_what_the_triangles_draw,
         ),
+        (
+            "density_images_count_points_per_pixel",
+            density_images_count_points_per_pixel,
+        ),
+        ("translucent_splats_stack_by_count", translucent_splats_stack_by_count),
         (
             "many_small_appends_share_descriptors",
             many_small_appends_share_descriptors,
