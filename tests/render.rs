@@ -334,7 +334,7 @@ fn the_splat_pass_draws_what_the_triangles_draw(r: &mut HeadlessRenderer) -> Res
         ..PointOptions::default()
     };
     let page = PageData::single(store.live()).with_points(&points);
-    let mut render = |r: &mut HeadlessRenderer| {
+    let render = |r: &mut HeadlessRenderer| {
         r.render(&page, &HashMap::new(), W, H, &Default::default())
             .map_err(|e| e.to_string())
     };

@@ -40,7 +40,8 @@ pub struct PlotUniforms {
     /// Log axes: bit 0 x, bit 1 y. Positions are log10 of the data there,
     /// and points at or below zero are not drawn.
     pub log_axes: u32,
-    /// Dense scatters: what the splat pass writes (see [`SplatMode`]).
+    /// Dense scatters: what the splat pass writes (a `SplatMode`: 0 opaque,
+    /// 1 translucent, 2 density image).
     pub splat_mode: u32,
 }
 const _: () = assert!(std::mem::size_of::<PlotUniforms>() == 112);
