@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use streamvis_gpu::format::{DataCall, GridCell, Record, RecordBody, RecordMeta, TandemCall, Tensor};
+use streamvis_gpu::layout::{PageData, PlotSet, PointOptions};
 use streamvis_gpu::render::HeadlessRenderer;
 use streamvis_gpu::store::Store;
 
@@ -130,6 +131,18 @@ fn main() -> anyhow::Result<()> {
             Ok(t.elapsed())
         })?;
         table.row("scatter frame, 1920x1080", &format!("{n} pts"), ms(frames));
+        // The same cloud as a density image (points per pixel, log scale).
+        let points = PointOptions {
+            density: PlotSet::from_names(&["cloud".to_owned()]),
+            ..PointOptions::default()
+        };
+        let density = median_of(3, |_| {
+            let page = PageData::single(store.live()).with_points(&points);
+            let t = Instant::now();
+            r.draw(&page, &views, w, h, &Default::default())?;
+            Ok(t.elapsed())
+        })?;
+        table.row("scatter frame, density image", &format!("{n} pts"), ms(density));
         let updates = median_of(3, |k| {
             let t = Instant::now();
             store.apply(&steps[(k + 1) % 2])?;
