@@ -197,7 +197,7 @@ mod bench {
         let mut flush_ms = Vec::new();
         // Sequence 0 is the layout; record k is sequence k.
         for seq in 1..=count {
-            logger.tandem_lines("loss", seq as f64, &[0.5, 0.25, 0.125, 0.0625], None)?;
+            logger.tandem_lines("loss", seq as f64, &[0.5, 0.25, 0.125, 0.0625], None, None)?;
             let started = Instant::now();
             flush_starts.insert(seq, started);
             logger.flush()?;

@@ -14,8 +14,8 @@
 use std::collections::HashMap;
 
 use crate::format::{
-    ColorSpec, DataCall, FRAME_HEADER_LEN, FrameHeader, FrameScanner, GridCell, GridSpec, RecordBody, RecordMeta,
-    StreamEvent, TandemCall, TensorView, encode_file_header, encode_record,
+    ColorSpec, DataCall, FRAME_HEADER_LEN, FrameHeader, FrameScanner, GridCell, GridSpec, LineNames, RecordBody,
+    RecordMeta, StreamEvent, TandemCall, TensorView, encode_file_header, encode_record,
 };
 use crate::layout::{LogAxes, PageData, PageScene, Style};
 use crate::store::{self, PlotKind, Snapshot, Store, needs_reduction, reduce_lines};
@@ -116,7 +116,7 @@ fn hostile_log(input: &mut Input) -> Vec<u8> {
             line_dims: (0..input.u8() % 3).map(|_| input.count() as usize % 5).collect(),
             data,
         };
-        let body = match input.u8() % 7 {
+        let body = match input.u8() % 8 {
             0 | 1 => RecordBody::Layout(
                 (0..input.count().min(300))
                     .map(|_| {
@@ -134,6 +134,10 @@ fn hostile_log(input: &mut Input) -> Vec<u8> {
                 ys: data,
             }),
             5 => RecordBody::Step(input.u32() as u64),
+            6 => RecordBody::LineNames(LineNames {
+                plot: input.name(),
+                names: (0..input.u8() % 4).map(|_| input.name()).collect(),
+            }),
             _ => RecordBody::Clear,
         };
         let start = out.len();

@@ -230,7 +230,9 @@ fn reduced_lines_look_like_the_full_lines(r: &mut HeadlessRenderer) -> Result<()
                 (s / 3000.0).sin() + rng.f32() * 0.3,
                 (s / 5000.0).cos() + if step == 17_000 { 2.0 } else { 0.0 },
             ];
-            logger.tandem_lines("p", s as f64, &ys, Some("Viridis256")).unwrap();
+            logger
+                .tandem_lines("p", s as f64, &ys, Some("Viridis256"), None)
+                .unwrap();
         }
     });
     let size = (400, 300);
@@ -373,7 +375,7 @@ fn many_small_appends_share_descriptors(r: &mut HeadlessRenderer) -> Result<(), 
                     .scatter("s", TensorView::new(&[1, 2], p), 1, true, None, None)
                     .unwrap();
                 logger
-                    .multi_lines("l", TensorView::new(&[1, 1, 2], p), &[0], 2, true, None, None)
+                    .multi_lines("l", TensorView::new(&[1, 1, 2], p), &[0], 2, true, None, None, None)
                     .unwrap();
             }
         })
@@ -388,7 +390,16 @@ fn many_small_appends_share_descriptors(r: &mut HeadlessRenderer) -> Result<(), 
                 .scatter("s", TensorView::new(&[n, 2], &data), 1, false, None, None)
                 .unwrap();
             logger
-                .multi_lines("l", TensorView::new(&[1, n, 2], &data), &[0], 2, false, None, None)
+                .multi_lines(
+                    "l",
+                    TensorView::new(&[1, n, 2], &data),
+                    &[0],
+                    2,
+                    false,
+                    None,
+                    None,
+                    None,
+                )
                 .unwrap();
         })
     };
@@ -552,7 +563,9 @@ fn tandem_lines_past_the_binding_limit_are_chunked(r: &mut HeadlessRenderer) -> 
         for step in 0..600 {
             let s = step as f32;
             let ys: Vec<f32> = (0..6).map(|k| k as f32 * 3.0 + (s / 40.0).sin()).collect();
-            logger.tandem_lines("p", s as f64, &ys, Some("Viridis256")).unwrap();
+            logger
+                .tandem_lines("p", s as f64, &ys, Some("Viridis256"), None)
+                .unwrap();
         }
     });
     let row_bytes = 7 * 4;
@@ -575,7 +588,16 @@ fn appended_lines_past_the_binding_limit_are_bridged(r: &mut HeadlessRenderer) -
             }
             let color = Some(ColorSpec::by_dim("Viridis256", 0));
             logger
-                .multi_lines("p", TensorView::new(&[2, 5, 2], &data), &[0], 2, true, color, None)
+                .multi_lines(
+                    "p",
+                    TensorView::new(&[2, 5, 2], &data),
+                    &[0],
+                    2,
+                    true,
+                    color,
+                    None,
+                    None,
+                )
                 .unwrap();
         }
     });
@@ -704,10 +726,11 @@ fn history_log(logger: &mut DataLogger) {
                 true,
                 None,
                 None,
+                None,
             )
             .unwrap();
         logger
-            .tandem_lines("loss", step as f64, &[1.0 / (1.0 + step as f32), rng.f32()], None)
+            .tandem_lines("loss", step as f64, &[1.0 / (1.0 + step as f32), rng.f32()], None, None)
             .unwrap();
         logger.end_step().unwrap();
     }

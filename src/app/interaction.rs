@@ -151,6 +151,8 @@ pub struct Hit {
     pub run: Option<String>,
     /// Line number, for lines.
     pub line: Option<usize>,
+    /// The line's name, when the logger named the plot's lines.
+    pub line_name: Option<String>,
     pub x: f32,
     pub y: f32,
     pub color_value: Option<f32>,
@@ -165,8 +167,10 @@ impl Hit {
         if let Some(run) = &self.run {
             text.push_str(&format!("{}\n", crate::calls::printable(run)));
         }
-        if let Some(line) = self.line {
-            text.push_str(&format!("line {line}  "));
+        match (&self.line_name, self.line) {
+            (Some(name), _) => text.push_str(&format!("{}  ", crate::calls::printable(name))),
+            (None, Some(line)) => text.push_str(&format!("line {line}  ")),
+            (None, None) => {}
         }
         text.push_str(&format!(
             "x {}  y {}",
@@ -206,6 +210,7 @@ pub fn nearest(plot: &Plot, scene_plot: &PlotScene, cursor: [f32; 2], radius: f3
                 plot: plot.name.to_owned(),
                 run: None,
                 line,
+                line_name: line.and_then(|l| plot.line_names?.get(l).cloned()),
                 x,
                 y,
                 color_value: c,
@@ -437,5 +442,22 @@ mod tests {
         );
         views.rescale_axis("a", 0, true);
         assert!(views.fixed.is_empty());
+    }
+
+    #[test]
+    fn hover_names_a_named_line() {
+        let hit = |line_name: Option<&str>| Hit {
+            plot: "loss".into(),
+            run: None,
+            line: Some(1),
+            line_name: line_name.map(Into::into),
+            x: 3.0,
+            y: 0.5,
+            color_value: None,
+            screen: [0.0, 0.0],
+        };
+        assert_eq!(hit(Some("val")).describe(), "val  x 3  y 0.5");
+        assert_eq!(hit(None).describe(), "line 1  x 3  y 0.5");
+        assert_eq!(hit(Some("a\u{7}b")).describe(), "a\\u{7}b  x 3  y 0.5");
     }
 }
