@@ -30,6 +30,7 @@
 
 mod batch;
 mod export;
+mod pyramid;
 mod reduce;
 mod runs;
 mod smooth;
@@ -37,6 +38,7 @@ mod steps;
 
 pub use batch::{Batch, Bounds, ColorSource, GridTiling, LogExtent, PointLayout, finite_bounds, unit_index};
 pub use export::{ExportColumns, ExportPlot, export};
+pub use pyramid::LinePyramid;
 pub use reduce::{ReducedLines, needs_reduction, reduce_lines};
 pub use runs::{Run, Runs};
 pub use smooth::{Ema, SMOOTHING_STEPS, Smoothed, smoothing_step};
