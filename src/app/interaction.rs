@@ -409,6 +409,10 @@ mod tests {
             plot.data_from_plot(plot.transform().data_from_screen(cursor))
         };
         let before = data_at(&scene);
+        // Hover finds a point where the log axes put it.
+        let at = plot.transform().screen_from_data([1e3f64.log10(), 1e4f64.log10()]);
+        let hit = nearest(&store.plot("a").unwrap(), plot, [at[0] + 2.0, at[1]], 12.0).unwrap();
+        assert_eq!((hit.x, hit.y), (1e3, 1e4));
         let mut views = Views::default();
         assert!(views.zoom(&scene, cursor, 3.0));
         let zoomed = build(&views.fixed);
