@@ -487,14 +487,45 @@ fn same_in(a: &RgbaImage, b: &RgbaImage, rect: &Rect) -> bool {
         .all(|y| (rect.x as u32..rect.right() as u32).all(|x| a.pixel(x, y) == b.pixel(x, y)))
 }
 
-fn zoom_pan_box_and_reset(x: &Xvfb) -> Result<(), String> {
+/// A test app's log of `steps` steps in a fresh directory, and a window on
+/// it that has drawn all of it.
+struct Opened<'a> {
+    dir: tempfile::TempDir,
+    log: PathBuf,
+    revision: u64,
+    viewer: Viewer<'a>,
+    /// The page's size, and its layout.
+    page: [u32; 2],
+    scene: PageScene,
+}
+
+fn open_test_log(x: &Xvfb, steps: u32) -> Result<Opened<'_>, String> {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("run.log");
-    test_app(&log, 8)?;
+    test_app(&log, steps)?;
     let revision = store_of(&log).revision();
-    let mut viewer = Viewer::start(x, dir.path(), &["--file", "run.log"], "e2e")?;
+    let viewer = Viewer::start(x, dir.path(), &["--file", "run.log"], "e2e")?;
     let page = wait_for_all_of(&viewer, &log)?.size;
     let scene = scene_of(&log, page);
+    Ok(Opened {
+        dir,
+        log,
+        revision,
+        viewer,
+        page,
+        scene,
+    })
+}
+
+fn zoom_pan_box_and_reset(x: &Xvfb) -> Result<(), String> {
+    let Opened {
+        dir,
+        log,
+        revision,
+        mut viewer,
+        page,
+        scene,
+    } = open_test_log(x, 8)?;
     let frame = |name: &str| scene.plots.iter().find(|p| p.frame.name == name).unwrap().frame.clone();
     let initial = screenshot_of(&mut viewer, revision)?;
     common::image::compare(
@@ -880,13 +911,14 @@ type WindowTest = fn(&Xvfb) -> Result<(), String>;
 /// `l` and `L` switch the y and x axes of the plot under the cursor between
 /// linear and log; each state is the page `--log-y` / `--log-x` draw.
 fn log_axes_keys(x: &Xvfb) -> Result<(), String> {
-    let dir = tempfile::tempdir().unwrap();
-    let log = dir.path().join("run.log");
-    test_app(&log, 12)?;
-    let revision = store_of(&log).revision();
-    let mut viewer = Viewer::start(x, dir.path(), &["--file", "run.log"], "e2e")?;
-    let page = wait_for_all_of(&viewer, &log)?.size;
-    let scene = scene_of(&log, page);
+    let Opened {
+        dir,
+        log,
+        revision,
+        mut viewer,
+        page,
+        scene,
+    } = open_test_log(x, 12)?;
     let plot = scene.plots.iter().find(|p| p.frame.name == "top_left").unwrap();
     let over_plot = center(&plot.frame.plot_area);
     for (key, flags) in [
@@ -914,13 +946,14 @@ fn log_axes_keys(x: &Xvfb) -> Result<(), String> {
 /// the next start on the same log; `r` still resets a plot; screenshots do
 /// not read the saved settings.
 fn settings_are_kept_for_the_next_start(x: &Xvfb) -> Result<(), String> {
-    let dir = tempfile::tempdir().unwrap();
-    let log = dir.path().join("run.log");
-    test_app(&log, 12)?;
-    let revision = store_of(&log).revision();
-    let mut viewer = Viewer::start(x, dir.path(), &["--file", "run.log"], "e2e")?;
-    let page = wait_for_all_of(&viewer, &log)?.size;
-    let scene = scene_of(&log, page);
+    let Opened {
+        dir,
+        log,
+        revision,
+        mut viewer,
+        page,
+        scene,
+    } = open_test_log(x, 12)?;
     let area = |name: &str| {
         scene
             .plots
