@@ -141,7 +141,11 @@ fn main() -> anyhow::Result<()> {
             r.draw(&store, &views, w, h, &Default::default())?;
             Ok(t.elapsed())
         })?;
-        table.row("scatter replaced step to frame", &format!("{n} pts"), ms_rate(updates, n));
+        table.row(
+            "scatter replaced step to frame",
+            &format!("{n} pts"),
+            ms_rate(updates, n),
+        );
         let uploads = median_of(3, |k| {
             store.apply(&steps[k % 2])?;
             let t = Instant::now();
