@@ -277,9 +277,12 @@ impl<'a> Inspector<'a> {
     }
 }
 
-/// `(session, sequence, fragment index of count)` of every record (each
-/// fragment too) in messages.
-fn record_keys(messages: &[Pulled]) -> Vec<(u64, u64, Option<(u32, u32)>)> {
+/// A record seen on the wire: session, sequence number, and for a fragment
+/// its index and the count of pieces.
+type RecordKey = (u64, u64, Option<(u32, u32)>);
+
+/// Every record (each fragment too) in messages.
+fn record_keys(messages: &[Pulled]) -> Vec<RecordKey> {
     let mut keys = Vec::new();
     for message in messages {
         let data = bytes::Bytes::copy_from_slice(&message.data);

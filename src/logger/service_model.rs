@@ -102,7 +102,7 @@ impl ServiceModelState {
         let twice = self
             .model
             .duplicate_every
-            .is_some_and(|n| n > 0 && self.messages % n == 0);
+            .is_some_and(|n| n > 0 && self.messages.is_multiple_of(n));
         Schedule {
             delay: start.saturating_duration_since(now) + extra,
             copies: if twice { 2 } else { 1 },
