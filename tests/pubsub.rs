@@ -940,10 +940,11 @@ fn a_slow_topic_blocks_the_logger_with_bounded_memory(emulator: &Emulator) -> Te
 }
 
 /// The throttling model: the sink holds each message back as the real
-/// service would (1 MB/s per ordering key, random delays that reorder,
-/// every seventh message published twice) and a 100 MiB run (1 MiB
-/// records and two 12 MiB ones, in fragments) reaches the viewer's source
-/// intact, in order, and well above 1 MB/s: the rate of one ordering key.
+/// service would (1 MB/s per ordering key, which its messages do not carry;
+/// random delays that reorder; every seventh message published twice) and a
+/// 100 MiB run (1 MiB records and two 12 MiB ones, in fragments) reaches the
+/// viewer's source intact, in order, and well above 1 MB/s: the most one
+/// ordering key per session could carry.
 fn a_100_mb_run_through_the_throttling_model_arrives_intact(emulator: &Emulator) -> TestResult {
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
     let dir = dir.path();
