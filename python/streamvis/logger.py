@@ -148,7 +148,7 @@ class _Shared:
         self.pending = bytearray()
         self.write_locked(buffers)
 
-    def after_fork_in_child(self, ordering_key: str) -> None:
+    def after_fork_in_child(self) -> None:
         """Makes the forked copy of this state the child's own: the parent's
         pending records are dropped (the parent writes them), locks and the
         flusher (whose thread did not survive the fork) start afresh, and
@@ -168,7 +168,7 @@ class _Shared:
             if reopen is None:
                 continue
             try:
-                reopen(ordering_key)
+                reopen()
             except Exception as err:
                 log.warning("reopening a destination after fork failed: %s", err)
                 if self.deferred is None:
@@ -281,9 +281,11 @@ class DataLogger:
     def init_pubsub(self, project: str, topic: str) -> None:
         """Publishes records to the Pub/Sub topic ``topic`` of ``project``,
         which the viewer creates: start the viewer first. Needs the
-        ``pubsub`` extra (google-cloud-pubsub)."""
+        ``pubsub`` extra (google-cloud-pubsub). Messages carry no ordering
+        key; a logger faster than the service blocks (see
+        :class:`~streamvis.sinks.PubSubSink`)."""
         self._check_open()
-        self.add_sink(PubSubSink(project, topic, ordering_key=f"{self.session_id:016x}"))
+        self.add_sink(PubSubSink(project, topic))
 
     def add_sink(self, sink: Sink) -> None:
         """Adds a destination; records logged from now on go to it too."""
@@ -470,7 +472,7 @@ class DataLogger:
         child's (see the module's docs)."""
         self.session_id = _new_session_id()
         self._next_seq = 0
-        self._shared.after_fork_in_child(ordering_key=f"{self.session_id:016x}")
+        self._shared.after_fork_in_child()
 
     def _data_call(
         self,

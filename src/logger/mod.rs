@@ -10,6 +10,8 @@
 
 #[cfg(feature = "pubsub")]
 pub mod pubsub_sink;
+#[cfg(feature = "pubsub")]
+pub mod service_model;
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -17,7 +19,9 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 #[cfg(feature = "pubsub")]
-pub use pubsub_sink::{PubSubSink, PubSubSinkOptions};
+pub use pubsub_sink::{PubSubSink, PubSubSinkOptions, PublishStats};
+#[cfg(feature = "pubsub")]
+pub use service_model::ServiceModel;
 
 use crate::calls::{self, CallError, DataCallKind};
 use crate::format::{
@@ -203,8 +207,9 @@ impl DataLogger {
     /// Publishes records to the Google Pub/Sub topic `topic` of `project`,
     /// which must exist (the viewer creates it: start the viewer first).
     /// Uses the emulator when `PUBSUB_EMULATOR_HOST` is set, else Application
-    /// Default Credentials. Messages go out in order under this session's
-    /// ordering key; see [`PubSubSink`].
+    /// Default Credentials. Messages carry no ordering key (the service
+    /// limits each key to 1 MB/s): the viewer puts records back in order.
+    /// A logger faster than the service blocks; see [`PubSubSink`].
     #[cfg(feature = "pubsub")]
     pub fn init_pubsub(&mut self, project: &str, topic: &str) -> Result<(), LoggerError> {
         let endpoint = crate::pubsub_client::Endpoint::from_env()?;
@@ -219,8 +224,20 @@ impl DataLogger {
         project: &str,
         topic: &str,
     ) -> Result<(), LoggerError> {
-        let key = crate::pubsub_client::ordering_key(self.session_id);
-        let sink = PubSubSink::open(endpoint, project, topic, key, PubSubSinkOptions::default())?;
+        self.init_pubsub_with(endpoint, project, topic, PubSubSinkOptions::default())
+    }
+
+    /// Like [`DataLogger::init_pubsub_at`], with the sink's options (queue
+    /// bounds, a [`ServiceModel`] for tests).
+    #[cfg(feature = "pubsub")]
+    pub fn init_pubsub_with(
+        &mut self,
+        endpoint: crate::pubsub_client::Endpoint,
+        project: &str,
+        topic: &str,
+        options: PubSubSinkOptions,
+    ) -> Result<(), LoggerError> {
+        let sink = PubSubSink::open(endpoint, project, topic, options)?;
         self.add_sink(Box::new(sink))
     }
 
