@@ -1018,6 +1018,71 @@ fn a_100_mb_run_through_the_throttling_model_arrives_intact(emulator: &Emulator)
     Ok(())
 }
 
+/// A viewer that stops reading holds what its bounds allow, not what the app
+/// sends: records queued for it stay under `max_queued_bytes`, and receiving
+/// stops once the unacknowledged bytes reach `max_outstanding_bytes`. When it
+/// reads again, every record arrives, in order.
+fn a_viewer_that_stops_reading_holds_bounded_bytes(emulator: &Emulator) -> TestResult {
+    const MIB: u64 = 1 << 20;
+    let topic = "topic-unread";
+    let endpoint = Endpoint::emulator(&emulator.host_port()).map_err(|e| e.to_string())?;
+    let mut options = PubSubOptions::new(endpoint.clone(), PROJECT, topic);
+    options.max_queued_bytes = 4 << 20;
+    options.max_outstanding_bytes = 2 << 20;
+    options.streams = 1;
+    let mut source = PubSubSource::open(options).map_err(|e| e.to_string())?;
+    let mut logger = DataLogger::new("unread");
+    logger
+        .init_pubsub_with(endpoint, PROJECT, topic, PubSubSinkOptions::default())
+        .map_err(|e| e.to_string())?;
+    logger
+        .set_layout([("cloud", GridCell::new(0, 0, 1, 1))])
+        .map_err(|e| e.to_string())?;
+    let records = 1 + 32;
+    for step in 0..32 {
+        let (values, shape) = cloud((1 << 20) / 8, step as f32);
+        logger
+            .scatter("cloud", TensorView::new(&shape, &values), 1, false, None, None)
+            .map_err(|e| e.to_string())?;
+    }
+    logger.flush().map_err(|e| e.to_string())?;
+    // Nobody reads: the queue fills to its bound and receiving stops.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while source.queued_bytes() < 3 * MIB {
+        if Instant::now() > deadline {
+            return Err(format!("the queue never filled: {} bytes", source.queued_bytes()));
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    // Full: checked while the app's 32 MiB are still on their way.
+    for _ in 0..100 {
+        let (queued, received) = (source.queued_bytes(), source.received_bytes());
+        if queued > 4 * MIB {
+            return Err(format!("{queued} bytes queued, over the 4 MiB bound"));
+        }
+        // The queue, the unacknowledged bytes, and one message on its way.
+        if received > 4 * MIB + 2 * MIB + 10 * MIB {
+            return Err(format!("{received} bytes received by a viewer that does not read"));
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let mut seqs = Vec::new();
+    while seqs.len() < records {
+        match source.next_event().map_err(|e| e.to_string())? {
+            Some(SourceEvent::Record { record, .. }) => seqs.push(record.meta.seq),
+            Some(other) => return Err(format!("unexpected {other:?}")),
+            None if Instant::now() > deadline => {
+                return Err(format!("{} of {records} records after reading again", seqs.len()));
+            }
+            None => std::thread::sleep(Duration::from_millis(2)),
+        }
+    }
+    if seqs != (0..records as u64).collect::<Vec<_>>() {
+        return Err(format!("records out of order: {seqs:?}"));
+    }
+    Ok(())
+}
+
 /// (f): publishing to a topic that does not exist says to start the viewer.
 fn a_missing_topic_says_start_the_viewer(emulator: &Emulator) -> TestResult {
     let endpoint = Endpoint::emulator(&emulator.host_port()).map_err(|e| e.to_string())?;
@@ -1190,6 +1255,10 @@ fn main() {
         (
             "a_100_mb_run_through_the_throttling_model_arrives_intact",
             a_100_mb_run_through_the_throttling_model_arrives_intact,
+        ),
+        (
+            "a_viewer_that_stops_reading_holds_bounded_bytes",
+            a_viewer_that_stops_reading_holds_bounded_bytes,
         ),
         ("resources_are_removed_on_exit", resources_are_removed_on_exit),
         ("an_emulator_restart_is_survived", an_emulator_restart_is_survived),

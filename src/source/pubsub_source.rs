@@ -211,6 +211,9 @@ pub struct PubSubSource {
     /// Bytes of messages received so far.
     received_bytes: Arc<AtomicU64>,
     events: mpsc::Receiver<Queued>,
+    /// The bytes the queued records may hold, in units, and all of it.
+    queue_budget: Arc<Semaphore>,
+    queue_units: u32,
     shutdown: watch::Sender<bool>,
     /// Fires when the receiver has finished (its pipeline drained).
     receiver_done: Option<std::sync::mpsc::Receiver<()>>,
@@ -287,6 +290,7 @@ impl PubSubSource {
         let (done_tx, receiver_done) = std::sync::mpsc::sync_channel(1);
         let reconnect = Arc::new(Reconnect::default());
         let received_bytes = Arc::new(AtomicU64::new(0));
+        let queue_budget = Arc::new(Semaphore::new(queue_units));
         let receiver = Receiver {
             received_bytes: received_bytes.clone(),
             meter: ThroughputMeter::new(format!("{description}: received"), THROUGHPUT_LOG_INTERVAL),
@@ -296,7 +300,7 @@ impl PubSubSource {
             max_outstanding_bytes: options.max_outstanding_bytes,
             pipeline,
             events: events_tx,
-            queue_budget: Arc::new(Semaphore::new(queue_units)),
+            queue_budget: queue_budget.clone(),
             queue_units: queue_units as u32,
             shutdown: shutdown_rx.clone(),
             reconnect: reconnect.clone(),
@@ -310,6 +314,8 @@ impl PubSubSource {
             description,
             received_bytes,
             events,
+            queue_budget,
+            queue_units: queue_units as u32,
             shutdown,
             receiver_done: Some(receiver_done),
             resources,
@@ -320,6 +326,18 @@ impl PubSubSource {
     /// `projects/P/subscriptions/S` of this source's subscription.
     pub fn subscription_path(&self) -> &str {
         &self.resources.subscription_path
+    }
+
+    /// Bytes of the records queued for [`RecordSource::next_event`], as the
+    /// bound [`PubSubOptions::max_queued_bytes`] counts them (in KiB units).
+    pub fn queued_bytes(&self) -> u64 {
+        let free = self.queue_budget.available_permits() as u64;
+        (u64::from(self.queue_units) - free.min(u64::from(self.queue_units))) * QUEUE_UNIT_BYTES as u64
+    }
+
+    /// Bytes of messages received so far.
+    pub fn received_bytes(&self) -> u64 {
+        self.received_bytes.load(Ordering::Relaxed)
     }
 
     /// Whether this source created the topic (and will delete it).
