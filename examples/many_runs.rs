@@ -52,7 +52,7 @@ fn write_logs(dir: &PathBuf, runs: usize, steps: usize) -> anyhow::Result<()> {
         for step in 0..steps {
             let t = step as f32;
             let losses = [(-rate * t).exp(), (-rate * 0.7 * t).exp() + 0.1, 0.5 + 0.1 * rng.f32()];
-            logger.tandem_lines("loss", step as f64, &losses, None)?;
+            logger.tandem_lines("loss", step as f64, &losses, None, None)?;
             for v in cloud.iter_mut() {
                 *v = rng.f32() * 2.0 - 1.0;
             }

@@ -69,6 +69,11 @@ fn ms(d: Duration) -> String {
     format!("{:.1} ms", d.as_secs_f64() * 1e3)
 }
 
+/// A time and the points per second it makes for `points` points.
+fn ms_rate(d: Duration, points: usize) -> String {
+    format!("{} ({:.1e} pts/s)", ms(d), points as f64 / d.as_secs_f64().max(1e-9))
+}
+
 /// Resident memory from /proc: (anonymous, file-backed) bytes.
 fn resident() -> (u64, u64) {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
@@ -130,7 +135,7 @@ fn main() -> anyhow::Result<()> {
             r.draw(&store, &views, w, h, &Default::default())?;
             Ok(t.elapsed())
         })?;
-        table.row("scatter frame, 1920x1080", &format!("{n} pts"), ms(frames));
+        table.row("scatter frame, 1920x1080", &format!("{n} pts"), ms_rate(frames, n));
         // The same cloud as a density image (points per pixel, log scale).
         let points = PointOptions {
             density: PlotSet::from_names(&["cloud".to_owned()]),
@@ -142,14 +147,18 @@ fn main() -> anyhow::Result<()> {
             r.draw(&page, &views, w, h, &Default::default())?;
             Ok(t.elapsed())
         })?;
-        table.row("scatter frame, density image", &format!("{n} pts"), ms(density));
+        table.row("scatter frame, density image", &format!("{n} pts"), ms_rate(density, n));
         let updates = median_of(3, |k| {
             let t = Instant::now();
             store.apply(&steps[(k + 1) % 2])?;
             r.draw(&store, &views, w, h, &Default::default())?;
             Ok(t.elapsed())
         })?;
-        table.row("scatter replaced step to frame", &format!("{n} pts"), ms(updates));
+        table.row(
+            "scatter replaced step to frame",
+            &format!("{n} pts"),
+            ms_rate(updates, n),
+        );
         let uploads = median_of(3, |k| {
             store.apply(&steps[k % 2])?;
             let t = Instant::now();
@@ -173,14 +182,26 @@ fn main() -> anyhow::Result<()> {
             r.draw(&store, &views, w, h, &Default::default())?;
             Ok(t.elapsed())
         })?;
-        table.row("line frame, 1920x1080", &format!("{n} pts"), ms(frames));
+        table.row("line frame, 1920x1080", &format!("{n} pts"), ms_rate(frames, n));
         let updates = median_of(3, |k| {
             let t = Instant::now();
             store.apply(&tandem(n + k))?;
             r.draw(&store, &views, w, h, &Default::default())?;
             Ok(t.elapsed())
         })?;
-        table.row("line appended step to frame", &format!("{n} pts"), ms(updates));
+        table.row("line appended step to frame", &format!("{n} pts"), ms_rate(updates, n));
+        // The reduction alone, on the CPU: a new step, and a zoom to a
+        // tenth of the line.
+        let plot = store.plot("loss").expect("the line");
+        let mut pyramid = streamvis_gpu::store::LinePyramid::new();
+        pyramid.update(&plot);
+        let zooms = median_of(5, |k| {
+            let lo = (k as f64 + 1.0) * n as f64 / 10.0;
+            let t = Instant::now();
+            std::hint::black_box(pyramid.reduce(&plot, lo, lo + n as f64 / 10.0, w, [false; 2]));
+            Ok(t.elapsed())
+        })?;
+        table.row("line zoom, reduction (CPU)", &format!("{n} pts"), ms_rate(zooms, n));
     }
 
     // Appending 1e4 points to a scatter with a short and a long history:
@@ -218,7 +239,7 @@ fn main() -> anyhow::Result<()> {
             table.row(
                 "scatter frame with the whole history",
                 &format!("{hist} pts"),
-                ms(t.elapsed()),
+                ms_rate(t.elapsed(), hist),
             );
         }
     }

@@ -60,7 +60,7 @@ impl SeedDemo {
         }
         let rank3 = TensorView::new(&[L, N, 2], &data_rank3);
 
-        logger.tandem_lines("top_left", step as f64, &top_data, Some("Viridis256"))?;
+        logger.tandem_lines("top_left", step as f64, &top_data, Some("Viridis256"), None)?;
         // Distribute the L dimension along grid cells.
         logger.scatter(
             "top_right",

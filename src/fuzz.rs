@@ -14,11 +14,11 @@
 use std::collections::HashMap;
 
 use crate::format::{
-    ColorSpec, DataCall, FRAME_HEADER_LEN, FrameHeader, FrameScanner, GridCell, GridSpec, RecordBody, RecordMeta,
-    StreamEvent, TandemCall, TensorView, encode_file_header, encode_record,
+    ColorSpec, DataCall, FRAME_HEADER_LEN, FrameHeader, FrameScanner, GridCell, GridSpec, LineNames, RecordBody,
+    RecordMeta, StreamEvent, TandemCall, TensorView, encode_file_header, encode_record,
 };
 use crate::layout::{LogAxes, PageData, PageScene, Style};
-use crate::store::{self, PlotKind, Snapshot, Store, needs_reduction, reduce_lines};
+use crate::store::{self, LinePyramid, PlotKind, Snapshot, Store, needs_reduction, reduce_lines};
 
 /// Reads fuzz input one value at a time; zeros once it runs out.
 struct Input<'a> {
@@ -116,7 +116,7 @@ fn hostile_log(input: &mut Input) -> Vec<u8> {
             line_dims: (0..input.u8() % 3).map(|_| input.count() as usize % 5).collect(),
             data,
         };
-        let body = match input.u8() % 7 {
+        let body = match input.u8() % 8 {
             0 | 1 => RecordBody::Layout(
                 (0..input.count().min(300))
                     .map(|_| {
@@ -134,6 +134,10 @@ fn hostile_log(input: &mut Input) -> Vec<u8> {
                 ys: data,
             }),
             5 => RecordBody::Step(input.u32() as u64),
+            6 => RecordBody::LineNames(LineNames {
+                plot: input.name(),
+                names: (0..input.u8() % 4).map(|_| input.name()).collect(),
+            }),
             _ => RecordBody::Clear,
         };
         let start = out.len();
@@ -283,7 +287,15 @@ pub fn check_snapshot(store: &Snapshot) {
                 let columns = plot.frame.plot_area.width.max(1.0) as u32;
                 if needs_reduction(&data, columns) {
                     let reduced = reduce_lines(&data, plot.view.min[0], plot.view.max[0], columns, plot.log);
-                    std::hint::black_box(reduced);
+                    // The block extremes, where they serve, give the same.
+                    let mut pyramid = LinePyramid::new();
+                    if data.kind == PlotKind::Tandem {
+                        pyramid.update(&data);
+                    }
+                    if pyramid.serves(&data, plot.log) {
+                        let fast = pyramid.reduce(&data, plot.view.min[0], plot.view.max[0], columns, plot.log);
+                        assert_eq!(fast, reduced, "plot {:?}", plot.frame.name);
+                    }
                 }
             }
         }

@@ -27,7 +27,7 @@
 //! logger.set_layout([("loss", GridCell::new(0, 0, 1, 1))])?;
 //! for step in 0..100 {
 //!     let loss = 1.0 / (1.0 + step as f32);
-//!     logger.tandem_lines("loss", step as f64, &[loss], None)?;
+//!     logger.tandem_lines("loss", step as f64, &[loss], None, None)?;
 //! }
 //! # let _ = TensorView::new(&[0], &[]);
 //! # Ok::<(), streamvis_gpu::logger::LoggerError>(())

@@ -21,8 +21,10 @@
 //! # Resources
 //!
 //! The viewer owns the topic (it creates it when missing) and one
-//! subscription per viewer, with message ordering enabled so that messages
-//! published under one ordering key (a logger session) arrive in order.
+//! subscription per viewer, without message ordering: the service limits
+//! publishing to 1 MB/s per ordering key, so loggers publish without one and
+//! the viewer restores each session's order from the records' sequence
+//! numbers.
 
 use std::time::Duration;
 
@@ -41,6 +43,14 @@ const TOKEN_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// The longest connecting to the emulator may take.
 const EMULATOR_CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// The most bytes the client library puts in one publish request: the
+/// service's limit is 10 MB per request; this leaves room for the request's
+/// own framing.
+pub const REQUEST_MAX_BYTES: u32 = 9_500_000;
+
+/// The most messages in one publish request (the service's limit).
+pub const REQUEST_MAX_MESSAGES: u32 = 1000;
 
 /// The service's endpoint when not using the emulator.
 const GOOGLE_ENDPOINT: &str = "https://pubsub.googleapis.com";
@@ -223,12 +233,6 @@ pub fn subscription_path(project: &str, subscription: &str) -> Result<String, Pu
     Ok(format!("projects/{project}/subscriptions/{subscription}"))
 }
 
-/// The ordering key of a logger session: its id as 16 lowercase hex digits
-/// (as the Python logger writes it).
-pub fn ordering_key(session_id: u64) -> String {
-    format!("{session_id:016x}")
-}
-
 /// True when the error says the resource does not exist.
 pub fn is_not_found(err: &google_cloud_pubsub::Error) -> bool {
     err.status().is_some_and(|s| s.code.name() == "NOT_FOUND") || err.http_status_code() == Some(404)
@@ -317,13 +321,17 @@ impl Connection {
             .map_err(|e| self.client_error(e))
     }
 
-    /// A publisher for `topic_path` that sends a batch as soon as the
-    /// previous one is done (batches still form while one is in flight).
+    /// A publisher for `topic_path` that sends a request as soon as a
+    /// message is there (batches still form while requests are in flight).
     pub async fn publisher(&self, topic_path: &str) -> Result<Publisher, PubSubError> {
         Publisher::builder(topic_path)
             .with_endpoint(self.endpoint.url())
             .with_credentials(self.credentials.clone())
             .set_delay_threshold(Duration::from_millis(1))
+            // Without an ordering key, requests of up to these go out
+            // concurrently.
+            .set_byte_threshold(REQUEST_MAX_BYTES)
+            .set_message_count_threshold(REQUEST_MAX_MESSAGES)
             // The sink retries, after checking that someone subscribes: a
             // retry inside the library could land while a restarted
             // emulator has the topic again but no subscription yet.
@@ -467,7 +475,7 @@ impl Admin {
         }
     }
 
-    /// Creates a subscription to `topic_path` with message ordering on;
+    /// Creates a subscription to `topic_path` (without message ordering);
     /// `Ok(false)` when it existed already.
     pub async fn create_subscription(&self, subscription_path: &str, topic_path: &str) -> Result<bool, PubSubError> {
         let action = || format!("creating subscription {subscription_path} to {topic_path}");
@@ -476,7 +484,6 @@ impl Admin {
             .create_subscription()
             .set_name(subscription_path)
             .set_topic(topic_path)
-            .set_enable_message_ordering(true)
             .set_ack_deadline_seconds(60)
             .send();
         match self.call(action, call).await? {
@@ -527,6 +534,58 @@ async fn probe(host_port: &str) -> Result<(), PubSubError> {
     match connect.await {
         Ok(result) => result.map_err(unreachable),
         Err(join) => Err(unreachable(std::io::Error::other(join.to_string()))),
+    }
+}
+
+/// How often the logger and the viewer log their throughput.
+pub const THROUGHPUT_LOG_INTERVAL: Duration = Duration::from_secs(10);
+
+/// Counts bytes and messages and logs their rates every `interval` (at info
+/// level, and only when something went through).
+#[derive(Debug)]
+pub(crate) struct ThroughputMeter {
+    what: String,
+    interval: Duration,
+    since: std::time::Instant,
+    bytes: u64,
+    messages: u64,
+}
+
+impl ThroughputMeter {
+    /// `what` starts the line: "published to projects/p/topics/t".
+    pub(crate) fn new(what: String, interval: Duration) -> Self {
+        Self {
+            what,
+            interval,
+            since: std::time::Instant::now(),
+            bytes: 0,
+            messages: 0,
+        }
+    }
+
+    pub(crate) fn add(&mut self, messages: u64, bytes: u64) {
+        self.messages += messages;
+        self.bytes += bytes;
+    }
+
+    /// Logs the rates since the last report once `interval` has passed.
+    pub(crate) fn report_if_due(&mut self, now: std::time::Instant) {
+        let elapsed = now.saturating_duration_since(self.since);
+        if elapsed < self.interval {
+            return;
+        }
+        if self.messages > 0 {
+            let secs = elapsed.as_secs_f64();
+            log::info!(
+                "{}: {:.1} MB/s, {:.0} messages/s over the last {secs:.0} s",
+                self.what,
+                self.bytes as f64 / secs / 1e6,
+                self.messages as f64 / secs,
+            );
+        }
+        self.since = now;
+        self.bytes = 0;
+        self.messages = 0;
     }
 }
 
@@ -621,6 +680,5 @@ mod tests {
         assert!(topic_path("proj", "a/bc").is_err());
         assert!(topic_path("", "abc").is_err());
         assert!(subscription_path("p", "sub-1").is_ok());
-        assert_eq!(ordering_key(0xab), "00000000000000ab");
     }
 }

@@ -199,3 +199,71 @@ fn damaged_logs_export_what_is_intact() {
         assert!(out.exists());
     }
 }
+
+/// `tests/data/format-1.0.log`, written by the Python logger of format 1.0
+/// (before line names): three plots over 20 steps. It reads whole, with no
+/// warning. (The Python tests check that today's logger writes the same
+/// records for the same calls.)
+#[test]
+fn a_log_of_format_1_0_still_reads() {
+    let dir = tempfile::tempdir().unwrap();
+    let old = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/format-1.0.log");
+    let out = dir.path().join("old.json");
+    let output = Command::new(common::bin("streamvis-gpu"))
+        .args(["--file", old.to_str().unwrap(), "--no-follow", "--export"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!stderr.contains("WARN"), "{stderr}");
+    let json = common::load_json(&out);
+    let loss = &json["loss"];
+    assert_eq!(loss["columns"]["y"].as_array().unwrap().len(), 2);
+    assert_eq!(loss["columns"]["y"][0].as_array().unwrap().len(), 20);
+    assert!(loss.get("names").is_none());
+    assert_eq!(json["lines"]["columns"]["x"][2].as_array().unwrap().len(), 100);
+    assert_eq!(json["cloud"]["columns"]["x"].as_array().unwrap().len(), 50);
+    let records = common::records_of(&old);
+    assert_eq!(records.len(), 1 + 20 * 4);
+    let bytes = std::fs::read(&old).unwrap();
+    assert_eq!(&bytes[8..12], &[1, 0, 0, 0], "major 1, minor 0");
+}
+
+/// Lines named through the logger keep their names through the log: the
+/// export lists them; old calls without names export none.
+#[test]
+fn line_names_reach_the_export() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("names.log");
+    let mut logger = streamvis_gpu::DataLogger::new("names");
+    logger.init_write_log(&log).unwrap();
+    let cell = |left| streamvis_gpu::GridCell::new(0, left, 1, 1);
+    logger
+        .set_layout([("loss", cell(0)), ("lines", cell(1)), ("plain", cell(2))])
+        .unwrap();
+    for step in 0..5 {
+        let ys = [1.0 / (step + 1) as f32, 0.5];
+        logger
+            .tandem_lines("loss", step as f64, &ys, None, Some(&["train", "val"]))
+            .unwrap();
+        logger.tandem_lines("plain", step as f64, &ys, None, None).unwrap();
+    }
+    let data = [0.0f32; 12];
+    let view = streamvis_gpu::TensorView::new(&[3, 2, 2], &data);
+    logger
+        .multi_lines("lines", view, &[0], 1, false, None, None, Some(&["a", "b", "c"]))
+        .unwrap();
+    drop(logger);
+    let out = dir.path().join("names.json");
+    let status = Command::new(common::bin("streamvis-gpu"))
+        .args(["--file", log.to_str().unwrap(), "--no-follow", "--export"])
+        .arg(&out)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let json = common::load_json(&out);
+    assert_eq!(json["loss"]["names"], serde_json::json!(["train", "val"]));
+    assert_eq!(json["lines"]["names"], serde_json::json!(["a", "b", "c"]));
+    assert!(json["plain"].get("names").is_none());
+}

@@ -135,7 +135,7 @@ fn scenes() -> Vec<Scene> {
                         .map(|k| k as f32 + (step as f32 / 6.0 + k as f32).sin() * 0.4)
                         .collect();
                     logger
-                        .tandem_lines("twenty", step as f64, &ys, Some("Category20_20"))
+                        .tandem_lines("twenty", step as f64, &ys, Some("Category20_20"), None)
                         .unwrap();
                 }
             })
@@ -163,6 +163,7 @@ fn scenes() -> Vec<Scene> {
                             true,
                             Some(color),
                             None,
+                            None,
                         )
                         .unwrap();
                 }
@@ -184,11 +185,12 @@ fn scenes() -> Vec<Scene> {
                             s as f64,
                             &[2.0 / (1.0 + s / 10.0), 1.5 / (1.0 + s / 20.0)],
                             None,
+                            None,
                         )
                         .unwrap();
                     let ys: Vec<f32> = (0..5).map(|k| (s / 15.0 + k as f32).sin() + k as f32).collect();
                     logger
-                        .tandem_lines("turbo", s as f64 * 100.0, &ys, Some("Turbo256"))
+                        .tandem_lines("turbo", s as f64 * 100.0, &ys, Some("Turbo256"), None)
                         .unwrap();
                 }
             })
@@ -241,7 +243,7 @@ fn scenes() -> Vec<Scene> {
                         ("one", GridCell::new(1, 0, 1, 2)),
                     ])
                     .unwrap();
-                logger.tandem_lines("one", 0.0, &[1.0], None).unwrap();
+                logger.tandem_lines("one", 0.0, &[1.0], None, None).unwrap();
                 logger
                     .scatter("also_empty", TensorView::new(&[0, 2], &[]), 1, false, None, None)
                     .unwrap();
@@ -299,7 +301,7 @@ fn scenes() -> Vec<Scene> {
                         (step as f32 / 8.0).cos()
                     };
                     logger
-                        .tandem_lines("lines", step as f64, &[y, z], Some("Viridis256"))
+                        .tandem_lines("lines", step as f64, &[y, z], Some("Viridis256"), None)
                         .unwrap();
                 }
             })
@@ -318,7 +320,7 @@ fn scenes() -> Vec<Scene> {
                         (s / 50_000.0).cos() * 0.5 - rng.f32() * 0.1,
                     ];
                     logger
-                        .tandem_lines("loss", s as f64, &ys, Some("Category10_10"))
+                        .tandem_lines("loss", s as f64, &ys, Some("Category10_10"), None)
                         .unwrap();
                 }
             })
@@ -361,7 +363,9 @@ fn loss_run(rate: f32, seed: u64) -> common::LogFn {
             let t = step as f32;
             let train = (-rate * t).exp() + 0.05 * rng.f32();
             let val = (-rate * 0.8 * t).exp() + 0.1 + 0.05 * rng.f32();
-            logger.tandem_lines("loss", step as f64, &[train, val], None).unwrap();
+            logger
+                .tandem_lines("loss", step as f64, &[train, val], None, None)
+                .unwrap();
         }
         // Three lines of 40 points, shape [3, 2, 40].
         let data: Vec<f32> = (0..3)
@@ -374,7 +378,16 @@ fn loss_run(rate: f32, seed: u64) -> common::LogFn {
             })
             .collect();
         logger
-            .multi_lines("lines", TensorView::new(&[3, 2, 40], &data), &[0], 1, false, None, None)
+            .multi_lines(
+                "lines",
+                TensorView::new(&[3, 2, 40], &data),
+                &[0],
+                1,
+                false,
+                None,
+                None,
+                None,
+            )
             .unwrap();
     })
 }
@@ -422,7 +435,9 @@ fn noisy_lines() -> Store {
             let t = step as f32;
             let train = (-t / 80.0).exp() + 0.15 * (rng.f32() - 0.5);
             let val = (-t / 120.0).exp() + 0.1 + 0.2 * (rng.f32() - 0.5);
-            logger.tandem_lines("loss", step as f64, &[train, val], None).unwrap();
+            logger
+                .tandem_lines("loss", step as f64, &[train, val], None, None)
+                .unwrap();
         }
         for batch in 0..10 {
             // [3 lines, 2 (x, y), 30 points]
@@ -446,6 +461,7 @@ fn noisy_lines() -> Store {
                     true,
                     Some(color),
                     None,
+                    None,
                 )
                 .unwrap();
         }
@@ -468,7 +484,9 @@ fn decades() -> Store {
             let exponent = 2.0 - 6.0 * step as f32 / 399.0;
             let train = 10f32.powf(exponent + 0.3 * (rng.f32() - 0.5));
             let val = 10f32.powf(exponent + 0.4 + 0.3 * (rng.f32() - 0.5));
-            logger.tandem_lines("loss", step as f64, &[train, val], None).unwrap();
+            logger
+                .tandem_lines("loss", step as f64, &[train, val], None, None)
+                .unwrap();
         }
         let cloud: Vec<f32> = (0..2000)
             .flat_map(|_| {
@@ -568,8 +586,48 @@ fn through_zero() -> Store {
         for step in 0..200 {
             let t = step as f32 / 20.0;
             let values = [t.sin() * 10.0, t * 0.5, (t - 5.0).max(0.0)];
-            logger.tandem_lines("metric", step as f64, &values, None).unwrap();
+            logger.tandem_lines("metric", step as f64, &values, None, None).unwrap();
         }
+    })
+}
+
+/// Named lines: a legend that says which line is which.
+fn named_lines() -> Store {
+    common::store_from_log(|logger| {
+        logger
+            .set_layout([
+                ("loss", GridCell::new(0, 0, 1, 1)),
+                ("layers", GridCell::new(0, 1, 1, 1)),
+            ])
+            .unwrap();
+        let names = ["train", "validation"];
+        for step in 0..100 {
+            let t = step as f32;
+            let ys = [(-t / 30.0).exp(), (-t / 40.0).exp() + 0.1];
+            logger
+                .tandem_lines("loss", step as f64, &ys, Some("Category10_10"), Some(&names))
+                .unwrap();
+        }
+        // [4 lines, 2 (x, y), 20 points]: a norm per layer.
+        let data: Vec<f32> = (0..4)
+            .flat_map(|line| {
+                let xs: Vec<f32> = (0..20).map(|i| i as f32).collect();
+                let ys: Vec<f32> = xs.iter().map(|x| (1.0 + line as f32) * (1.0 + x / 10.0).ln()).collect();
+                [xs, ys].concat()
+            })
+            .collect();
+        logger
+            .multi_lines(
+                "layers",
+                TensorView::new(&[4, 2, 20], &data),
+                &[0],
+                1,
+                false,
+                Some(ColorSpec::by_dim("Category10_10", 0)),
+                None,
+                Some(&["embed", "block 1", "block 2", "head"]),
+            )
+            .unwrap();
     })
 }
 
@@ -620,7 +678,8 @@ fn main() {
         &'static [&'static str],
         &'static [&'static str],
     );
-    let read_scenes: [ReadScene; 6] = [
+    let read_scenes: [ReadScene; 7] = [
+        ("named_lines_legend", named_lines, 0.0, &[], &[]),
         ("lines_raw", noisy_lines, 0.0, &[], &[]),
         ("lines_smoothed_0_6", noisy_lines, 0.6, &[], &[]),
         ("lines_smoothed_0_95", noisy_lines, 0.95, &[], &[]),

@@ -288,7 +288,7 @@ fn a_logger_restarted_on_a_log_keeps_reading() {
     let mut second = DataLogger::new("a");
     second.init_write_log(&log).unwrap();
     second.set_layout([("p", GridCell::new(0, 0, 1, 1))]).unwrap();
-    second.tandem_lines("p", 1.0, &[3.0], None).unwrap();
+    second.tandem_lines("p", 1.0, &[3.0], None, None).unwrap();
     drop(second);
     let (status, stderr) = viewer.finish();
     assert!(status.success(), "{stderr}");

@@ -15,8 +15,12 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use streamvis_gpu::format::{FrameScanner, Scan, pack_messages};
+use streamvis_gpu::format::{
+    DataCall, FrameScanner, MESSAGE_MAX_BYTES, RecordBody, RecordMeta, Scan, StreamEvent, encode_record, pack_messages,
+};
+use streamvis_gpu::logger::{PubSubSink, PubSubSinkOptions, ServiceModel, Sink};
 use streamvis_gpu::pubsub_client::Endpoint;
+use streamvis_gpu::source::{PubSubOptions, PubSubSource, RecordSource, SourceEvent};
 use streamvis_gpu::{DataLogger, GridCell, TensorView};
 
 const PROJECT: &str = "streamvis-test";
@@ -187,10 +191,10 @@ impl Emulator {
     }
 
     /// Publishes raw message bytes through the REST API.
-    fn publish_raw(&self, topic: &str, messages: &[Vec<u8>], ordering_key: &str) -> TestResult {
+    fn publish_raw(&self, topic: &str, messages: &[Vec<u8>]) -> TestResult {
         let items: Vec<Value> = messages
             .iter()
-            .map(|m| serde_json::json!({"data": base64(m), "orderingKey": ordering_key}))
+            .map(|m| serde_json::json!({ "data": base64(m) }))
             .collect();
         let body = serde_json::json!({ "messages": items }).to_string();
         let (status, reply) = self.rest(
@@ -203,6 +207,95 @@ impl Emulator {
         }
         Ok(())
     }
+}
+
+/// A subscription of a test's own, read through the REST API: what the
+/// loggers really publish.
+struct Inspector<'a> {
+    emulator: &'a Emulator,
+    subscription: String,
+}
+
+/// A message as pulled: its data and its ordering key ("" for none).
+struct Pulled {
+    data: Vec<u8>,
+    ordering_key: String,
+}
+
+impl<'a> Inspector<'a> {
+    /// Creates `topic` and a subscription to it.
+    fn create(emulator: &'a Emulator, topic: &str) -> Result<Self, String> {
+        let topic_path = format!("projects/{PROJECT}/topics/{topic}");
+        let subscription = format!("projects/{PROJECT}/subscriptions/{topic}-inspect");
+        for (path, body) in [
+            (topic_path.clone(), "{}".to_owned()),
+            (
+                subscription.clone(),
+                serde_json::json!({ "topic": topic_path }).to_string(),
+            ),
+        ] {
+            let (status, reply) = emulator.rest("PUT", &path, Some(&body))?;
+            if status != 200 {
+                return Err(format!("creating {path}: {status} {reply}"));
+            }
+        }
+        Ok(Self { emulator, subscription })
+    }
+
+    /// Pulls (and acks) messages until `done` says they are all there.
+    fn pull_until(&self, done: impl Fn(&[Pulled]) -> bool) -> Result<Vec<Pulled>, String> {
+        let mut pulled = Vec::new();
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while !done(&pulled) {
+            if Instant::now() > deadline {
+                return Err(format!("pulled {} messages, not all there after 120 s", pulled.len()));
+            }
+            let body = serde_json::json!({ "maxMessages": 50 }).to_string();
+            let (status, reply) = self
+                .emulator
+                .rest("POST", &format!("{}:pull", self.subscription), Some(&body))?;
+            if status != 200 {
+                return Err(format!("pulling: {status} {reply}"));
+            }
+            let reply: Value = serde_json::from_str(&reply).map_err(|e| e.to_string())?;
+            let received = reply["receivedMessages"].as_array().cloned().unwrap_or_default();
+            let ack_ids: Vec<Value> = received.iter().map(|m| m["ackId"].clone()).collect();
+            for item in &received {
+                let message = &item["message"];
+                pulled.push(Pulled {
+                    data: unbase64(message["data"].as_str().unwrap_or_default())?,
+                    ordering_key: message["orderingKey"].as_str().unwrap_or_default().to_owned(),
+                });
+            }
+            if !ack_ids.is_empty() {
+                let body = serde_json::json!({ "ackIds": ack_ids }).to_string();
+                self.emulator
+                    .rest("POST", &format!("{}:acknowledge", self.subscription), Some(&body))?;
+            }
+        }
+        Ok(pulled)
+    }
+}
+
+/// A record seen on the wire: session, sequence number, and for a fragment
+/// its index and the count of pieces.
+type RecordKey = (u64, u64, Option<(u32, u32)>);
+
+/// Every record (each fragment too) in messages.
+fn record_keys(messages: &[Pulled]) -> Vec<RecordKey> {
+    let mut keys = Vec::new();
+    for message in messages {
+        let data = bytes::Bytes::copy_from_slice(&message.data);
+        let mut scanner = FrameScanner::for_message();
+        while let Ok(Some(StreamEvent::Record { record, .. })) = scanner.next_event(&data, 0) {
+            let piece = match &record.body {
+                RecordBody::Fragment(fragment) => Some((fragment.index, fragment.count)),
+                _ => None,
+            };
+            keys.push((record.meta.session_id, record.meta.seq, piece));
+        }
+    }
+    keys
 }
 
 impl Drop for Emulator {
@@ -303,6 +396,30 @@ fn dechunk(mut text: &str) -> String {
     out
 }
 
+fn unbase64(text: &str) -> Result<Vec<u8>, String> {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut value_of = [u8::MAX; 256];
+    for (i, &c) in ALPHABET.iter().enumerate() {
+        value_of[c as usize] = i as u8;
+    }
+    let text = text.trim_end_matches('=').as_bytes();
+    let mut out = Vec::with_capacity(text.len() * 3 / 4);
+    let (mut acc, mut bits) = (0u32, 0u32);
+    for &c in text {
+        let v = value_of[c as usize];
+        if v == u8::MAX {
+            return Err(format!("not base64: {:?}", c as char));
+        }
+        acc = (acc << 6) | u32::from(v);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+        }
+    }
+    Ok(out)
+}
+
 fn base64(data: &[u8]) -> String {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
@@ -339,12 +456,6 @@ fn frames(path: &Path) -> Result<Vec<Vec<u8>>, String> {
         return Err(format!("{path:?} ends with a torn frame"));
     }
     Ok(out)
-}
-
-fn session_hex(frame: &[u8]) -> String {
-    let mut id = [0u8; 8];
-    id.copy_from_slice(&frame[24..32]);
-    format!("{:016x}", u64::from_le_bytes(id))
 }
 
 /// Starts the viewer on `topic` with extra arguments; stderr to `dir/viewer.err`.
@@ -530,18 +641,17 @@ fn duplicates_are_dropped(emulator: &Emulator) -> TestResult {
     wait_ok(&mut app, "the app", dir, "app.err", Duration::from_secs(60))?;
 
     // Publish records again: the first ten in one message, records 5..15
-    // one per message, the last one alone; under the session's ordering key.
+    // one per message, the last one alone.
     let app_frames = frames(&dir.join("app.log"))?;
-    let key = session_hex(&app_frames[0]);
     let pack = |range: &[Vec<u8>]| -> Result<Vec<Vec<u8>>, String> {
         let data = range.concat();
         let messages = pack_messages(&data, 9 << 20).map_err(|e| e.to_string())?;
         Ok(messages.into_iter().map(|m| m.to_vec()).collect())
     };
-    emulator.publish_raw(topic, &pack(&app_frames[..10])?, &key)?;
+    emulator.publish_raw(topic, &pack(&app_frames[..10])?)?;
     let singles: Vec<Vec<u8>> = app_frames[5..15].to_vec();
-    emulator.publish_raw(topic, &singles, &key)?;
-    emulator.publish_raw(topic, &pack(&app_frames[app_frames.len() - 1..])?, &key)?;
+    emulator.publish_raw(topic, &singles)?;
+    emulator.publish_raw(topic, &pack(&app_frames[app_frames.len() - 1..])?)?;
     let injected = 10 + 10 + 1;
 
     wait_ok(&mut viewer, "the viewer", dir, "viewer.err", Duration::from_secs(60))?;
@@ -705,6 +815,271 @@ fn an_emulator_restart_is_survived(_shared: &Emulator) -> TestResult {
         view.len(),
         app_frames.len()
     );
+    Ok(())
+}
+
+/// A scatter of `points` points, all at `value`.
+fn cloud(points: usize, value: f32) -> (Vec<f32>, [usize; 2]) {
+    (vec![value; points * 2], [points, 2])
+}
+
+/// What the logger publishes: no message carries an ordering key (the
+/// service limits each key to 1 MB/s), none is over the message limit, and
+/// together they carry every record, a 12 MiB one as fragments.
+fn messages_carry_no_ordering_key(emulator: &Emulator) -> TestResult {
+    let topic = "topic-no-key";
+    let inspector = Inspector::create(emulator, topic)?;
+    let endpoint = Endpoint::emulator(&emulator.host_port()).map_err(|e| e.to_string())?;
+    let mut logger = DataLogger::new("keys");
+    logger
+        .init_pubsub_at(endpoint, PROJECT, topic)
+        .map_err(|e| e.to_string())?;
+    logger
+        .set_layout([("cloud", GridCell::new(0, 0, 1, 1))])
+        .map_err(|e| e.to_string())?;
+    let session_id = logger.session_id();
+    let mut records = 1;
+    for step in 0..30 {
+        let (values, shape) = cloud(1000, step as f32);
+        logger
+            .scatter("cloud", TensorView::new(&shape, &values), 1, true, None, None)
+            .map_err(|e| e.to_string())?;
+        records += 1;
+    }
+    let (values, shape) = cloud((12 << 20) / 8, 1.0);
+    logger
+        .scatter("cloud", TensorView::new(&shape, &values), 1, false, None, None)
+        .map_err(|e| e.to_string())?;
+    records += 1;
+    logger.flush().map_err(|e| e.to_string())?;
+
+    // Every record, and every piece of the fragmented one.
+    let all_there = |pulled: &[Pulled]| {
+        let mut keys = record_keys(pulled);
+        keys.sort_unstable();
+        keys.dedup();
+        let whole = keys.iter().filter(|(_, _, piece)| piece.is_none()).count();
+        let pieces = keys.iter().filter_map(|(_, _, piece)| *piece).collect::<Vec<_>>();
+        whole == records - 1 && pieces.first().is_some_and(|(_, count)| pieces.len() == *count as usize)
+    };
+    let pulled = inspector.pull_until(all_there)?;
+    if let Some(keyed) = pulled.iter().find(|m| !m.ordering_key.is_empty()) {
+        return Err(format!("a message carries ordering key {:?}", keyed.ordering_key));
+    }
+    if let Some(big) = pulled.iter().find(|m| m.data.len() > MESSAGE_MAX_BYTES) {
+        return Err(format!("a message of {} bytes", big.data.len()));
+    }
+    let keys = record_keys(&pulled);
+    if keys.iter().any(|(session, _, _)| *session != session_id) {
+        return Err("a record of another session".into());
+    }
+    let last = records as u64 - 1;
+    if keys.iter().any(|(_, seq, piece)| piece.is_some() != (*seq == last)) {
+        return Err("only the 12 MiB record should travel as fragments".into());
+    }
+    eprintln!(
+        "    {} messages, none with an ordering key, largest {} bytes",
+        pulled.len(),
+        pulled.iter().map(|m| m.data.len()).max().unwrap_or(0)
+    );
+    Ok(())
+}
+
+/// Back-pressure: a topic that takes 8 MB/s (the service model's topic
+/// rate) and a logger writing 32 MiB at once: the writes block, so the
+/// sink never holds more than its bound (and the batch being written), and
+/// everything is published in the end.
+fn a_slow_topic_blocks_the_logger_with_bounded_memory(emulator: &Emulator) -> TestResult {
+    let topic = "topic-slow";
+    Inspector::create(emulator, topic)?;
+    let endpoint = Endpoint::emulator(&emulator.host_port()).map_err(|e| e.to_string())?;
+    let options = PubSubSinkOptions {
+        max_queued_bytes: 4 << 20,
+        max_in_flight_bytes: 2 << 20,
+        service_model: Some(ServiceModel {
+            topic_bytes_per_sec: Some(8e6),
+            ..ServiceModel::default()
+        }),
+        ..PubSubSinkOptions::default()
+    };
+    let mut sink = PubSubSink::open(endpoint, PROJECT, topic, options).map_err(|e| e.to_string())?;
+    let (values, shape) = cloud((1 << 20) / 8, 2.0);
+    let mut total_bytes = 0;
+    for seq in 0..32 {
+        let meta = RecordMeta {
+            session_id: 5,
+            seq,
+            wall_time_ns: 0,
+            run_name: "slow".into(),
+        };
+        let body = RecordBody::Scatter(DataCall {
+            plot: "cloud".into(),
+            spatial_dim: 1,
+            append: false,
+            color: None,
+            grid: None,
+            line_dims: vec![],
+            data: TensorView::new(&shape, &values),
+        });
+        let mut frame = Vec::new();
+        encode_record(&meta, &body, &mut frame);
+        total_bytes += frame.len() as u64;
+        sink.write_frames(&frame).map_err(|e| e.to_string())?;
+    }
+    sink.sync().map_err(|e| e.to_string())?;
+    let stats = sink.stats();
+    let one_record = total_bytes as usize / 32;
+    if stats.peak_queued_bytes > (4 << 20) + one_record {
+        return Err(format!("{} bytes were queued at once", stats.peak_queued_bytes));
+    }
+    if (stats.published_messages, stats.published_bytes) != (32, total_bytes) {
+        return Err(format!("published {stats:?} of 32 messages, {total_bytes} bytes"));
+    }
+    eprintln!("    at most {} bytes queued", stats.peak_queued_bytes);
+    Ok(())
+}
+
+/// The throttling model: the sink holds each message back as the real
+/// service would (1 MB/s per ordering key, which its messages do not carry;
+/// random delays that reorder; every seventh message published twice) and a
+/// 100 MiB run (1 MiB records and two 12 MiB ones, in fragments) reaches the
+/// viewer's source intact, in order, and well above 1 MB/s: the most one
+/// ordering key per session could carry.
+fn a_100_mb_run_through_the_throttling_model_arrives_intact(emulator: &Emulator) -> TestResult {
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let dir = dir.path();
+    let topic = "topic-model";
+    let endpoint = Endpoint::emulator(&emulator.host_port()).map_err(|e| e.to_string())?;
+    let mut options = PubSubOptions::new(endpoint.clone(), PROJECT, topic);
+    options.log_file = Some(dir.join("view.log"));
+    let mut source = PubSubSource::open(options).map_err(|e| e.to_string())?;
+
+    let mut logger = DataLogger::new("model");
+    let sink_options = PubSubSinkOptions {
+        service_model: Some(ServiceModel {
+            duplicate_every: Some(7),
+            ..ServiceModel::default()
+        }),
+        ..PubSubSinkOptions::default()
+    };
+    logger
+        .init_pubsub_with(endpoint, PROJECT, topic, sink_options)
+        .map_err(|e| e.to_string())?;
+    logger.init_write_log(dir.join("app.log")).map_err(|e| e.to_string())?;
+    logger
+        .set_layout([("cloud", GridCell::new(0, 0, 1, 1))])
+        .map_err(|e| e.to_string())?;
+    let started = Instant::now();
+    let mut records = 1;
+    for step in 0..78 {
+        let points = if step % 39 == 20 { 12 << 20 } else { 1 << 20 } / 8;
+        let (values, shape) = cloud(points, step as f32);
+        logger
+            .scatter("cloud", TensorView::new(&shape, &values), 1, false, None, None)
+            .map_err(|e| e.to_string())?;
+        records += 1;
+    }
+    logger.flush().map_err(|e| e.to_string())?;
+
+    let deadline = Instant::now() + Duration::from_secs(300);
+    let mut received = 0;
+    let mut last_seq = None;
+    while received < records {
+        match source.next_event().map_err(|e| e.to_string())? {
+            Some(SourceEvent::Record { record, .. }) => {
+                if last_seq.is_some_and(|last| record.meta.seq != last + 1) {
+                    return Err(format!("record {} after {last_seq:?}", record.meta.seq));
+                }
+                last_seq = Some(record.meta.seq);
+                received += 1;
+            }
+            Some(other) => return Err(format!("unexpected {other:?}")),
+            None if Instant::now() > deadline => {
+                return Err(format!("{received} of {records} records after 300 s"));
+            }
+            None => std::thread::sleep(Duration::from_millis(2)),
+        }
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    drop(logger);
+    drop(source);
+    same_logs(dir)?;
+    let bytes = std::fs::metadata(dir.join("app.log")).map_err(|e| e.to_string())?.len() as f64;
+    let mb_per_sec = bytes / seconds / 1e6;
+    eprintln!("    {:.0} MB in {seconds:.1} s: {mb_per_sec:.1} MB/s", bytes / 1e6);
+    if bytes < 100e6 {
+        return Err(format!("only {bytes} bytes were logged"));
+    }
+    if mb_per_sec < 2.0 {
+        return Err(format!(
+            "{mb_per_sec:.2} MB/s: not above the 1 MB/s of one ordering key"
+        ));
+    }
+    Ok(())
+}
+
+/// A viewer that stops reading holds what its bounds allow, not what the app
+/// sends: records queued for it stay under `max_queued_bytes`, and receiving
+/// stops once the unacknowledged bytes reach `max_outstanding_bytes`. When it
+/// reads again, every record arrives, in order.
+fn a_viewer_that_stops_reading_holds_bounded_bytes(emulator: &Emulator) -> TestResult {
+    const MIB: u64 = 1 << 20;
+    let topic = "topic-unread";
+    let endpoint = Endpoint::emulator(&emulator.host_port()).map_err(|e| e.to_string())?;
+    let mut options = PubSubOptions::new(endpoint.clone(), PROJECT, topic);
+    options.max_queued_bytes = 4 << 20;
+    options.max_outstanding_bytes = 2 << 20;
+    options.streams = 1;
+    let mut source = PubSubSource::open(options).map_err(|e| e.to_string())?;
+    let mut logger = DataLogger::new("unread");
+    logger
+        .init_pubsub_with(endpoint, PROJECT, topic, PubSubSinkOptions::default())
+        .map_err(|e| e.to_string())?;
+    logger
+        .set_layout([("cloud", GridCell::new(0, 0, 1, 1))])
+        .map_err(|e| e.to_string())?;
+    let records = 1 + 32;
+    for step in 0..32 {
+        let (values, shape) = cloud((1 << 20) / 8, step as f32);
+        logger
+            .scatter("cloud", TensorView::new(&shape, &values), 1, false, None, None)
+            .map_err(|e| e.to_string())?;
+    }
+    logger.flush().map_err(|e| e.to_string())?;
+    // Nobody reads: the queue fills to its bound and receiving stops.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while source.queued_bytes() < 3 * MIB {
+        if Instant::now() > deadline {
+            return Err(format!("the queue never filled: {} bytes", source.queued_bytes()));
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    // Full: checked while the app's 32 MiB are still on their way.
+    for _ in 0..100 {
+        let (queued, received) = (source.queued_bytes(), source.received_bytes());
+        if queued > 4 * MIB {
+            return Err(format!("{queued} bytes queued, over the 4 MiB bound"));
+        }
+        // The queue, the unacknowledged bytes, and one message on its way.
+        if received > 4 * MIB + 2 * MIB + 10 * MIB {
+            return Err(format!("{received} bytes received by a viewer that does not read"));
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let mut seqs = Vec::new();
+    while seqs.len() < records {
+        match source.next_event().map_err(|e| e.to_string())? {
+            Some(SourceEvent::Record { record, .. }) => seqs.push(record.meta.seq),
+            Some(other) => return Err(format!("unexpected {other:?}")),
+            None if Instant::now() > deadline => {
+                return Err(format!("{} of {records} records after reading again", seqs.len()));
+            }
+            None => std::thread::sleep(Duration::from_millis(2)),
+        }
+    }
+    if seqs != (0..records as u64).collect::<Vec<_>>() {
+        return Err(format!("records out of order: {seqs:?}"));
+    }
     Ok(())
 }
 
@@ -872,6 +1247,19 @@ fn main() {
         ("one_topic_carries_two_runs", one_topic_carries_two_runs),
         ("duplicates_are_dropped", duplicates_are_dropped),
         ("a_30_mb_tensor_arrives_whole", a_30_mb_tensor_arrives_whole),
+        ("messages_carry_no_ordering_key", messages_carry_no_ordering_key),
+        (
+            "a_slow_topic_blocks_the_logger_with_bounded_memory",
+            a_slow_topic_blocks_the_logger_with_bounded_memory,
+        ),
+        (
+            "a_100_mb_run_through_the_throttling_model_arrives_intact",
+            a_100_mb_run_through_the_throttling_model_arrives_intact,
+        ),
+        (
+            "a_viewer_that_stops_reading_holds_bounded_bytes",
+            a_viewer_that_stops_reading_holds_bounded_bytes,
+        ),
         ("resources_are_removed_on_exit", resources_are_removed_on_exit),
         ("an_emulator_restart_is_survived", an_emulator_restart_is_survived),
         (

@@ -230,7 +230,9 @@ fn reduced_lines_look_like_the_full_lines(r: &mut HeadlessRenderer) -> Result<()
                 (s / 3000.0).sin() + rng.f32() * 0.3,
                 (s / 5000.0).cos() + if step == 17_000 { 2.0 } else { 0.0 },
             ];
-            logger.tandem_lines("p", s as f64, &ys, Some("Viridis256")).unwrap();
+            logger
+                .tandem_lines("p", s as f64, &ys, Some("Viridis256"), None)
+                .unwrap();
         }
     });
     let size = (400, 300);
@@ -384,7 +386,7 @@ fn many_small_appends_share_descriptors(r: &mut HeadlessRenderer) -> Result<(), 
                     .scatter("s", TensorView::new(&[1, 2], p), 1, true, None, None)
                     .unwrap();
                 logger
-                    .multi_lines("l", TensorView::new(&[1, 1, 2], p), &[0], 2, true, None, None)
+                    .multi_lines("l", TensorView::new(&[1, 1, 2], p), &[0], 2, true, None, None, None)
                     .unwrap();
             }
         })
@@ -399,7 +401,16 @@ fn many_small_appends_share_descriptors(r: &mut HeadlessRenderer) -> Result<(), 
                 .scatter("s", TensorView::new(&[n, 2], &data), 1, false, None, None)
                 .unwrap();
             logger
-                .multi_lines("l", TensorView::new(&[1, n, 2], &data), &[0], 2, false, None, None)
+                .multi_lines(
+                    "l",
+                    TensorView::new(&[1, n, 2], &data),
+                    &[0],
+                    2,
+                    false,
+                    None,
+                    None,
+                    None,
+                )
                 .unwrap();
         })
     };
@@ -563,7 +574,9 @@ fn tandem_lines_past_the_binding_limit_are_chunked(r: &mut HeadlessRenderer) -> 
         for step in 0..600 {
             let s = step as f32;
             let ys: Vec<f32> = (0..6).map(|k| k as f32 * 3.0 + (s / 40.0).sin()).collect();
-            logger.tandem_lines("p", s as f64, &ys, Some("Viridis256")).unwrap();
+            logger
+                .tandem_lines("p", s as f64, &ys, Some("Viridis256"), None)
+                .unwrap();
         }
     });
     let row_bytes = 7 * 4;
@@ -586,7 +599,16 @@ fn appended_lines_past_the_binding_limit_are_bridged(r: &mut HeadlessRenderer) -
             }
             let color = Some(ColorSpec::by_dim("Viridis256", 0));
             logger
-                .multi_lines("p", TensorView::new(&[2, 5, 2], &data), &[0], 2, true, color, None)
+                .multi_lines(
+                    "p",
+                    TensorView::new(&[2, 5, 2], &data),
+                    &[0],
+                    2,
+                    true,
+                    color,
+                    None,
+                    None,
+                )
                 .unwrap();
         }
     });
@@ -715,10 +737,11 @@ fn history_log(logger: &mut DataLogger) {
                 true,
                 None,
                 None,
+                None,
             )
             .unwrap();
         logger
-            .tandem_lines("loss", step as f64, &[1.0 / (1.0 + step as f32), rng.f32()], None)
+            .tandem_lines("loss", step as f64, &[1.0 / (1.0 + step as f32), rng.f32()], None, None)
             .unwrap();
         logger.end_step().unwrap();
     }
@@ -893,8 +916,77 @@ fn translucent_splats_stack_by_count(r: &mut HeadlessRenderer) -> Result<(), Str
     Ok(())
 }
 
+/// A dense cloud on log axes (the splat pass, the log in the shader) lands
+/// where the same cloud's logarithms, taken on the CPU, land on linear
+/// axes; points at or below zero are not drawn.
+fn log_axes_place_points_at_their_logarithms(r: &mut HeadlessRenderer) -> Result<(), String> {
+    use streamvis_gpu::layout::{LogAxes, PageData};
+    let mut rng = fastrand::Rng::with_seed(23);
+    let exponents: Vec<[f32; 2]> = (0..60_000)
+        .map(|_| {
+            let u = rng.f32() * 6.0 - 3.0;
+            [u, u * 0.5 + rng.f32() - 0.5]
+        })
+        .collect();
+    let cloud = |points: Vec<f32>| {
+        common::store_from_log(move |logger| {
+            one_plot(logger);
+            let n = points.len() / 2;
+            logger
+                .scatter("p", TensorView::new(&[n, 2], &points), 1, false, None, None)
+                .unwrap();
+        })
+    };
+    let mut powers: Vec<f32> = exponents.iter().flat_map(|e| e.map(|v| 10f32.powf(v))).collect();
+    // Points a log axis leaves out, all over the linear range.
+    for i in 0..20_000 {
+        let v = (i as f32 / 20_000.0) * 1000.0;
+        powers.extend_from_slice(&[if i % 2 == 0 { -v } else { v + 1.0 }, if i % 2 == 0 { v } else { 0.0 }]);
+    }
+    let logs = cloud(exponents.iter().flat_map(|e| *e).collect());
+    let powers = cloud(powers);
+    let all = vec!["all".to_owned()];
+    let log = LogAxes::from_names(&all, &all);
+    let on_log_axes = PageData::single(powers.live()).with_log_axes(&log);
+    let scene = PageScene::build(&on_log_axes, &HashMap::new(), W, H, &Style::default());
+    if scene.plots[0].left_out != 20_000 {
+        return Err(format!(
+            "{} points said to be left out, not 20000",
+            scene.plots[0].left_out
+        ));
+    }
+    // The same rectangle of plot space for both.
+    let views = HashMap::from([("p".to_owned(), scene.plots[0].view)]);
+    let a = r
+        .render(&on_log_axes, &views, W, H, &Default::default())
+        .map_err(|e| e.to_string())?;
+    let b = render(r, &logs, &views)?;
+    let area = scene.plots[0].frame.plot_area;
+    let (mut differing, mut total, mut inked) = (0, 0, 0);
+    for y in area.y as u32 + 1..area.bottom() as u32 - 1 {
+        for x in area.x as u32 + 1..area.right() as u32 - 1 {
+            let (pa, pb) = (a.pixel(x, y), b.pixel(x, y));
+            total += 1;
+            inked += usize::from(pb[0] < 200);
+            differing += usize::from((0..3).any(|c| pa[c].abs_diff(pb[c]) > 64));
+        }
+    }
+    // f32 log10 on the CPU against log2 on the GPU: a point may move a
+    // pixel at a disc's edge, nothing more.
+    if inked < total / 20 || differing * 100 > total {
+        return Err(format!(
+            "{differing} of {total} pixels differ ({inked} inked on the linear page)"
+        ));
+    }
+    Ok(())
+}
+
 fn main() {
     common::run_gpu_fns(vec![
+        (
+            "log_axes_place_points_at_their_logarithms",
+            log_axes_place_points_at_their_logarithms,
+        ),
         ("same_image_twice", same_image_twice),
         ("points_take_their_colours", points_take_their_colours),
         (

@@ -164,6 +164,42 @@ fn frame_k_is_the_screenshot_after_step_k() -> Result<(), String> {
         let at = RgbaImage::load_png(&at).map_err(|e| e.to_string())?;
         common::image::compare(&format!("at_step_{k}"), &expected, &at, common::image::EXACT)?;
     }
+    // With log axes and smoothing, frames and screenshots read the flags
+    // alike.
+    let reading = ["--log-y", "all", "--log-x", "top_right", "--smooth", "0.6"];
+    let framed = dir.path().join("framed");
+    let record = format!("{}/", framed.display());
+    let args = [
+        "--file",
+        log.to_str().unwrap(),
+        "--record",
+        &record,
+        "--size",
+        "480x320",
+    ];
+    ok(&viewer(&[&args[..], &reading[..]].concat()))?;
+    let files = pngs(&framed);
+    for k in [10u64, 29] {
+        let at = dir.path().join(format!("read{k}.png"));
+        let step = k.to_string();
+        let args = [
+            "--file",
+            log.to_str().unwrap(),
+            "--at-step",
+            &step,
+            "--screenshot",
+            at.to_str().unwrap(),
+            "--size",
+            "480x320",
+        ];
+        ok(&viewer(&[&args[..], &reading[..]].concat()))?;
+        let at = RgbaImage::load_png(&at).map_err(|e| e.to_string())?;
+        let frame = RgbaImage::load_png(&files[k as usize]).map_err(|e| e.to_string())?;
+        common::image::compare(&format!("read_frame_{k}"), &at, &frame, common::image::EXACT)?;
+        if at == RgbaImage::load_png(&dir.path().join(format!("at{k}.png"))).map_err(|e| e.to_string())? {
+            return Err(format!("step {k} looks the same on log axes as on linear ones"));
+        }
+    }
     Ok(())
 }
 

@@ -279,6 +279,8 @@ impl<'a> Viewer<'a> {
             .env("DISPLAY", &x.display)
             // The frame and screenshot lines this test waits on.
             .env("RUST_LOG", "info,streamvis_gpu::app=debug")
+            // Saved window settings stay in the test's directory.
+            .env("STREAMVIS_CONFIG_DIR", dir.join("config"))
             .env("RUST_LOG_STYLE", "never")
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -485,14 +487,45 @@ fn same_in(a: &RgbaImage, b: &RgbaImage, rect: &Rect) -> bool {
         .all(|y| (rect.x as u32..rect.right() as u32).all(|x| a.pixel(x, y) == b.pixel(x, y)))
 }
 
-fn zoom_pan_box_and_reset(x: &Xvfb) -> Result<(), String> {
+/// A test app's log of `steps` steps in a fresh directory, and a window on
+/// it that has drawn all of it.
+struct Opened<'a> {
+    dir: tempfile::TempDir,
+    log: PathBuf,
+    revision: u64,
+    viewer: Viewer<'a>,
+    /// The page's size, and its layout.
+    page: [u32; 2],
+    scene: PageScene,
+}
+
+fn open_test_log(x: &Xvfb, steps: u32) -> Result<Opened<'_>, String> {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("run.log");
-    test_app(&log, 8)?;
+    test_app(&log, steps)?;
     let revision = store_of(&log).revision();
-    let mut viewer = Viewer::start(x, dir.path(), &["--file", "run.log"], "e2e")?;
+    let viewer = Viewer::start(x, dir.path(), &["--file", "run.log"], "e2e")?;
     let page = wait_for_all_of(&viewer, &log)?.size;
     let scene = scene_of(&log, page);
+    Ok(Opened {
+        dir,
+        log,
+        revision,
+        viewer,
+        page,
+        scene,
+    })
+}
+
+fn zoom_pan_box_and_reset(x: &Xvfb) -> Result<(), String> {
+    let Opened {
+        dir,
+        log,
+        revision,
+        mut viewer,
+        page,
+        scene,
+    } = open_test_log(x, 8)?;
     let frame = |name: &str| scene.plots.iter().find(|p| p.frame.name == name).unwrap().frame.clone();
     let initial = screenshot_of(&mut viewer, revision)?;
     common::image::compare(
@@ -878,13 +911,14 @@ type WindowTest = fn(&Xvfb) -> Result<(), String>;
 /// `l` and `L` switch the y and x axes of the plot under the cursor between
 /// linear and log; each state is the page `--log-y` / `--log-x` draw.
 fn log_axes_keys(x: &Xvfb) -> Result<(), String> {
-    let dir = tempfile::tempdir().unwrap();
-    let log = dir.path().join("run.log");
-    test_app(&log, 12)?;
-    let revision = store_of(&log).revision();
-    let mut viewer = Viewer::start(x, dir.path(), &["--file", "run.log"], "e2e")?;
-    let page = wait_for_all_of(&viewer, &log)?.size;
-    let scene = scene_of(&log, page);
+    let Opened {
+        dir,
+        log,
+        revision,
+        mut viewer,
+        page,
+        scene,
+    } = open_test_log(x, 12)?;
     let plot = scene.plots.iter().find(|p| p.frame.name == "top_left").unwrap();
     let over_plot = center(&plot.frame.plot_area);
     for (key, flags) in [
@@ -953,6 +987,87 @@ fn density_and_point_size_keys(x: &Xvfb) -> Result<(), String> {
     viewer.quit()
 }
 
+/// What was set in the window (log axes, smoothing, zoom) is there again on
+/// the next start on the same log; `r` still resets a plot; screenshots do
+/// not read the saved settings.
+fn settings_are_kept_for_the_next_start(x: &Xvfb) -> Result<(), String> {
+    let Opened {
+        dir,
+        log,
+        revision,
+        mut viewer,
+        page,
+        scene,
+    } = open_test_log(x, 12)?;
+    let area = |name: &str| {
+        scene
+            .plots
+            .iter()
+            .find(|p| p.frame.name == name)
+            .unwrap()
+            .frame
+            .plot_area
+    };
+    let window = viewer.window.clone();
+    viewer.pointer(center(&area("top_left")))?;
+    viewer.change_views("l", &["key", "--window", &window, "l"])?;
+    viewer.change_views("] once", &["key", "--window", &window, "bracketright"])?;
+    viewer.change_views("] twice", &["key", "--window", &window, "bracketright"])?;
+    viewer.pointer(center(&area("top_right")))?;
+    viewer.change_views("a wheel zoom", &["click", "4"])?;
+    let before = screenshot_of(&mut viewer, revision)?;
+    viewer.quit()?;
+    let saved = dir.path().join("config/views.json");
+    if !saved.exists() {
+        return Err(format!("no settings saved at {saved:?}"));
+    }
+
+    let mut viewer = Viewer::start(x, dir.path(), &["--file", "run.log"], "e2e")?;
+    wait_for_all_of(&viewer, &log)?;
+    common::image::compare(
+        "settings_restored",
+        &before,
+        &screenshot_of(&mut viewer, revision)?,
+        common::image::EXACT,
+    )?;
+    // r returns the zoomed plot to its data: log y and smoothing stay.
+    viewer.pointer(center(&area("top_right")))?;
+    let window = viewer.window.clone();
+    viewer.change_views("r", &["key", "--window", &window, "r"])?;
+    let flags = ["--log-y", "top_left", "--smooth", "0.6"];
+    common::image::compare(
+        "settings_after_reset",
+        &reference_with(&log, dir.path(), page, &flags)?,
+        &screenshot_of(&mut viewer, revision)?,
+        common::image::EXACT,
+    )?;
+    viewer.quit()?;
+    // A screenshot depends on its flags alone, whatever was saved.
+    let out = dir.path().join("plain.png");
+    let size = format!("{}x{}", page[0], page[1]);
+    let status = Command::new(common::bin("streamvis-gpu"))
+        .args([
+            "--file",
+            log.to_str().unwrap(),
+            "--screenshot",
+            out.to_str().unwrap(),
+            "--size",
+            &size,
+        ])
+        .env("STREAMVIS_CONFIG_DIR", dir.path().join("config"))
+        .status()
+        .map_err(|e| e.to_string())?;
+    if !status.success() {
+        return Err("--screenshot failed".into());
+    }
+    common::image::compare(
+        "screenshot_ignores_settings",
+        &reference(&log, dir.path(), page)?,
+        &RgbaImage::load_png(&out).map_err(|e| e.to_string())?,
+        common::image::EXACT,
+    )
+}
+
 fn main() {
     streamvis_gpu::render::ensure_runtime_dir();
     let args = libtest_mimic::Arguments::from_args();
@@ -987,6 +1102,10 @@ fn main() {
         ("hiding_and_showing_runs", hiding_and_showing_runs),
         ("log_axes_keys", log_axes_keys),
         ("density_and_point_size_keys", density_and_point_size_keys),
+        (
+            "settings_are_kept_for_the_next_start",
+            settings_are_kept_for_the_next_start,
+        ),
     ];
     let mut trials: Vec<libtest_mimic::Trial> = tests
         .into_iter()

@@ -53,7 +53,7 @@ FILE_MAGIC = b"SVGPULOG"
 #: Major format version written and accepted.
 FORMAT_MAJOR = 1
 #: Minor format version written.
-FORMAT_MINOR = 0
+FORMAT_MINOR = 1
 FILE_HEADER_LEN = 16
 #: The first 4 bytes of every frame.
 FRAME_MARKER = b"SVRC"
@@ -87,6 +87,8 @@ class RecordKind(enum.IntEnum):
     TANDEM_LINES = 5
     STEP = 6
     FRAGMENT = 7
+    #: Since format 1.1: names for a line plot's lines.
+    LINE_NAMES = 8
 
 
 class RecordMeta(NamedTuple):

@@ -38,6 +38,7 @@ from .spec import (
     check_data_call,
     check_in_layout,
     check_layout,
+    check_line_names,
     check_tandem_call,
     normalize_layout,
 )
@@ -147,7 +148,7 @@ class _Shared:
         self.pending = bytearray()
         self.write_locked(buffers)
 
-    def after_fork_in_child(self, ordering_key: str) -> None:
+    def after_fork_in_child(self) -> None:
         """Makes the forked copy of this state the child's own: the parent's
         pending records are dropped (the parent writes them), locks and the
         flusher (whose thread did not survive the fork) start afresh, and
@@ -167,7 +168,7 @@ class _Shared:
             if reopen is None:
                 continue
             try:
-                reopen(ordering_key)
+                reopen()
             except Exception as err:
                 log.warning("reopening a destination after fork failed: %s", err)
                 if self.deferred is None:
@@ -256,6 +257,9 @@ class DataLogger:
         self._next_step = 0
         # The plots of the layout as last set: calls for others are refused.
         self._layout: dict[str, None] = {}  # ordered, O(1) membership
+        # The line names last written per plot: written again only when
+        # they change.
+        self._line_names: dict[str, list[str]] = {}
         self._flush_interval = flush_interval
         self._shared = _Shared(flush_threshold_bytes)
         self._finalizer = weakref.finalize(self, self._shared.close)
@@ -277,9 +281,11 @@ class DataLogger:
     def init_pubsub(self, project: str, topic: str) -> None:
         """Publishes records to the Pub/Sub topic ``topic`` of ``project``,
         which the viewer creates: start the viewer first. Needs the
-        ``pubsub`` extra (google-cloud-pubsub)."""
+        ``pubsub`` extra (google-cloud-pubsub). Messages carry no ordering
+        key; a logger faster than the service blocks (see
+        :class:`~streamvis.sinks.PubSubSink`)."""
         self._check_open()
-        self.add_sink(PubSubSink(project, topic, ordering_key=f"{self.session_id:016x}"))
+        self.add_sink(PubSubSink(project, topic))
 
     def add_sink(self, sink: Sink) -> None:
         """Adds a destination; records logged from now on go to it too."""
@@ -317,6 +323,7 @@ class DataLogger:
         before logging more."""
         self._emit(RecordKind.CLEAR, lambda body: None)
         self._layout = {}
+        self._line_names = {}
 
     def scatter(
         self,
@@ -342,16 +349,27 @@ class DataLogger:
         append: bool,
         color: Optional[ColorSpec] = None,
         grid: Optional[GridSpec] = None,
+        names: Optional[Sequence[str]] = None,
     ) -> None:
         """Logs lines: the dimensions ``line_dims`` (an int or a list)
         enumerate the lines, the remaining non-spatial dimensions each line's
-        points. With ``append`` every line grows."""
+        points. With ``append`` every line grows. ``names``, one per line
+        (row-major over ``line_dims``), name the lines in the viewer's
+        legends and read-outs, from this call on."""
         dims = _line_dims(line_dims)
-        self._data_call(RecordKind.MULTI_LINES, plot_name, data, spatial_dim, append, color, grid, dims)
+        self._data_call(RecordKind.MULTI_LINES, plot_name, data, spatial_dim, append, color, grid, dims, names)
 
-    def tandem_lines(self, plot_name: str, x: float, ys, palette: Optional[str] = None) -> None:
+    def tandem_lines(
+        self,
+        plot_name: str,
+        x: float,
+        ys,
+        palette: Optional[str] = None,
+        names: Optional[Sequence[str]] = None,
+    ) -> None:
         """Adds the point ``(x, ys[k])`` to line ``k`` of the plot, e.g. one
-        loss value per line per training step."""
+        loss value per line per training step. ``names``, one per line (e.g.
+        ``["train", "val"]``), name the lines, from this call on."""
         self._check_open()
         _check_plot_name(plot_name)
         if isinstance(x, (str, bytes)):
@@ -365,6 +383,8 @@ class DataLogger:
             raise TypeError(f"palette must be a palette name, got {palette!r}")
         check_in_layout(plot_name, self._layout)
         check_tandem_call(palette, len(values))
+        if names is not None:
+            names = check_line_names(names, len(values))
 
         def fill(body: BodyWriter) -> None:
             body.str(plot_name)
@@ -377,7 +397,25 @@ class DataLogger:
             body.f64_bits(x)
             body.tensor(values)
 
+        self._emit_line_names(plot_name, names)
         self._emit(RecordKind.TANDEM_LINES, fill)
+
+    def _emit_line_names(self, plot_name: str, names: Optional[list[str]]) -> None:
+        """Writes a LineNames record for the plot when ``names`` (checked)
+        differ from the names last written for it."""
+        if names is None or self._line_names.get(plot_name) == names:
+            return
+        for name in names:
+            _check_utf8(name, "line name")
+
+        def fill(body: BodyWriter) -> None:
+            body.str(plot_name)
+            body.u32(len(names))
+            for name in names:
+                body.str(name)
+
+        self._emit(RecordKind.LINE_NAMES, fill)
+        self._line_names[plot_name] = names
 
     def end_step(self) -> int:
         """Marks the end of a training step (a video made from the log gets
@@ -434,7 +472,7 @@ class DataLogger:
         child's (see the module's docs)."""
         self.session_id = _new_session_id()
         self._next_seq = 0
-        self._shared.after_fork_in_child(ordering_key=f"{self.session_id:016x}")
+        self._shared.after_fork_in_child()
 
     def _data_call(
         self,
@@ -446,6 +484,7 @@ class DataLogger:
         color: Optional[ColorSpec],
         grid: Optional[GridSpec],
         line_dims: list[int],
+        names: Optional[Sequence[str]] = None,
     ) -> None:
         self._check_open()
         _check_plot_name(plot_name)
@@ -458,6 +497,8 @@ class DataLogger:
         check_in_layout(plot_name, self._layout)
         kind_name = "multi_lines" if kind == RecordKind.MULTI_LINES else "scatter"
         check_data_call(kind_name, array.shape, spatial_dim, color, grid, line_dims)
+        if names is not None:
+            names = check_line_names(names, int(np.prod([array.shape[d] for d in line_dims])))
 
         def fill(body: BodyWriter) -> None:
             body.str(plot_name)
@@ -484,6 +525,7 @@ class DataLogger:
                 body.u32(dim)
             body.tensor(array)
 
+        self._emit_line_names(plot_name, names)
         self._emit(kind, fill)
 
     def _emit(self, kind: RecordKind, fill: Callable[[BodyWriter], None]) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import time
 from typing import Iterator, Protocol, Sequence
 
 from .errors import PubSubError, SinkError
@@ -31,6 +32,16 @@ except ImportError:  # pragma: no cover - not on Unix: no advisory locks
 __all__ = ["Sink", "FileSink", "PubSubSink", "pack_messages"]
 
 log = logging.getLogger("streamvis")
+
+#: The most bytes in one publish request: the service takes 10 MB; this
+#: leaves room for the request's own framing (as the Rust logger).
+REQUEST_MAX_BYTES = 9_500_000
+#: The most messages in one publish request (the service's limit).
+REQUEST_MAX_MESSAGES = 1000
+#: Bytes of messages waiting to be published before a write blocks.
+DEFAULT_MAX_QUEUED_BYTES = 256 << 20
+#: How often the rates published are logged.
+THROUGHPUT_LOG_INTERVAL_SECS = 10.0
 
 # The most buffers one writev call takes (Linux's IOV_MAX).
 _IOV_MAX = 1024
@@ -127,7 +138,7 @@ class FileSink:
         """Nothing to wait for: writes reach the file before :meth:`write`
         returns."""
 
-    def after_fork_in_child(self, ordering_key: str) -> None:
+    def after_fork_in_child(self) -> None:
         """Gives a forked child a descriptor of its own. ``flock`` locks
         belong to the open file description, which ``fork`` shares: through
         the inherited descriptor the child would take the lock while the
@@ -173,16 +184,33 @@ def pack_messages(data: Buffer, max_bytes: int = MESSAGE_MAX_BYTES) -> list[byte
 
 
 class PubSubSink:
-    """Publishes frames to a Google Pub/Sub topic, in order.
+    """Publishes frames to a Google Pub/Sub topic.
 
     Messages carry whole frames, at most :data:`~streamvis.format.MESSAGE_MAX_BYTES`
-    each; they are published with message ordering on, under the ordering
-    key ``ordering_key`` (the logger's session id in hex). The topic must
-    exist: the viewer creates it. ``PUBSUB_EMULATOR_HOST`` is honoured by the
-    client library.
+    each (a larger frame goes as fragments). They carry **no ordering key**:
+    the service limits publishing to 1 MB/s per ordering key, so one key per
+    session would cap the whole run there. Without a key the client library
+    sends several publish requests at once (up to :data:`REQUEST_MAX_MESSAGES`
+    messages and :data:`REQUEST_MAX_BYTES` bytes each) and messages may
+    arrive in any order; the viewer puts each session's records back in
+    sequence order. The topic must exist: the viewer creates it.
+    ``PUBSUB_EMULATOR_HOST`` is honoured by the client library.
+
+    Back-pressure: at most ``max_queued_bytes`` of messages wait to be
+    published; past it, :meth:`write` (so the logging call, or its flush)
+    **blocks** until the service has taken enough. Nothing is dropped for
+    being slow. The rates published are logged (``streamvis`` logger, info
+    level) every :data:`THROUGHPUT_LOG_INTERVAL_SECS` seconds.
     """
 
-    def __init__(self, project: str, topic: str, ordering_key: str, *, timeout: float = 60.0) -> None:
+    def __init__(
+        self,
+        project: str,
+        topic: str,
+        *,
+        timeout: float = 60.0,
+        max_queued_bytes: int = DEFAULT_MAX_QUEUED_BYTES,
+    ) -> None:
         try:
             from google.api_core import exceptions as gexc
             from google.auth import exceptions as auth_exc
@@ -195,10 +223,12 @@ class PubSubSink:
         self._auth_exc = auth_exc
         self._pubsub_v1 = pubsub_v1
         self._timeout = timeout
-        self.ordering_key = ordering_key
+        # At least one whole message, or nothing could ever be published.
+        self.max_queued_bytes = max(max_queued_bytes, MESSAGE_MAX_BYTES)
         self._publisher = self._new_publisher()
         self.topic_path = self._publisher.topic_path(project, topic)
         self._futures: list = []
+        self._meter = _ThroughputMeter(f"published to {self.topic_path}")
         try:
             self._publisher.get_topic(request={"topic": self.topic_path}, timeout=timeout)
         except gexc.NotFound as err:
@@ -215,12 +245,20 @@ class PubSubSink:
 
     def _new_publisher(self):
         pubsub_v1 = self._pubsub_v1
+        types = pubsub_v1.types
         try:
             return pubsub_v1.PublisherClient(
-                batch_settings=pubsub_v1.types.BatchSettings(
-                    max_bytes=MESSAGE_MAX_BYTES + (64 << 10), max_latency=0.01, max_messages=1000
+                batch_settings=types.BatchSettings(
+                    max_bytes=REQUEST_MAX_BYTES, max_latency=0.01, max_messages=REQUEST_MAX_MESSAGES
                 ),
-                publisher_options=pubsub_v1.types.PublisherOptions(enable_message_ordering=True),
+                publisher_options=types.PublisherOptions(
+                    enable_message_ordering=False,
+                    flow_control=types.PublishFlowControl(
+                        message_limit=1_000_000,
+                        byte_limit=self.max_queued_bytes,
+                        limit_exceeded_behavior=types.LimitExceededBehavior.BLOCK,
+                    ),
+                ),
             )
         except self._auth_exc.DefaultCredentialsError as err:
             raise PubSubError(
@@ -232,33 +270,29 @@ class PubSubSink:
         data = buffers[0] if len(buffers) == 1 else b"".join(buffers)
         for message in pack_messages(data):
             try:
-                future = self._publisher.publish(self.topic_path, message, ordering_key=self.ordering_key)
+                # Blocks while max_queued_bytes wait to be published.
+                future = self._publisher.publish(self.topic_path, message)
             except Exception as err:
-                self._resume()
                 raise PubSubError(f"publishing to {self.topic_path}: {err}") from err
-            self._futures.append(future)
+            self._futures.append((future, len(message)))
         self._reap(wait=False)
-
-    def _resume(self) -> None:
-        """Lets later messages go out after a failed one (ordering pauses the
-        key on failure)."""
-        self._publisher.resume_publish(self.topic_path, self.ordering_key)
 
     def _reap(self, wait: bool) -> None:
         """Forgets delivered messages; raises the first failure."""
         pending = []
         first_error = None
-        for future in self._futures:
+        for future, len_bytes in self._futures:
             if not wait and not future.done():
-                pending.append(future)
+                pending.append((future, len_bytes))
                 continue
             try:
                 future.result(timeout=self._timeout)
+                self._meter.add(1, len_bytes)
             except Exception as err:
                 first_error = first_error or err
         self._futures = pending
+        self._meter.report_if_due()
         if first_error is not None:
-            self._resume()
             if isinstance(first_error, self._gexc.NotFound):
                 raise PubSubError(
                     f"Pub/Sub topic {self.topic_path} does not exist (any more): start the viewer first"
@@ -268,11 +302,10 @@ class PubSubSink:
     def sync(self) -> None:
         self._reap(wait=True)
 
-    def after_fork_in_child(self, ordering_key: str) -> None:
-        """Gives a forked child a publisher of its own, publishing under the
-        child's session. The parent's client (its batching threads did not
-        survive the fork) and its unconfirmed messages are the parent's."""
-        self.ordering_key = ordering_key
+    def after_fork_in_child(self) -> None:
+        """Gives a forked child a publisher of its own. The parent's client
+        (its batching threads did not survive the fork) and its unconfirmed
+        messages are the parent's."""
         self._futures = []
         self._publisher = self._new_publisher()
 
@@ -281,3 +314,33 @@ class PubSubSink:
             self.sync()
         finally:
             self._publisher.stop()
+
+
+class _ThroughputMeter:
+    """Counts messages and bytes and logs their rates now and then."""
+
+    def __init__(self, what: str, interval_secs: float = THROUGHPUT_LOG_INTERVAL_SECS) -> None:
+        self.what = what
+        self.interval_secs = interval_secs
+        self.since = time.monotonic()
+        self.messages = 0
+        self.bytes = 0
+
+    def add(self, messages: int, len_bytes: int) -> None:
+        self.messages += messages
+        self.bytes += len_bytes
+
+    def report_if_due(self) -> None:
+        now = time.monotonic()
+        elapsed = now - self.since
+        if elapsed < self.interval_secs:
+            return
+        if self.messages:
+            log.info(
+                "%s: %.1f MB/s, %.0f messages/s over the last %.0f s",
+                self.what,
+                self.bytes / elapsed / 1e6,
+                self.messages / elapsed,
+                elapsed,
+            )
+        self.since, self.messages, self.bytes = now, 0, 0

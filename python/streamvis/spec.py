@@ -265,6 +265,20 @@ def check_data_call(
                 raise CallError(f"line_dims names dimension {dim} twice")
 
 
+def check_line_names(names, num_lines: int) -> list[str]:
+    """Checks line names given with a lines call of ``num_lines`` lines (one
+    str per line) and returns them as a list."""
+    if isinstance(names, (str, bytes)):
+        raise TypeError(f"names must be a sequence of str, one per line, got {names!r}")
+    names = list(names)
+    for name in names:
+        if not isinstance(name, str):
+            raise TypeError(f"names must be str, got {name!r}")
+    if len(names) != num_lines:
+        raise CallError(f"names gives {len(names)} names for {num_lines} lines")
+    return names
+
+
 def check_tandem_call(palette: Optional[str], num_ys: int) -> None:
     """Checks a ``tandem_lines`` call."""
     if num_ys == 0:

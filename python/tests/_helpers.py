@@ -129,9 +129,12 @@ def apply_call(logger: DataLogger, call: dict) -> None:
             append=call.get("append", False),
             color=_color(call),
             grid=_grid(call),
+            names=call.get("names"),
         )
     elif op == "tandem_lines":
-        logger.tandem_lines(call["plot"], call["x"], _values(call["ys"]), palette=call.get("palette"))
+        logger.tandem_lines(
+            call["plot"], call["x"], _values(call["ys"]), palette=call.get("palette"), names=call.get("names")
+        )
     else:
         raise AssertionError(f"unknown op {op}")
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from _helpers import export, frames, parity_files, record_summary, rust_log
+from _helpers import export, frames, masked_body, parity_files, record_summary, rust_log
 from streamvis import ClosedError, DataLogger, LogFormatError, UnsupportedVersionError
 from streamvis.format import FILE_HEADER_LEN, file_header, read_frames
 
@@ -29,7 +29,7 @@ def test_new_file_gets_the_header(tmp_path: Path):
     log = tmp_path / "new.log"
     with DataLogger("run") as logger:
         logger.init_write_log(log)
-    assert log.read_bytes() == file_header() == _header(1, 0)
+    assert log.read_bytes() == file_header() == _header(1, 1)
 
 
 @pytest.mark.parametrize("major", [0, 2, 0xFFFF])
@@ -40,6 +40,49 @@ def test_other_major_version_is_refused(tmp_path: Path, major: int):
     with pytest.raises(UnsupportedVersionError, match=rf"version {major}\.0 is not supported"):
         logger.init_write_log(log)
     assert log.read_bytes() == _header(major, 0), "a refused log is left alone"
+
+
+def _log_format_1_0_script(logger: DataLogger) -> None:
+    """The calls that wrote ``tests/data/format-1.0.log``."""
+    from streamvis import ColorSpec
+
+    logger.set_layout({"loss": (0, 0, 1, 1), "lines": (0, 1, 1, 1), "cloud": (1, 0, 1, 2)})
+    rng = np.random.default_rng(3)
+    for step in range(20):
+        logger.tandem_lines("loss", step, [np.exp(-step / 5), np.exp(-step / 7) + 0.1], palette="Category10_10")
+        logger.multi_lines(
+            "lines",
+            rng.normal(size=(3, 2, 5)).astype(np.float32),
+            line_dims=0,
+            spatial_dim=1,
+            append=True,
+            color=ColorSpec("Viridis256", dim=0),
+        )
+        logger.scatter(
+            "cloud", rng.normal(size=(50, 3)).astype(np.float32), spatial_dim=1, append=False,
+            color=ColorSpec("Viridis256"),
+        )
+        logger.end_step()
+
+
+def test_calls_without_names_write_what_format_1_0_wrote(tmp_path: Path):
+    """A log of format 1.0 (written before line names existed): the same
+    calls today write the same records, so old and new logs read alike."""
+    old = Path(__file__).resolve().parents[2] / "tests" / "data" / "format-1.0.log"
+    assert file_header_bytes(old) == _header(1, 0)
+    new = tmp_path / "new.log"
+    with DataLogger("old") as logger:
+        logger.init_write_log(new)
+        _log_format_1_0_script(logger)
+    old_frames, new_frames = frames(old), frames(new)
+    assert len(old_frames) == len(new_frames) == 81
+    for i, ((old_head, old_body), (new_head, new_body)) in enumerate(zip(old_frames, new_frames)):
+        assert old_head[:16] == new_head[:16], f"record {i}: frame headers differ"
+        assert masked_body(old_body) == masked_body(new_body), f"record {i}: bodies differ"
+
+
+def file_header_bytes(log: Path) -> bytes:
+    return log.read_bytes()[:FILE_HEADER_LEN]
 
 
 def test_newer_minor_version_is_appended_to(tmp_path: Path):

@@ -69,7 +69,14 @@ def test_generated_scenario_matches_the_rust_logger(tmp_path: Path):
         {"op": "tandem_lines", "plot": "ünï", "x": 2.5, "ys": [1.0, None, 3.0]},
         {"op": "scatter", "plot": "big", "data": _array([300_000, 2], rng, nan_every=1001), "spatial_dim": 1,
          "append": False, "color": {"palette": "Category10_10", "dim": 0}},
-        {"op": "tandem_lines", "plot": "ünï", "x": 3, "ys": [1.0, 2.0, 3.0], "palette": "Category20_20"},
+        {"op": "tandem_lines", "plot": "ünï", "x": 3, "ys": [1.0, 2.0, 3.0], "palette": "Category20_20",
+         "names": ["train", "vål", ""]},
+        {"op": "tandem_lines", "plot": "ünï", "x": 4, "ys": [1.5, 2.5, 3.5], "names": ["train", "vål", ""]},
+        {"op": "tandem_lines", "plot": "ünï", "x": 5, "ys": [1.0, 2.0], "names": ["train", "val", "x"],
+         "expect_error": "two values, three names"},
+        {"op": "tandem_lines", "plot": "ünï", "x": 5, "ys": [1.0, 2.0, 3.0], "names": ["a", "b"],
+         "expect_error": "three values, two names"},
+        {"op": "tandem_lines", "plot": "ünï", "x": 6, "ys": [1.0, 2.0, 3.0], "names": ["a", "b", "c"]},
         {"op": "scatter", "plot": "c", "data": _array([2, 5, 3], rng), "spatial_dim": 2, "append": True,
          "color": {"palette": "Greys9"}, "grid": {"dim": 1, "num_columns": 2, "padding_factor": 0.7}},
         {"op": "scatter", "plot": "c", "data": _array([2, 5, 3], rng), "spatial_dim": 2, "append": True,
@@ -78,7 +85,9 @@ def test_generated_scenario_matches_the_rust_logger(tmp_path: Path):
          "spatial_dim": 3, "append": True, "color": {"palette": "Turbo256", "dim": 2},
          "grid": {"dim": 2, "num_columns": 3}},
         {"op": "multi_lines", "plot": "lines", "data": _array([4, 5, 2], rng), "line_dims": 0, "spatial_dim": 2,
-         "append": False},
+         "append": False, "names": ["w", "x", "y", "z"]},
+        {"op": "multi_lines", "plot": "lines", "data": _array([4, 5, 2], rng), "line_dims": 0, "spatial_dim": 2,
+         "append": True, "names": ["w", "x", "y"], "expect_error": "four lines, three names"},
         {"op": "multi_lines", "plot": "lines", "data": _array([4, 5, 2], rng), "line_dims": [0, 0],
          "spatial_dim": 2, "append": False, "expect_error": "line_dims names dimension 0 twice"},
         {"op": "scatter", "plot": "nowhere", "data": _array([1, 2], rng), "spatial_dim": 1, "append": False,
@@ -93,7 +102,11 @@ def test_generated_scenario_matches_the_rust_logger(tmp_path: Path):
     landed = replay({"calls": calls}, py_log)
     rs_log = rust_log(scenario_path, tmp_path / "rust.log")
     py, rs = frames(py_log), frames(rs_log)
-    assert len(py) == len(rs) == landed
+    # Every call that landed, and a LineNames record (kind 8) before each
+    # whose names changed: the first "train, vål, ''", "a, b, c" and "w, x, y, z".
+    names_records = sum(1 for head, _ in py if int.from_bytes(head[4:6], "little") == 8)
+    assert names_records == 3
+    assert len(py) == len(rs) == landed + names_records
     for i, ((py_head, py_body), (rs_head, rs_body)) in enumerate(zip(py, rs)):
         assert py_head[:16] == rs_head[:16], f"record {i}: frame headers differ"
         assert masked_body(py_body) == masked_body(rs_body), f"record {i}: bodies differ"

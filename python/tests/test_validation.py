@@ -155,6 +155,18 @@ REFUSED = {
         lambda lg: lg.scatter("p", [[1.0, 2.0], [3.0]], 1, False),
         r"data cannot be read as a float32 array",
     ),
+    "fewer names than tandem lines": (
+        lambda lg: lg.tandem_lines("p", 0, [1.0, 2.0], names=["train"]),
+        r"names gives 1 names for 2 lines",
+    ),
+    "more names than multi lines": (
+        lambda lg: lg.multi_lines("p", CLOUD, 0, 2, False, names=["a", "b", "c", "d"]),
+        r"names gives 4 names for 3 lines",
+    ),
+    "a line name UTF-8 cannot hold": (
+        lambda lg: lg.tandem_lines("p", 0, [1.0], names=["bad\udcff"]),
+        r"line name 'bad\\udcff' cannot be stored as UTF-8",
+    ),
 }
 
 
@@ -219,6 +231,8 @@ def test_calls_before_a_destination_are_refused():
         lambda lg: lg.scatter(3, CLOUD, 2, False),
         lambda lg: lg.set_layout({1: (0, 0, 1, 1)}),
         lambda lg: lg.tandem_lines("p", 0, [1.0], palette=3),
+        lambda lg: lg.tandem_lines("p", 0, [1.0], names="train"),
+        lambda lg: lg.tandem_lines("p", 0, [1.0, 2.0], names=["train", 2]),
     ],
 )
 def test_wrong_types_raise_type_error(logger: DataLogger, call):

@@ -151,6 +151,8 @@ pub struct Hit {
     pub run: Option<String>,
     /// Line number, for lines.
     pub line: Option<usize>,
+    /// The line's name, when the logger named the plot's lines.
+    pub line_name: Option<String>,
     pub x: f32,
     pub y: f32,
     pub color_value: Option<f32>,
@@ -165,8 +167,10 @@ impl Hit {
         if let Some(run) = &self.run {
             text.push_str(&format!("{}\n", crate::calls::printable(run)));
         }
-        if let Some(line) = self.line {
-            text.push_str(&format!("line {line}  "));
+        match (&self.line_name, self.line) {
+            (Some(name), _) => text.push_str(&format!("{}  ", crate::calls::printable(name))),
+            (None, Some(line)) => text.push_str(&format!("line {line}  ")),
+            (None, None) => {}
         }
         text.push_str(&format!(
             "x {}  y {}",
@@ -206,6 +210,7 @@ pub fn nearest(plot: &Plot, scene_plot: &PlotScene, cursor: [f32; 2], radius: f3
                 plot: plot.name.to_owned(),
                 run: None,
                 line,
+                line_name: line.and_then(|l| plot.line_names?.get(l).cloned()),
                 x,
                 y,
                 color_value: c,
@@ -404,6 +409,10 @@ mod tests {
             plot.data_from_plot(plot.transform().data_from_screen(cursor))
         };
         let before = data_at(&scene);
+        // Hover finds a point where the log axes put it.
+        let at = plot.transform().screen_from_data([1e3f64.log10(), 1e4f64.log10()]);
+        let hit = nearest(&store.plot("a").unwrap(), plot, [at[0] + 2.0, at[1]], 12.0).unwrap();
+        assert_eq!((hit.x, hit.y), (1e3, 1e4));
         let mut views = Views::default();
         assert!(views.zoom(&scene, cursor, 3.0));
         let zoomed = build(&views.fixed);
@@ -437,5 +446,22 @@ mod tests {
         );
         views.rescale_axis("a", 0, true);
         assert!(views.fixed.is_empty());
+    }
+
+    #[test]
+    fn hover_names_a_named_line() {
+        let hit = |line_name: Option<&str>| Hit {
+            plot: "loss".into(),
+            run: None,
+            line: Some(1),
+            line_name: line_name.map(Into::into),
+            x: 3.0,
+            y: 0.5,
+            color_value: None,
+            screen: [0.0, 0.0],
+        };
+        assert_eq!(hit(Some("val")).describe(), "val  x 3  y 0.5");
+        assert_eq!(hit(None).describe(), "line 1  x 3  y 0.5");
+        assert_eq!(hit(Some("a\u{7}b")).describe(), "a\\u{7}b  x 3  y 0.5");
     }
 }

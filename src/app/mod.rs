@@ -11,6 +11,7 @@ mod feed;
 mod gfx;
 pub mod interaction;
 mod overlay;
+pub mod settings;
 pub mod timeline;
 
 use std::path::PathBuf;
@@ -39,6 +40,8 @@ use crate::store::{Runs, StepDetector, Store};
 use crate::video::{Recorder, VideoOptions};
 use std::collections::HashSet;
 
+use self::settings::{SettingsStore, ViewSettings};
+
 const HELP: &str = "Wheel: zoom at the cursor\n\
 Drag: pan\n\
 Right-drag or shift-drag: box zoom\n\
@@ -55,21 +58,31 @@ Space: pause or resume (following, or playing)\n\
 o: several runs' clouds overlaid, or a panel per run\n\
 [ / ]: less / more smoothing of line plots\n\
 l / L: log or linear y / x axis of the plot under the cursor\n\
+(log axes, smoothing and zoom are kept for the next start)\n\
 , / .: smaller / larger scatter markers\n\
 d: density image of the scatter under the cursor, or markers\n\
 h or ?: show or hide this help\n\
 q or Esc: quit";
 
+/// How a window starts, besides what it reads.
+#[derive(Clone, Debug, Default)]
+pub struct WindowOptions {
+    /// `--record`: a video of what the window receives.
+    pub record: Option<VideoOptions>,
+    pub gpu_memory_budget: Option<u64>,
+    pub overlay_clouds: bool,
+    /// `--smooth` and `--log-x`/`--log-y` when given: they win over the
+    /// settings saved for the source.
+    pub smoothing: Option<f32>,
+    pub log_axes: Option<LogAxes>,
+    /// The source's key in the saved settings (none: only the run name's).
+    pub settings_key: Option<String>,
+    /// `--point-size`, `--opacity`, `--density`.
+    pub points: PointOptions,
+}
+
 /// Opens the window on what `reader` reads, and runs until it is closed.
-pub fn run_window(
-    reader: Reader<'static>,
-    record: Option<VideoOptions>,
-    gpu_memory_budget: Option<u64>,
-    overlay_clouds: bool,
-    smoothing: f32,
-    log_axes: LogAxes,
-    points: PointOptions,
-) -> anyhow::Result<()> {
+pub fn run_window(reader: Reader<'static>, options: WindowOptions) -> anyhow::Result<()> {
     check_display()?;
     let event_loop = EventLoop::<AppEvent>::with_user_event()
         .build()
@@ -79,7 +92,7 @@ pub fn run_window(
     let (sender, receiver) = channel();
     let quit = Arc::new(AtomicBool::new(false));
     let reader = spawn_reader(reader, sender, event_loop.create_proxy(), quit.clone())?;
-    let recorder = match record {
+    let recorder = match options.record {
         Some(options) => {
             let detector = match &options.rule {
                 Some(rule) => StepDetector::new(rule.clone()),
@@ -90,12 +103,23 @@ pub fn run_window(
         None => None,
     };
     let mut app = App::new(source_name, receiver, recorder);
-    app.gpu_memory_budget = gpu_memory_budget;
-    app.overlay_clouds = overlay_clouds;
-    app.smoothing = smoothing;
-    app.log_axes = log_axes;
-    app.points = points;
+    app.gpu_memory_budget = options.gpu_memory_budget;
+    app.overlay_clouds = options.overlay_clouds;
+    app.smoothing = options.smoothing.unwrap_or(0.0);
+    app.log_axes = options.log_axes.clone().unwrap_or_default();
+    app.saved = SavedSettings {
+        store: SettingsStore::for_user(),
+        source_key: options.settings_key.clone(),
+        keep_smoothing: options.smoothing.is_some(),
+        keep_log_axes: options.log_axes.is_some(),
+        restored: false,
+    };
+    if let Some(key) = options.settings_key.as_deref() {
+        app.restore_settings(key);
+    }
+    app.points = options.points.clone();
     let result = event_loop.run_app(&mut app);
+    app.save_settings();
     if let Some(gfx) = &app.gfx {
         log::info!("GPU memory for plot data at exit: {} MiB", gfx.page.gpu_bytes() >> 20);
     }
@@ -145,6 +169,8 @@ struct App {
     log_axes: LogAxes,
     /// Scatter markers: size (`,` and `.`), opacity, density images (`d`).
     points: PointOptions,
+    /// Where the window's settings are kept between starts.
+    saved: SavedSettings,
     /// A store without steps: the timeline's clock before any run.
     no_steps: Store,
     /// With --record: the video's store (every record, as one run).
@@ -171,6 +197,19 @@ struct App {
     gpu_memory_budget: Option<u64>,
 }
 
+/// The settings kept between windows (see [`settings`]).
+#[derive(Debug, Default)]
+struct SavedSettings {
+    store: Option<SettingsStore>,
+    source_key: Option<String>,
+    /// Set by flags: not taken from the saved settings.
+    keep_smoothing: bool,
+    keep_log_axes: bool,
+    /// Whether the settings were looked up (by source, or by the first
+    /// run's name).
+    restored: bool,
+}
+
 impl App {
     fn new(source_name: String, receiver: Receiver<Feed>, recorder: Option<Recorder>) -> Self {
         Self {
@@ -183,6 +222,7 @@ impl App {
             smoothing: 0.0,
             log_axes: LogAxes::default(),
             points: PointOptions::default(),
+            saved: SavedSettings::default(),
             no_steps: Store::new(),
             record_store: Store::new(),
             recorder,
@@ -238,10 +278,58 @@ impl App {
                         .map_or(self.source_name.as_str(), String::as_str);
                     apply_to_runs(&mut self.runs, part, name, &update);
                     changed = true;
+                    if !self.saved.restored
+                        && let Some(run) = self.runs.runs().first()
+                    {
+                        let key = settings::run_key(&run.name);
+                        self.restore_settings(&key);
+                        // Only the first run's name is looked up.
+                        self.saved.restored = true;
+                    }
                 }
             }
         }
         Ok(changed)
+    }
+
+    /// Takes the settings saved under `key`, if any, except what flags set.
+    fn restore_settings(&mut self, key: &str) {
+        let Some(saved) = self.saved.store.as_ref().and_then(|store| store.load(key)) else {
+            return;
+        };
+        log::info!("restoring the view settings saved for {key:?}");
+        self.saved.restored = true;
+        if !self.saved.keep_smoothing {
+            self.smoothing = saved.smoothing;
+        }
+        if !self.saved.keep_log_axes {
+            self.log_axes = saved.log_axes();
+        }
+        // Zoomed views are in plot space: only with the log axes they were
+        // saved with.
+        if self.log_axes == saved.log_axes() {
+            self.views.fixed = saved.zoom();
+        }
+    }
+
+    /// Saves the window's settings under its source and its first run's name.
+    fn save_settings(&self) {
+        let Some(store) = &self.saved.store else { return };
+        let keys: Vec<String> = self
+            .saved
+            .source_key
+            .iter()
+            .cloned()
+            .chain(self.runs.runs().first().map(|run| settings::run_key(&run.name)))
+            .collect();
+        if keys.is_empty() {
+            return;
+        }
+        let settings = ViewSettings::new(self.smoothing, &self.log_axes, &self.views.fixed);
+        match store.save(&keys, &settings) {
+            Ok(()) => log::debug!("saved the view settings for {keys:?}"),
+            Err(err) => log::warn!("could not save the view settings: {err}"),
+        }
     }
 
     fn title(&self) -> String {
@@ -324,8 +412,8 @@ impl App {
             // What this frame shows, for tests to wait on (tests/window.rs
             // parses this line): the page's size (the window less the
             // timeline strip), the step shown, and a fingerprint of the
-            // views that changes with every zoom, pan, box, reset and log
-            // axis switched.
+            // views that changes with every zoom, pan, box, reset, log axis
+            // switched and smoothing changed.
             let cursor = self
                 .cursor
                 .map_or_else(|| "none".to_owned(), |c| format!("{:.0},{:.0}", c[0], c[1]));
@@ -343,7 +431,7 @@ impl App {
                             .contains(crate::calls::printable(&self.runs.label(i)).as_ref()))
                         .count(),
                 self.runs.len(),
-                views_fingerprint(&self.views, &self.log_axes) ^ points_fingerprint(&self.points),
+                views_fingerprint(&self.views, &self.log_axes, self.smoothing) ^ points_fingerprint(&self.points),
             );
         }
         self.scene = Some(scene);
@@ -572,9 +660,9 @@ fn shown_of<'a>(runs: &'a Runs, timeline: &TimelineState, hidden: &HashSet<Strin
     })
 }
 
-/// A hash of the views and log axes, the same for the same views whatever
-/// the order of their map.
-fn views_fingerprint(views: &Views, log_axes: &LogAxes) -> u64 {
+/// A hash of the views, log axes and smoothing, the same for the same views
+/// whatever the order of their map.
+fn views_fingerprint(views: &Views, log_axes: &LogAxes, smoothing: f32) -> u64 {
     use std::hash::{Hash, Hasher};
     let mut fixed: Vec<String> = views.fixed.iter().map(|entry| format!("{entry:?}")).collect();
     fixed.sort();
@@ -582,6 +670,7 @@ fn views_fingerprint(views: &Views, log_axes: &LogAxes) -> u64 {
     fixed.hash(&mut hasher);
     format!("{:?}", views.drag).hash(&mut hasher);
     format!("{log_axes:?}").hash(&mut hasher);
+    smoothing.to_bits().hash(&mut hasher);
     hasher.finish()
 }
 

@@ -101,6 +101,9 @@ pub enum CallError {
 
     #[error("tandem_lines needs at least one y value")]
     NoYs,
+
+    #[error("names gives {names} names for {lines} lines")]
+    NamesCount { names: usize, lines: usize },
 }
 
 impl CallError {
@@ -130,6 +133,7 @@ impl CallError {
             CallError::RepeatedPlot { .. } => "RepeatedPlot",
             CallError::EmptyPlotName => "EmptyPlotName",
             CallError::NoYs => "NoYs",
+            CallError::NamesCount { .. } => "NamesCount",
         }
     }
 }
@@ -254,6 +258,17 @@ pub fn check_tandem_call(palette: Option<&str>, ys_len: usize) -> Result<(), Cal
     }
     if let Some(palette) = palette {
         Palette::parse(palette)?;
+    }
+    Ok(())
+}
+
+/// Checks line names given with a lines call of `lines` lines: one per line.
+pub fn check_line_names(names: &[&str], lines: usize) -> Result<(), CallError> {
+    if names.len() != lines {
+        return Err(CallError::NamesCount {
+            names: names.len(),
+            lines,
+        });
     }
     Ok(())
 }

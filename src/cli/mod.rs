@@ -306,6 +306,8 @@ pub struct Config {
     pub overlay_clouds: bool,
     /// `--smooth`: 0 for raw lines.
     pub smoothing: f32,
+    /// `--smooth` when given (the window otherwise takes its saved setting).
+    pub smoothing_flag: Option<f32>,
     /// `--log-x`, `--log-y`.
     pub log_axes: LogAxes,
     /// `--point-size`, `--opacity`, `--density`.
@@ -446,6 +448,7 @@ impl Args {
             runs: self.runs,
             overlay_clouds: self.overlay_clouds,
             smoothing: self.smooth.unwrap_or(0.0),
+            smoothing_flag: self.smooth,
             log_axes: LogAxes::from_names(&self.log_x, &self.log_y),
             points,
             gpu_memory_budget,
@@ -541,15 +544,29 @@ fn run_output(config: Config) -> anyhow::Result<()> {
     let stop = stop_flag()?;
     let mut reader = open_source(&config.source, config.follow, stop)?.with_runs(config.runs.clone());
     match &config.output {
-        Output::Window { record } => crate::app::run_window(
-            reader,
-            record.clone(),
-            config.gpu_memory_budget,
-            config.overlay_clouds,
-            config.smoothing,
-            config.log_axes.clone(),
-            config.points.clone(),
-        ),
+        Output::Window { record } => {
+            use crate::app::settings::{SourceKeyInput, source_key};
+            let key = match &config.source {
+                SourceConfig::File(path) => Some(SourceKeyInput::Files(vec![path.clone()])),
+                SourceConfig::Logs(paths) => Some(SourceKeyInput::Files(paths.clone())),
+                SourceConfig::PubSub { project, topic, .. } => Some(SourceKeyInput::PubSub {
+                    project: project.clone(),
+                    topic: topic.clone(),
+                }),
+                // A fresh temporary log each time: only its run name is kept.
+                SourceConfig::Demo { .. } => None,
+            };
+            let options = crate::app::WindowOptions {
+                record: record.clone(),
+                gpu_memory_budget: config.gpu_memory_budget,
+                overlay_clouds: config.overlay_clouds,
+                smoothing: config.smoothing_flag,
+                log_axes: (!config.log_axes.is_none()).then(|| config.log_axes.clone()),
+                settings_key: key.as_ref().map(source_key),
+                points: config.points.clone(),
+            };
+            crate::app::run_window(reader, options)
+        }
         Output::Export(out) => {
             let runs = read_runs(&mut reader, &config)?;
             let json = export_runs(&runs, &reader, &config)?;

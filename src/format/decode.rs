@@ -6,7 +6,8 @@ use bytes::Bytes;
 use super::MAX_RANK;
 use super::errors::BodyError;
 use super::record::{
-    ColorSpec, DataCall, Fragment, GridCell, GridSpec, Record, RecordBody, RecordKind, RecordMeta, TandemCall, Tensor,
+    ColorSpec, DataCall, Fragment, GridCell, GridSpec, LineNames, Record, RecordBody, RecordKind, RecordMeta,
+    TandemCall, Tensor,
 };
 
 /// The prefix every body starts with: its record's [`RecordMeta`].
@@ -87,6 +88,15 @@ pub fn decode_body(kind: RecordKind, body: Bytes) -> Result<Record, BodyError> {
                 offset,
                 bytes: whole.slice(start..start + len),
             })
+        }
+        RecordKind::LineNames => {
+            let plot = r.str("plot name")?;
+            let count = r.u32("line name count")? as usize;
+            let mut names = Vec::with_capacity(count.min(4096));
+            for _ in 0..count {
+                names.push(r.str("line name")?);
+            }
+            RecordBody::LineNames(LineNames { plot, names })
         }
     };
     Ok(Record { meta, body })

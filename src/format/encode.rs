@@ -66,6 +66,13 @@ pub fn encode_record<T: TensorData>(meta: &RecordMeta, body: &RecordBody<T>, out
             w.u64(fragment.bytes.len() as u64);
             w.out.extend_from_slice(&fragment.bytes);
         }
+        RecordBody::LineNames(names) => {
+            w.str(&names.plot);
+            w.u32(len_u32(names.names.len()));
+            for name in &names.names {
+                w.str(name);
+            }
+        }
     }
     w.pad8();
 

@@ -29,7 +29,7 @@
 //! |-------:|-----:|-------------------------------------------------|
 //! | 0      | 8    | magic `b"SVGPULOG"`                             |
 //! | 8      | 2    | major version (u16), currently 1                |
-//! | 10     | 2    | minor version (u16), currently 0                |
+//! | 10     | 2    | minor version (u16), currently 1                |
 //! | 12     | 4    | reserved, zero                                  |
 //!
 //! A message carries no file header: it is a sequence of frames from offset 0.
@@ -82,6 +82,12 @@
 //!   fragmented frame, u64 offset of this piece in it, u64 piece length, the
 //!   piece's bytes, pad8. The prefix carries the fragmented record's session
 //!   and sequence number.
+//! * **LineNames** (8, since 1.1): str plot name, u32 name count, str per
+//!   name. Names the lines of a line plot in line order (tandem: the order
+//!   of `ys`; multi lines: row-major over the line dims), from the plot's
+//!   next lines call on, until other names come or a clear. A logger writes
+//!   it right before a lines call whose names differ from the last it
+//!   wrote for that plot.
 //!
 //! # Messages
 //!
@@ -117,7 +123,14 @@
 //! The major version changes when an existing encoding changes; a reader
 //! refuses a file whose major version differs from its own. The minor version
 //! changes when record kinds are added; an older reader skips the kinds it does
-//! not know. Writers never change bytes already written: a log is append-only.
+//! not know. Writers never change bytes already written: a log is append-only,
+//! so a file keeps the version its header was written with even when a newer
+//! logger appends kinds added since.
+//!
+//! | version | change                                                        |
+//! |---------|---------------------------------------------------------------|
+//! | 1.0     | Layout, Clear, Scatter, MultiLines, TandemLines, Step, Fragment |
+//! | 1.1     | LineNames (8): a 1.0 reader skips them and draws lines unnamed |
 
 mod decode;
 mod encode;
@@ -133,8 +146,8 @@ pub use errors::{BodyError, FrameError, HeaderError, PackError};
 pub use frame::FrameHeader;
 pub use message::{encode_fragments, pack_messages, split_frames};
 pub use record::{
-    ColorSpec, DataCall, Fragment, GridCell, GridSpec, Record, RecordBody, RecordKind, RecordMeta, TandemCall, Tensor,
-    TensorData, TensorView,
+    ColorSpec, DataCall, Fragment, GridCell, GridSpec, LineNames, Record, RecordBody, RecordKind, RecordMeta,
+    TandemCall, Tensor, TensorData, TensorView,
 };
 pub use scan::{FrameScanner, PushDecoder, Scan, StreamEvent};
 
@@ -143,7 +156,7 @@ pub const FILE_MAGIC: [u8; 8] = *b"SVGPULOG";
 /// Major format version written and accepted by this build.
 pub const FORMAT_MAJOR: u16 = 1;
 /// Minor format version written by this build.
-pub const FORMAT_MINOR: u16 = 0;
+pub const FORMAT_MINOR: u16 = 1;
 /// Length of the file header.
 pub const FILE_HEADER_LEN: usize = 16;
 /// The first 4 bytes of every frame.

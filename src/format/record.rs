@@ -15,6 +15,8 @@ pub enum RecordKind {
     TandemLines = 5,
     Step = 6,
     Fragment = 7,
+    /// Since format 1.1.
+    LineNames = 8,
 }
 
 impl RecordKind {
@@ -27,6 +29,7 @@ impl RecordKind {
             5 => Self::TandemLines,
             6 => Self::Step,
             7 => Self::Fragment,
+            8 => Self::LineNames,
             _ => return None,
         })
     }
@@ -243,6 +246,16 @@ pub enum RecordBody<T = Tensor> {
     Step(u64),
     /// A piece of a frame too large for one Pub/Sub message.
     Fragment(Fragment),
+    /// Names the lines of a line plot, from its next lines call on.
+    LineNames(LineNames),
+}
+
+/// Names for a line plot's lines, in line order (tandem: the order of `ys`;
+/// multi lines: row-major over the line dims).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LineNames {
+    pub plot: String,
+    pub names: Vec<String>,
 }
 
 impl<T> RecordBody<T> {
@@ -255,6 +268,7 @@ impl<T> RecordBody<T> {
             Self::TandemLines(_) => RecordKind::TandemLines,
             Self::Step(_) => RecordKind::Step,
             Self::Fragment(_) => RecordKind::Fragment,
+            Self::LineNames(_) => RecordKind::LineNames,
         }
     }
 
@@ -263,6 +277,7 @@ impl<T> RecordBody<T> {
         match self {
             Self::Scatter(call) | Self::MultiLines(call) => Some(&call.plot),
             Self::TandemLines(call) => Some(&call.plot),
+            Self::LineNames(names) => Some(&names.plot),
             _ => None,
         }
     }

@@ -57,6 +57,10 @@ fn sample_bodies() -> Vec<RecordBody<Tensor>> {
             offset: 40,
             bytes: Bytes::from_static(b"0123456789abc"),
         }),
+        RecordBody::LineNames(LineNames {
+            plot: "bee".into(),
+            names: vec!["train".into(), "vål".into(), String::new()],
+        }),
         RecordBody::Clear,
         RecordBody::Scatter(DataCall {
             plot: "empty".into(),
@@ -324,7 +328,7 @@ fn file_header_is_checked() {
         err,
         HeaderError::UnsupportedVersion {
             major: 2,
-            minor: 0,
+            minor: FORMAT_MINOR,
             supported: 1
         }
     );

@@ -91,6 +91,16 @@ impl LogAxes {
         axes
     }
 
+    /// Every plot's log x and y, and per axis the plots that differ.
+    pub fn parts(&self) -> ([bool; 2], [BTreeSet<String>; 2]) {
+        (self.all, self.toggled.clone())
+    }
+
+    /// The inverse of [`LogAxes::parts`].
+    pub fn from_parts(all: [bool; 2], toggled: [BTreeSet<String>; 2]) -> LogAxes {
+        LogAxes { all, toggled }
+    }
+
     /// Whether plot `name` has a log x and a log y axis.
     pub fn of(&self, name: &str) -> [bool; 2] {
         std::array::from_fn(|axis| self.all[axis] != self.toggled[axis].contains(name))

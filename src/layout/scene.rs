@@ -198,6 +198,8 @@ pub struct ColorKey {
     /// The palette's name, as logged.
     pub palette: String,
     pub scale: ColorScale,
+    /// A legend of lines: the lines' names, when the logger gave them.
+    pub line_names: Option<Vec<String>>,
 }
 
 /// What the colours of a plot stand for.
@@ -248,7 +250,15 @@ impl ColorKey {
                 }
             }
         };
-        Some(ColorKey { palette, scale })
+        let line_names = match scale {
+            ColorScale::Lines { .. } => plot.line_names.map(<[String]>::to_vec),
+            _ => None,
+        };
+        Some(ColorKey {
+            palette,
+            scale,
+            line_names,
+        })
     }
 }
 

@@ -10,17 +10,23 @@
 
 #[cfg(feature = "pubsub")]
 pub mod pubsub_sink;
+#[cfg(feature = "pubsub")]
+pub mod service_model;
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 #[cfg(feature = "pubsub")]
-pub use pubsub_sink::{PubSubSink, PubSubSinkOptions};
+pub use pubsub_sink::{PubSubSink, PubSubSinkOptions, PublishStats};
+#[cfg(feature = "pubsub")]
+pub use service_model::ServiceModel;
 
 use crate::calls::{self, CallError, DataCallKind};
 use crate::format::{
-    ColorSpec, DataCall, GridCell, GridSpec, PackError, RecordBody, RecordMeta, TandemCall, TensorView, encode_record,
+    ColorSpec, DataCall, GridCell, GridSpec, LineNames, PackError, RecordBody, RecordMeta, TandemCall, TensorView,
+    encode_record,
 };
 use crate::log_file::{LogFileError, LogFileWriter};
 
@@ -148,6 +154,9 @@ pub struct DataLogger {
     next_step: u64,
     /// The layout as last set: calls for other plots are refused.
     layout: calls::Layout,
+    /// The line names last written per plot, so they are written again
+    /// only when they change.
+    line_names: HashMap<String, Vec<String>>,
     options: LoggerOptions,
     shared: Arc<(Mutex<Shared>, Condvar)>,
     flusher: Option<std::thread::JoinHandle<()>>,
@@ -171,6 +180,7 @@ impl DataLogger {
             next_seq: 0,
             next_step: 0,
             layout: calls::Layout::default(),
+            line_names: HashMap::new(),
             options,
             shared: Arc::new((Mutex::new(shared), Condvar::new())),
             flusher: None,
@@ -197,8 +207,9 @@ impl DataLogger {
     /// Publishes records to the Google Pub/Sub topic `topic` of `project`,
     /// which must exist (the viewer creates it: start the viewer first).
     /// Uses the emulator when `PUBSUB_EMULATOR_HOST` is set, else Application
-    /// Default Credentials. Messages go out in order under this session's
-    /// ordering key; see [`PubSubSink`].
+    /// Default Credentials. Messages carry no ordering key (the service
+    /// limits each key to 1 MB/s): the viewer puts records back in order.
+    /// A logger faster than the service blocks; see [`PubSubSink`].
     #[cfg(feature = "pubsub")]
     pub fn init_pubsub(&mut self, project: &str, topic: &str) -> Result<(), LoggerError> {
         let endpoint = crate::pubsub_client::Endpoint::from_env()?;
@@ -213,8 +224,20 @@ impl DataLogger {
         project: &str,
         topic: &str,
     ) -> Result<(), LoggerError> {
-        let key = crate::pubsub_client::ordering_key(self.session_id);
-        let sink = PubSubSink::open(endpoint, project, topic, key, PubSubSinkOptions::default())?;
+        self.init_pubsub_with(endpoint, project, topic, PubSubSinkOptions::default())
+    }
+
+    /// Like [`DataLogger::init_pubsub_at`], with the sink's options (queue
+    /// bounds, a [`ServiceModel`] for tests).
+    #[cfg(feature = "pubsub")]
+    pub fn init_pubsub_with(
+        &mut self,
+        endpoint: crate::pubsub_client::Endpoint,
+        project: &str,
+        topic: &str,
+        options: PubSubSinkOptions,
+    ) -> Result<(), LoggerError> {
+        let sink = PubSubSink::open(endpoint, project, topic, options)?;
         self.add_sink(Box::new(sink))
     }
 
@@ -254,6 +277,7 @@ impl DataLogger {
     pub fn clear(&mut self) -> Result<(), LoggerError> {
         self.write(&RecordBody::<TensorView>::Clear)?;
         self.layout = calls::Layout::default();
+        self.line_names.clear();
         Ok(())
     }
 
@@ -283,7 +307,9 @@ impl DataLogger {
     }
 
     /// Logs lines: `line_dims` enumerate the lines, the remaining non-spatial
-    /// dims each line's points. With `append`, every line grows.
+    /// dims each line's points. With `append`, every line grows. `names`, one
+    /// per line (row-major over `line_dims`), name the lines in legends and
+    /// hover read-outs, from this call on.
     #[allow(clippy::too_many_arguments)]
     pub fn multi_lines(
         &mut self,
@@ -294,6 +320,7 @@ impl DataLogger {
         append: bool,
         color: Option<ColorSpec>,
         grid: Option<GridSpec>,
+        names: Option<&[&str]>,
     ) -> Result<(), LoggerError> {
         let call = DataCall {
             plot: plot.to_owned(),
@@ -306,12 +333,22 @@ impl DataLogger {
         };
         self.check_plot(plot)?;
         calls::check_data_call(DataCallKind::MultiLines, &call)?;
+        let lines = line_dims.iter().map(|&d| call.data.shape[d]).product();
+        self.write_line_names(plot, names, lines)?;
         self.write(&RecordBody::MultiLines(call))
     }
 
     /// Adds the point `(x, ys[k])` to line `k` of the plot, e.g. one loss
-    /// value per line per training step.
-    pub fn tandem_lines(&mut self, plot: &str, x: f64, ys: &[f32], palette: Option<&str>) -> Result<(), LoggerError> {
+    /// value per line per training step. `names`, one per line, name the
+    /// lines (e.g. `["train", "val"]`), from this call on.
+    pub fn tandem_lines(
+        &mut self,
+        plot: &str,
+        x: f64,
+        ys: &[f32],
+        palette: Option<&str>,
+        names: Option<&[&str]>,
+    ) -> Result<(), LoggerError> {
         self.check_plot(plot)?;
         calls::check_tandem_call(palette, ys.len())?;
         let shape = [ys.len()];
@@ -321,7 +358,29 @@ impl DataLogger {
             x,
             ys: TensorView::new(&shape, ys),
         };
+        self.write_line_names(plot, names, ys.len())?;
         self.write(&RecordBody::TandemLines(call))
+    }
+
+    /// Writes a LineNames record for `plot` when `names` (checked against
+    /// `lines`) differ from the names last written for it.
+    fn write_line_names(&mut self, plot: &str, names: Option<&[&str]>, lines: usize) -> Result<(), LoggerError> {
+        let Some(names) = names else { return Ok(()) };
+        calls::check_line_names(names, lines)?;
+        if self
+            .line_names
+            .get(plot)
+            .is_some_and(|last| last.iter().eq(names.iter()))
+        {
+            return Ok(());
+        }
+        let names: Vec<String> = names.iter().map(|n| (*n).to_owned()).collect();
+        self.write(&RecordBody::<TensorView>::LineNames(LineNames {
+            plot: plot.to_owned(),
+            names: names.clone(),
+        }))?;
+        self.line_names.insert(plot.to_owned(), names);
+        Ok(())
     }
 
     /// Marks the end of a training step: a video made from the log gets one

@@ -1,33 +1,48 @@
-//! The Pub/Sub sink: publishes the logger's frames to a topic, in order.
+//! The Pub/Sub sink: publishes the logger's frames to a topic.
 //!
 //! # Messages
 //!
 //! Each batch of frames the logger hands over is packed by the format's
 //! [`pack_messages`]: whole frames, at most [`MESSAGE_MAX_BYTES`] per
 //! message; a frame larger than that becomes Fragment records, one per
-//! message, which the viewer joins back together. Every message is
-//! published under one ordering key, the session id as 16 lowercase hex
-//! digits, so a subscription with message ordering delivers them in order.
+//! message, which the viewer joins back together. Messages carry **no
+//! ordering key**: the service limits publishing to 1 MB/s per ordering key,
+//! which one key per session would make the ceiling of a whole training run.
+//! Without a key the client library sends several publish requests at once
+//! (each up to 1,000 messages and [`REQUEST_MAX_BYTES`] bytes), messages arrive in
+//! any order, and the viewer restores each session's order from the records'
+//! sequence numbers and joins fragments whatever order they come in.
 //!
 //! # Delivery
 //!
 //! [`Sink::write_frames`] only queues the messages; a worker task on this
-//! sink's own tokio runtime publishes them in order, keeping a window of
-//! messages in flight. [`Sink::sync`] (called by `DataLogger::flush` and on
-//! drop) waits until everything queued is published. When publishing fails
-//! (the service is unreachable, or the topic vanished because an emulator
-//! restarted and the viewer has yet to recreate it) the worker warns once,
-//! then retries everything not yet confirmed, in order, with backoff, and
-//! says when publishing resumes. Retries wait until the topic has a
-//! subscriber again (where the credentials allow listing them), so nothing
-//! is published into a recreated topic before the viewer's subscription is
-//! back; the client library's own retries are off for that reason. A retry may publish a message twice; the
+//! sink's own tokio runtime hands them to the client library, keeping up to
+//! [`PubSubSinkOptions::max_in_flight_bytes`] unconfirmed at once.
+//! [`Sink::sync`] (called by `DataLogger::flush` and on drop) waits until
+//! everything queued is published. When publishing fails (the service is
+//! unreachable, or the topic vanished because an emulator restarted and the
+//! viewer has yet to recreate it) the worker warns once, then retries
+//! everything not yet confirmed with backoff, and says when publishing
+//! resumes. Retries wait until the topic has a subscriber again (where the
+//! credentials allow listing them), so nothing is published into a recreated
+//! topic before the viewer's subscription is back; the client library's own
+//! retries are off for that reason. A retry may publish a message twice; the
 //! viewer drops duplicates by session and sequence number. Only after
 //! [`PubSubSinkOptions::give_up_after`] of failures does it drop the queued
 //! messages and report an error from the next write or flush.
 //!
-//! The queue is bounded ([`PubSubSinkOptions::max_queued_bytes`]): a logger
-//! faster than the network waits in `write_frames`.
+//! # Back-pressure
+//!
+//! The queue is bounded: once more than [`PubSubSinkOptions::max_queued_bytes`]
+//! wait to be published, `write_frames` (so the logger's call, or its
+//! flush) **blocks** until the worker has caught up. Nothing is dropped for
+//! being slow: a training loop that logs faster than the service takes is
+//! slowed to the service's pace, and the sink's memory stays within the
+//! bound plus the one batch being written. The rates published are logged
+//! (at info level) every [`THROUGHPUT_LOG_INTERVAL`].
+//!
+//! [`THROUGHPUT_LOG_INTERVAL`]: crate::pubsub_client::THROUGHPUT_LOG_INTERVAL
+//! [`REQUEST_MAX_BYTES`]: crate::pubsub_client::REQUEST_MAX_BYTES
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
@@ -37,12 +52,15 @@ use bytes::Bytes;
 use google_cloud_pubsub::client::Publisher;
 use google_cloud_pubsub::error::PublishError;
 use google_cloud_pubsub::model::Message;
-use google_cloud_pubsub::publisher::PublishFuture;
 use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
 
+use super::service_model::{ServiceModel, ServiceModelState};
 use super::{LoggerError, Sink};
 use crate::format::{MESSAGE_MAX_BYTES, pack_messages};
-use crate::pubsub_client::{self, BackgroundRuntime, Connection, Endpoint, PubSubError};
+use crate::pubsub_client::{
+    self, BackgroundRuntime, Connection, Endpoint, PubSubError, THROUGHPUT_LOG_INTERVAL, ThroughputMeter,
+};
 
 /// Tuning for a [`PubSubSink`].
 #[derive(Clone, Debug)]
@@ -60,16 +78,20 @@ pub struct PubSubSinkOptions {
     /// How long one message may stay unconfirmed (plus one second per MiB)
     /// before the attempt counts as failed and starts over.
     pub stall_timeout: Duration,
+    /// Simulate the real service's limits in front of the emulator (tests
+    /// and benchmarks); see [`ServiceModel`].
+    pub service_model: Option<ServiceModel>,
 }
 
 impl Default for PubSubSinkOptions {
     fn default() -> Self {
         Self {
             max_queued_bytes: 256 << 20,
-            max_in_flight_bytes: 32 << 20,
+            max_in_flight_bytes: 64 << 20,
             give_up_after: Duration::from_secs(120),
             report_after: Duration::from_secs(2),
             stall_timeout: Duration::from_secs(10),
+            service_model: None,
         }
     }
 }
@@ -83,6 +105,11 @@ struct Progress {
     settled: u64,
     /// Bytes submitted but not settled.
     queued_bytes: usize,
+    /// The most `queued_bytes` ever were.
+    peak_queued_bytes: usize,
+    /// Messages and bytes confirmed published.
+    published_messages: u64,
+    published_bytes: u64,
     /// Why messages were dropped; reported once by the next write or sync.
     failure: Option<String>,
     /// The worker has exited.
@@ -125,6 +152,17 @@ impl Shared {
     }
 }
 
+/// What a [`PubSubSink`] has done so far.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PublishStats {
+    /// Messages confirmed published (a message published twice counts once).
+    pub published_messages: u64,
+    pub published_bytes: u64,
+    /// The most bytes ever queued and not yet published: the sink's memory
+    /// for messages.
+    pub peak_queued_bytes: usize,
+}
+
 /// Publishes frames to a Pub/Sub topic; see the [module docs](self).
 pub struct PubSubSink {
     topic_path: String,
@@ -137,12 +175,11 @@ pub struct PubSubSink {
 
 impl PubSubSink {
     /// Connects to `endpoint` and checks that the topic exists (the viewer
-    /// creates it); messages go out under `ordering_key`.
+    /// creates it).
     pub fn open(
         endpoint: Endpoint,
         project: &str,
         topic: &str,
-        ordering_key: String,
         options: PubSubSinkOptions,
     ) -> Result<Self, LoggerError> {
         let topic_path = pubsub_client::topic_path(project, topic)?;
@@ -165,7 +202,8 @@ impl PubSubSink {
         let worker = Worker {
             connection,
             topic_path: topic_path.clone(),
-            ordering_key,
+            model: options.service_model.clone().map(ServiceModelState::new),
+            meter: ThroughputMeter::new(format!("published to {topic_path}"), THROUGHPUT_LOG_INTERVAL),
             publisher: Some(publisher),
             receiver,
             shared: shared.clone(),
@@ -190,6 +228,15 @@ impl PubSubSink {
 
     pub fn topic_path(&self) -> &str {
         &self.topic_path
+    }
+
+    pub fn stats(&self) -> PublishStats {
+        let progress = self.shared.lock();
+        PublishStats {
+            published_messages: progress.published_messages,
+            published_bytes: progress.published_bytes,
+            peak_queued_bytes: progress.peak_queued_bytes,
+        }
     }
 
     /// The failure to report, if any.
@@ -217,6 +264,7 @@ impl Sink for PubSubSink {
                 return Err(Self::worker_stopped());
             }
         }
+        progress.peak_queued_bytes = progress.peak_queued_bytes.max(progress.queued_bytes);
         // Back-pressure: wait for the worker to catch up.
         let limit = self.options.max_queued_bytes;
         let mut progress = self
@@ -260,11 +308,23 @@ struct Outage {
     attempts: u32,
 }
 
-/// The task that publishes queued messages in order.
+/// One message handed to the client library: the task waiting for its
+/// confirmation (aborted if dropped).
+struct InFlight(JoinHandle<Result<String, PublishError>>);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// The task that publishes queued messages.
 struct Worker {
     connection: Connection,
     topic_path: String,
-    ordering_key: String,
+    /// Holds messages back as the real service would; tests only.
+    model: Option<ServiceModelState>,
+    meter: ThroughputMeter,
     /// `None` after a stalled attempt: rebuilt before the next one.
     publisher: Option<Publisher>,
     receiver: mpsc::UnboundedReceiver<Bytes>,
@@ -272,8 +332,9 @@ struct Worker {
     options: PubSubSinkOptions,
     /// Messages not yet confirmed, oldest first.
     unconfirmed: VecDeque<Bytes>,
-    /// Futures for the first `in_flight.len()` messages of `unconfirmed`.
-    in_flight: VecDeque<PublishFuture>,
+    /// Publishing the first `in_flight.len()` messages of `unconfirmed`,
+    /// all at once; they are confirmed oldest first.
+    in_flight: VecDeque<InFlight>,
     in_flight_bytes: usize,
     outage: Option<Outage>,
     /// Publishing failed: the next attempt waits until the topic has a
@@ -340,8 +401,9 @@ impl Worker {
         self.shared.update(|p| p.worker_done = true);
     }
 
-    /// Hands unconfirmed messages to the client library, in order, up to
-    /// the in-flight window (always at least one).
+    /// Hands unconfirmed messages to the client library up to the
+    /// in-flight window (always at least one). Without an ordering key the
+    /// library sends them in concurrent requests.
     fn fill_window(&mut self) {
         let Some(publisher) = &self.publisher else {
             return;
@@ -351,10 +413,33 @@ impl Worker {
         {
             let data = self.unconfirmed[self.in_flight.len()].clone();
             self.in_flight_bytes += data.len();
-            let message = Message::new()
-                .set_data(data)
-                .set_ordering_key(self.ordering_key.clone());
-            self.in_flight.push_back(publisher.publish(message));
+            let schedule = self
+                .model
+                .as_mut()
+                .map(|model| model.schedule("", data.len(), std::time::Instant::now()));
+            let message = Message::new().set_data(data);
+            let task = match schedule {
+                None => tokio::spawn(publisher.publish(message)),
+                Some(schedule) => {
+                    let publisher = publisher.clone();
+                    tokio::spawn(async move {
+                        tokio::time::sleep(schedule.delay).await;
+                        let copies: Vec<_> = (0..schedule.copies)
+                            .map(|_| publisher.publish(message.clone()))
+                            .collect();
+                        let mut first = None;
+                        for copy in copies {
+                            let result = copy.await;
+                            first = Some(match first {
+                                Some(Ok(id)) => Ok(id),
+                                _ => result,
+                            });
+                        }
+                        first.unwrap_or_else(|| Ok(String::new()))
+                    })
+                }
+            };
+            self.in_flight.push_back(InFlight(task));
         }
     }
 
@@ -382,8 +467,12 @@ impl Worker {
                 return Attempt::Failed("nothing in flight".into());
             };
             tokio::select! {
-                result = front => {
+                joined = &mut front.0 => {
                     self.in_flight.pop_front();
+                    let result = match joined {
+                        Ok(result) => result,
+                        Err(join) => return Attempt::Failed(format!("the publishing task failed: {join}")),
+                    };
                     return match result {
                         Ok(_message_id) => {
                             self.confirm_front();
@@ -434,9 +523,13 @@ impl Worker {
     fn confirm_front(&mut self) {
         if let Some(message) = self.unconfirmed.pop_front() {
             self.in_flight_bytes = self.in_flight_bytes.saturating_sub(message.len());
+            self.meter.add(1, message.len() as u64);
+            self.meter.report_if_due(std::time::Instant::now());
             self.shared.update(|p| {
                 p.settled += 1;
                 p.queued_bytes = p.queued_bytes.saturating_sub(message.len());
+                p.published_messages += 1;
+                p.published_bytes += message.len() as u64;
             });
         }
     }
@@ -444,13 +537,10 @@ impl Worker {
     /// Handles a failed attempt: warn on the first, back off, retry
     /// everything unconfirmed; give up after the configured time.
     async fn failed(&mut self, reason: String) {
-        // Later messages were published after the failed one, or failed
-        // too (publishing pauses the key): send them all again, in order.
+        // Later messages may have been published, or may have failed too:
+        // send them all again (the viewer drops what arrives twice).
         self.in_flight.clear();
         self.in_flight_bytes = 0;
-        if let Some(publisher) = &self.publisher {
-            publisher.resume_publish(self.ordering_key.clone());
-        }
         let outage = self.outage.get_or_insert_with(|| Outage {
             since: Instant::now(),
             attempts: 0,

@@ -43,7 +43,7 @@ fn refused_calls_write_nothing_and_keep_the_sequence() {
         .scatter("a", TensorView::new(&[3, 2], &v), 1, false, None, None)
         .unwrap();
     logger.clear().unwrap();
-    let err = logger.tandem_lines("a", 0.0, &[1.0], None).unwrap_err();
+    let err = logger.tandem_lines("a", 0.0, &[1.0], None, None).unwrap_err();
     assert!(
         matches!(err, LoggerError::Call(CallError::NotInLayout { .. })),
         "clear drops the layout: {err}"
@@ -98,7 +98,7 @@ fn two_loggers_append_to_one_file() {
     let mut second = DataLogger::new("two");
     second.init_write_log(&path).unwrap();
     second.set_layout(layout()).unwrap();
-    second.tandem_lines("b", 1.0, &[2.0], None).unwrap();
+    second.tandem_lines("b", 1.0, &[2.0], None, None).unwrap();
     drop(second);
     drop(first);
     let (records, corrupt) = read_log(&path);
@@ -114,7 +114,7 @@ fn appending_after_a_torn_record_keeps_alignment() {
     let mut logger = DataLogger::new("run");
     logger.init_write_log(&path).unwrap();
     logger.set_layout(layout()).unwrap();
-    logger.tandem_lines("a", 0.0, &[1.0, 2.0, 3.0], None).unwrap();
+    logger.tandem_lines("a", 0.0, &[1.0, 2.0, 3.0], None, None).unwrap();
     drop(logger);
     // A crash mid-record: the file ends 5 bytes into a frame.
     let mut bytes = std::fs::read(&path).unwrap();
@@ -180,4 +180,75 @@ fn steps_are_numbered() {
     drop(logger);
     let steps: Vec<_> = read_log(&path).0.into_iter().map(|r| r.body).collect();
     assert_eq!(steps, vec![RecordBody::Step(0), RecordBody::Step(1)]);
+}
+
+#[test]
+fn line_names_are_written_when_they_change() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("run.log");
+    let mut logger = DataLogger::new("run");
+    logger.init_write_log(&path).unwrap();
+    logger.set_layout(layout()).unwrap();
+    let names = ["train", "val"];
+    for step in 0..3 {
+        logger
+            .tandem_lines("a", step as f64, &[1.0, 2.0], None, Some(&names))
+            .unwrap();
+    }
+    let err = logger
+        .tandem_lines("a", 3.0, &[1.0, 2.0], None, Some(&["train"]))
+        .unwrap_err();
+    assert!(
+        matches!(err, LoggerError::Call(CallError::NamesCount { names: 1, lines: 2 })),
+        "{err}"
+    );
+    // Unnamed calls keep the names; other names are written again.
+    logger.tandem_lines("a", 4.0, &[1.0, 2.0], None, None).unwrap();
+    logger
+        .tandem_lines("a", 5.0, &[1.0, 2.0], None, Some(&["loss", "val"]))
+        .unwrap();
+    let lines = [0.0f32; 12];
+    let data = TensorView::new(&[3, 2, 2], &lines);
+    let err = logger
+        .multi_lines("b", data, &[0], 1, false, None, None, Some(&["x", "y"]))
+        .unwrap_err();
+    assert!(matches!(err, LoggerError::Call(CallError::NamesCount { .. })), "{err}");
+    logger
+        .multi_lines("b", data, &[0], 1, false, None, None, Some(&["x", "y", "z"]))
+        .unwrap();
+    // A clear forgets what was written: the names come again.
+    logger.clear().unwrap();
+    logger.set_layout(layout()).unwrap();
+    logger
+        .tandem_lines("a", 0.0, &[1.0, 2.0], None, Some(&["loss", "val"]))
+        .unwrap();
+    logger.flush().unwrap();
+    let (records, corrupt) = read_log(&path);
+    assert_eq!(corrupt, 0);
+    let kinds: Vec<String> = records
+        .iter()
+        .map(|r| match &r.body {
+            RecordBody::LineNames(n) => format!("names {} {}", n.plot, n.names.join(",")),
+            body => format!("{:?}", body.kind()),
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "Layout",
+            "names a train,val",
+            "TandemLines",
+            "TandemLines",
+            "TandemLines",
+            "TandemLines",
+            "names a loss,val",
+            "TandemLines",
+            "names b x,y,z",
+            "MultiLines",
+            "Clear",
+            "Layout",
+            "names a loss,val",
+            "TandemLines",
+        ]
+    );
 }

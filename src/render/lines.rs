@@ -11,7 +11,10 @@
 //! Lines with more points than pixel columns are reduced on the CPU to each
 //! column's first, lowest, highest and last point (M4), recomputed only when
 //! the data or the view's x range change, so spikes survive and a frame of
-//! 1e7 points draws a few thousand segments. (Thick lines by geometry with
+//! 1e7 points draws a few thousand segments. Tandem lines sorted by x (a
+//! loss over steps) are reduced from block extremes kept as rows arrive
+//! ([`LinePyramid`]), so a new step or a zoom costs O(columns x log rows)
+//! rather than a pass over the line. (Thick lines by geometry with
 //! miter joins, as in rerun's lines renderer, were rejected: a joint needs
 //! both neighbours of a point, which an appended batch does not have until
 //! the next one arrives; round caps need neither.)
@@ -21,7 +24,7 @@ use super::capture::PAGE_FORMAT;
 use super::gpu_types::{BatchDesc, PlotUniforms};
 use super::pipeline::{PipelineOptions, render_pipeline, shader_module};
 use crate::layout::DataRect;
-use crate::store::{ColorSource, Plot, PlotKind, PointLayout, needs_reduction, reduce_lines};
+use crate::store::{ColorSource, LinePyramid, Plot, PlotKind, PointLayout, needs_reduction, reduce_lines};
 
 const LINES_SHADER: &str = include_str!("../../shaders/lines.wgsl");
 
@@ -119,6 +122,9 @@ pub struct ReducedLinesDrawData {
     key: (u64, usize, u64, u64, u32, [bool; 2]),
     /// Whether the current frame draws the reduction.
     pub active: bool,
+    /// Block extremes of tandem lines sorted by x: a reduction without a
+    /// pass over the lines.
+    pyramid: LinePyramid,
     source_points: usize,
     points: usize,
 }
@@ -165,11 +171,19 @@ impl ReducedLinesDrawData {
             chunks: Vec::new(),
             key,
             active: true,
+            pyramid: LinePyramid::new(),
             source_points: 0,
             points: 0,
         });
         if this.chunks.is_empty() || this.key != key {
-            let lines = reduce_lines(plot, view.min[0], view.max[0], columns, log);
+            if plot.kind == PlotKind::Tandem {
+                this.pyramid.update(plot);
+            }
+            let lines = if this.pyramid.serves(plot, log) {
+                this.pyramid.reduce(plot, view.min[0], view.max[0], columns, log)
+            } else {
+                reduce_lines(plot, view.min[0], view.max[0], columns, log)
+            };
             let color = if plot.palette.is_some() {
                 ColorSource::Value
             } else {

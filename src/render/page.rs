@@ -346,8 +346,12 @@ impl PageRenderer {
             .into_iter()
             .zip(largest)
             .map(|((i, _, palette), max)| {
-                let scale = ColorScale::Counts { max };
-                (i, ColorKey { palette, scale })
+                let key = ColorKey {
+                    palette,
+                    scale: ColorScale::Counts { max },
+                    line_names: None,
+                };
+                (i, key)
             })
             .collect())
     }
@@ -506,7 +510,13 @@ fn color_key(plot: &PlotScene, style: &Style, rects: &mut Vec<SolidRect>, labels
     };
     let entries: Vec<(String, [u8; 3])> = match key.scale {
         ColorScale::Lines { count } => (0..count)
-            .map(|k| (format!("line {k}"), color_at(unit_index(k, count))))
+            .map(|k| {
+                let name = match key.line_names.as_ref().and_then(|names| names.get(k)) {
+                    Some(name) => crate::calls::printable(name).into_owned(),
+                    None => format!("line {k}"),
+                };
+                (name, color_at(unit_index(k, count)))
+            })
             .collect(),
         ColorScale::Index { count } if palette.family.is_categorical() && count <= 20 => (0..count)
             .map(|i| (format!("{i}"), color_at(unit_index(i, count))))

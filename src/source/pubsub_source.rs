@@ -4,8 +4,11 @@
 //! # Lifecycle
 //!
 //! [`PubSubSource::open`] creates the topic if it is missing (and remembers
-//! that it did), then a subscription of its own, uniquely named, with message
-//! ordering enabled, and starts receiving on a background tokio runtime.
+//! that it did), then a subscription of its own, uniquely named, without
+//! message ordering (loggers publish without ordering keys, since the service
+//! limits each key to 1 MB/s), and starts receiving on a background tokio
+//! runtime through [`PubSubOptions::streams`] streaming pulls at once (one
+//! stream is said to carry about 10 MB/s on the real service).
 //! Dropping the source (window closed, Ctrl-C, export done) stops receiving,
 //! releases what is held, deletes the subscription, and deletes the topic if
 //! this source created it.
@@ -21,6 +24,30 @@
 //! are appended, in release order, to the optional local log (with the same
 //! file code as the logger, so it can be viewed later with `--file`), then
 //! queued for [`RecordSource::next_event`]; only then is the message acked.
+//! The rates received are logged (at info level) every
+//! [`THROUGHPUT_LOG_INTERVAL`].
+//!
+//! # Memory
+//!
+//! A burst of large messages cannot take the viewer's memory: every part of
+//! the way in is bounded in bytes.
+//!
+//! * Messages received and not yet acked: at most
+//!   [`PubSubOptions::max_outstanding_bytes`] per stream (the service stops
+//!   sending past it; the client library calls it flow control).
+//! * Records released and not yet taken by [`RecordSource::next_event`]:
+//!   at most [`PubSubOptions::max_queued_bytes`] (past it, receiving waits,
+//!   so nothing is acked and the flow control above holds the rest).
+//! * Records held for a gap before them: at most 1 GiB (the sequencer's
+//!   `max_held_bytes`); past it the oldest gap is skipped.
+//! * Pieces of incomplete fragmented records: at most 1 GiB (the
+//!   reassembler's `max_held_bytes`); past it the oldest set is dropped (the
+//!   set being completed is kept whatever its size).
+//!
+//! With the defaults: 4 x 64 MiB + 256 MiB + 1 GiB + 1 GiB, about 2.5 GiB,
+//! plus one record larger than that, if one is sent.
+//!
+//! [`THROUGHPUT_LOG_INTERVAL`]: crate::pubsub_client::THROUGHPUT_LOG_INTERVAL
 //!
 //! # Faults
 //!
@@ -32,8 +59,9 @@
 //! backoff. A stream that fails for good is reopened with backoff, once the
 //! subscription is known to exist. A stream opened after the health check
 //! noticed the problem is kept: replacing a stream that has just opened can
-//! leave a message leased to the one dropped, and with ordering that holds
-//! back every later message until the lease runs out. Records
+//! leave a message leased to the one dropped, which then arrives only after
+//! the lease runs out (and its session's later records wait for it). The
+//! streams are one group: when one fails, all are reopened. Records
 //! already received stay in the view and the local log; records published
 //! while no subscription existed are lost, and show up as a skipped gap.
 
@@ -49,17 +77,22 @@ use std::time::{Duration, Instant};
 use google_cloud_pubsub::client::Subscriber;
 use google_cloud_pubsub::model::Message;
 use google_cloud_pubsub::subscriber::handler::Handler;
-use tokio::sync::{Notify, mpsc, watch};
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, mpsc, watch};
 
 use self::pipeline::Pipeline;
 use self::reassembly::ReassemblyOptions;
 use self::sequencer::SequencerOptions;
 use super::{RecordSource, SourceError, SourceEvent};
 use crate::log_file::LogFileWriter;
-use crate::pubsub_client::{self, Admin, BackgroundRuntime, Connection, Endpoint, PubSubError};
+use crate::pubsub_client::{
+    self, Admin, BackgroundRuntime, Connection, Endpoint, PubSubError, THROUGHPUT_LOG_INTERVAL, ThroughputMeter,
+};
 
-/// Records queued for the consumer before the receiver waits.
+/// Records queued for the consumer before the receiver waits (the bytes are
+/// bounded too: [`PubSubOptions::max_queued_bytes`]).
 const EVENT_QUEUE_LEN: usize = 4096;
+/// The unit in which queued bytes are counted (semaphore permits are u32).
+const QUEUE_UNIT_BYTES: usize = 1024;
 /// How often held gaps and fragment sets are checked for timeouts.
 const TICK_INTERVAL: Duration = Duration::from_millis(250);
 /// How long a health check may take before the service counts as down.
@@ -83,6 +116,14 @@ pub struct PubSubOptions {
     /// How often the subscription is checked on (`None`: 2 s with the
     /// emulator, 10 s with Google's service).
     pub health_interval: Option<Duration>,
+    /// Streaming pulls open at once.
+    pub streams: usize,
+    /// Bytes of messages received but not yet acked, per stream, before the
+    /// service stops sending on that stream.
+    pub max_outstanding_bytes: usize,
+    /// Bytes of released records waiting for [`RecordSource::next_event`]
+    /// before receiving waits.
+    pub max_queued_bytes: usize,
 }
 
 impl PubSubOptions {
@@ -95,6 +136,9 @@ impl PubSubOptions {
             gap_timeout: Duration::from_secs(10),
             fragment_timeout: Duration::from_secs(120),
             health_interval: None,
+            streams: 4,
+            max_outstanding_bytes: 64 << 20,
+            max_queued_bytes: 256 << 20,
         }
     }
 }
@@ -166,7 +210,10 @@ pub struct PubSubSource {
     description: String,
     /// Bytes of messages received so far.
     received_bytes: Arc<AtomicU64>,
-    events: mpsc::Receiver<SourceEvent>,
+    events: mpsc::Receiver<Queued>,
+    /// The bytes the queued records may hold, in units, and all of it.
+    queue_budget: Arc<Semaphore>,
+    queue_units: u32,
     shutdown: watch::Sender<bool>,
     /// Fires when the receiver has finished (its pipeline drained).
     receiver_done: Option<std::sync::mpsc::Receiver<()>>,
@@ -238,16 +285,23 @@ impl PubSubSource {
             log,
         );
         let (events_tx, events) = mpsc::channel(EVENT_QUEUE_LEN);
+        let queue_units = (options.max_queued_bytes / QUEUE_UNIT_BYTES).clamp(1, u32::MAX as usize);
         let (shutdown, shutdown_rx) = watch::channel(false);
         let (done_tx, receiver_done) = std::sync::mpsc::sync_channel(1);
         let reconnect = Arc::new(Reconnect::default());
         let received_bytes = Arc::new(AtomicU64::new(0));
+        let queue_budget = Arc::new(Semaphore::new(queue_units));
         let receiver = Receiver {
             received_bytes: received_bytes.clone(),
+            meter: ThroughputMeter::new(format!("{description}: received"), THROUGHPUT_LOG_INTERVAL),
             resources: resources.clone(),
             subscriber,
+            streams: options.streams.max(1),
+            max_outstanding_bytes: options.max_outstanding_bytes,
             pipeline,
             events: events_tx,
+            queue_budget: queue_budget.clone(),
+            queue_units: queue_units as u32,
             shutdown: shutdown_rx.clone(),
             reconnect: reconnect.clone(),
         };
@@ -260,6 +314,8 @@ impl PubSubSource {
             description,
             received_bytes,
             events,
+            queue_budget,
+            queue_units: queue_units as u32,
             shutdown,
             receiver_done: Some(receiver_done),
             resources,
@@ -272,6 +328,18 @@ impl PubSubSource {
         &self.resources.subscription_path
     }
 
+    /// Bytes of the records queued for [`RecordSource::next_event`], as the
+    /// bound [`PubSubOptions::max_queued_bytes`] counts them (in KiB units).
+    pub fn queued_bytes(&self) -> u64 {
+        let free = self.queue_budget.available_permits() as u64;
+        (u64::from(self.queue_units) - free.min(u64::from(self.queue_units))) * QUEUE_UNIT_BYTES as u64
+    }
+
+    /// Bytes of messages received so far.
+    pub fn received_bytes(&self) -> u64 {
+        self.received_bytes.load(Ordering::Relaxed)
+    }
+
     /// Whether this source created the topic (and will delete it).
     pub fn created_topic(&self) -> bool {
         self.resources.created_topic.load(Ordering::Relaxed)
@@ -281,7 +349,8 @@ impl PubSubSource {
 impl RecordSource for PubSubSource {
     fn next_event(&mut self) -> Result<Option<SourceEvent>, SourceError> {
         match self.events.try_recv() {
-            Ok(event) => Ok(Some(event)),
+            // Dropping the permit frees the batch's bytes for receiving.
+            Ok(Queued { event, .. }) => Ok(Some(event)),
             Err(mpsc::error::TryRecvError::Empty) => Ok(None),
             Err(mpsc::error::TryRecvError::Disconnected) => {
                 Err(SourceError::PubSub(PubSubError::Stopped { what: "receiver" }))
@@ -332,13 +401,26 @@ fn subscription_id(topic: &str) -> String {
     format!("{}{suffix}", &topic[..keep])
 }
 
+/// An event on its way to the consumer. The last event of a batch carries
+/// the permit for the batch's bytes.
+struct Queued {
+    event: SourceEvent,
+    _permit: Option<OwnedSemaphorePermit>,
+}
+
 /// The task that receives messages and feeds the pipeline.
 struct Receiver {
     received_bytes: Arc<AtomicU64>,
+    meter: ThroughputMeter,
     resources: Arc<Resources>,
     subscriber: Subscriber,
+    streams: usize,
+    max_outstanding_bytes: usize,
     pipeline: Pipeline,
-    events: mpsc::Sender<SourceEvent>,
+    events: mpsc::Sender<Queued>,
+    /// Bytes (in [`QUEUE_UNIT_BYTES`]) the queue may still take.
+    queue_budget: Arc<Semaphore>,
+    queue_units: u32,
     shutdown: watch::Receiver<bool>,
     reconnect: Arc<Reconnect>,
 }
@@ -382,44 +464,65 @@ enum Pulled {
     Failed(String),
 }
 
-/// A task reading one stream. `MessageStream::next` must not be cancelled
-/// (a stream still opening is torn down), so it runs on its own task and
-/// hands messages over a channel, which may be polled in a `select!`.
-struct StreamTask {
+/// The streams open at once, each read by a task of its own.
+/// `MessageStream::next` must not be cancelled (a stream still opening is
+/// torn down), so each runs on its own task and hands messages over one
+/// channel, which may be polled in a `select!`.
+struct StreamGroup {
     /// Its number from [`Reconnect::open`].
     number: u64,
     messages: mpsc::Receiver<Pulled>,
-    task: tokio::task::JoinHandle<()>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
-impl StreamTask {
-    fn start(subscriber: &Subscriber, subscription_path: &str, reconnect: &Reconnect) -> Self {
+impl StreamGroup {
+    fn start(
+        subscriber: &Subscriber,
+        subscription_path: &str,
+        reconnect: &Reconnect,
+        streams: usize,
+        max_outstanding_bytes: usize,
+    ) -> Self {
         let number = reconnect.open();
-        let mut stream = subscriber.subscribe(subscription_path.to_owned()).build();
         let (tx, messages) = mpsc::channel(16);
-        let task = tokio::spawn(async move {
-            loop {
-                let pulled = match stream.next().await {
-                    Some(Ok(pulled)) => Pulled::Message(Box::new(pulled)),
-                    Some(Err(err)) => Pulled::Failed(err.to_string()),
-                    None => Pulled::Failed("the stream ended".into()),
-                };
-                let failed = matches!(pulled, Pulled::Failed(_));
-                if tx.send(pulled).await.is_err() || failed {
-                    break;
-                }
-            }
-            // Let pending acks go out.
-            let token = stream.shutdown_token();
-            let _ = tokio::time::timeout(Duration::from_secs(5), token.shutdown()).await;
-        });
-        Self { number, messages, task }
+        let tasks = (0..streams)
+            .map(|_| {
+                let mut stream = subscriber
+                    .subscribe(subscription_path.to_owned())
+                    .set_max_outstanding_bytes(i64::try_from(max_outstanding_bytes).unwrap_or(i64::MAX))
+                    .build();
+                let tx = tx.clone();
+                tokio::spawn(async move {
+                    loop {
+                        let pulled = match stream.next().await {
+                            Some(Ok(pulled)) => Pulled::Message(Box::new(pulled)),
+                            Some(Err(err)) => Pulled::Failed(err.to_string()),
+                            None => Pulled::Failed("the stream ended".into()),
+                        };
+                        let failed = matches!(pulled, Pulled::Failed(_));
+                        if tx.send(pulled).await.is_err() || failed {
+                            break;
+                        }
+                    }
+                    // Let pending acks go out.
+                    let token = stream.shutdown_token();
+                    let _ = tokio::time::timeout(Duration::from_secs(5), token.shutdown()).await;
+                })
+            })
+            .collect();
+        Self {
+            number,
+            messages,
+            tasks,
+        }
     }
 }
 
-impl Drop for StreamTask {
+impl Drop for StreamGroup {
     fn drop(&mut self) {
-        self.task.abort();
+        for task in &self.tasks {
+            task.abort();
+        }
     }
 }
 
@@ -444,7 +547,9 @@ impl Receiver {
                     }
                 }
                 _ = tick.tick() => {
-                    let events = self.pipeline.tick(Instant::now());
+                    let now = Instant::now();
+                    self.meter.report_if_due(now);
+                    let events = self.pipeline.tick(now);
                     if !self.deliver(events).await {
                         break;
                     }
@@ -454,6 +559,7 @@ impl Receiver {
                         let (message, handler) = *pulled;
                         failures = 0;
                         self.received_bytes.fetch_add(message.data.len() as u64, Ordering::Relaxed);
+                        self.meter.add(1, message.data.len() as u64);
                         let pipeline = &mut self.pipeline;
                         // The pipeline may write the local log.
                         let events = tokio::task::block_in_place(|| pipeline.push_message(&message.data, Instant::now()));
@@ -517,17 +623,43 @@ impl Receiver {
         );
     }
 
-    fn start_stream(&self) -> StreamTask {
-        StreamTask::start(&self.subscriber, &self.resources.subscription_path, &self.reconnect)
+    fn start_stream(&self) -> StreamGroup {
+        StreamGroup::start(
+            &self.subscriber,
+            &self.resources.subscription_path,
+            &self.reconnect,
+            self.streams,
+            self.max_outstanding_bytes,
+        )
     }
 
-    /// Queues events for the consumer; false when closing.
+    /// Queues events for the consumer, first waiting until the queue has
+    /// room for their bytes; false when closing.
     async fn deliver(&mut self, events: Vec<SourceEvent>) -> bool {
-        for event in events {
-            let mut shutdown = self.shutdown.clone();
+        let bytes = self.pipeline.take_released_bytes();
+        if events.is_empty() {
+            return true;
+        }
+        // A batch larger than the whole budget takes all of it.
+        let units = (bytes.div_ceil(QUEUE_UNIT_BYTES as u64)).clamp(1, u64::from(self.queue_units)) as u32;
+        let mut shutdown = self.shutdown.clone();
+        let permit = tokio::select! {
+            _ = shutdown.changed() => return false,
+            permit = self.queue_budget.clone().acquire_many_owned(units) => match permit {
+                Ok(permit) => permit,
+                Err(_) => return false,
+            },
+        };
+        let mut permit = Some(permit);
+        let last = events.len() - 1;
+        for (i, event) in events.into_iter().enumerate() {
+            let queued = Queued {
+                event,
+                _permit: if i == last { permit.take() } else { None },
+            };
             tokio::select! {
                 _ = shutdown.changed() => return false,
-                sent = self.events.send(event) => {
+                sent = self.events.send(queued) => {
                     if sent.is_err() {
                         return false;
                     }

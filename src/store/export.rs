@@ -16,6 +16,9 @@ pub struct ExportPlot {
     pub palette: Option<String>,
     /// `[top, left, height, width]`, or null for a plot outside the layout.
     pub layout: Option<[u32; 4]>,
+    /// Line plots whose logger named their lines: the names, in line order.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub names: Option<Vec<String>>,
     pub columns: ExportColumns,
 }
 
@@ -62,6 +65,7 @@ pub fn export(store: &dyn AsSnapshot) -> BTreeMap<String, ExportPlot> {
                     kind,
                     palette: plot.palette.map(str::to_owned),
                     layout: cell,
+                    names: plot.line_names.map(<[String]>::to_vec),
                     columns,
                 },
             )

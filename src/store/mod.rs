@@ -30,6 +30,7 @@
 
 mod batch;
 mod export;
+mod pyramid;
 mod reduce;
 mod runs;
 mod smooth;
@@ -37,6 +38,7 @@ mod steps;
 
 pub use batch::{Batch, Bounds, ColorSource, GridTiling, LogExtent, PointLayout, finite_bounds, unit_index};
 pub use export::{ExportColumns, ExportPlot, export};
+pub use pyramid::LinePyramid;
 pub use reduce::{ReducedLines, needs_reduction, reduce_lines};
 pub use runs::{Run, Runs};
 pub use smooth::{Ema, SMOOTHING_STEPS, Smoothed, smoothing_step};
@@ -44,6 +46,7 @@ pub use steps::{Boundary, StepDetector, StepMark, StepRule, Timeline};
 
 use crate::format::{DataCall, GridCell, Record, RecordBody, TandemCall, Tensor};
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use crate::calls::{self, CallError, DataCallKind, Layout};
 
@@ -89,6 +92,9 @@ pub struct Plot<'a> {
     pub kind: PlotKind,
     /// The palette of the latest call, if it coloured its data.
     pub palette: Option<&'a str>,
+    /// Line plots: the names of the lines, in line order, when the logger
+    /// gave them.
+    pub line_names: Option<&'a [String]>,
     /// Changes whenever the data is replaced rather than appended to.
     pub generation: u64,
     /// Scatter and lines data, in call order.
@@ -170,7 +176,13 @@ struct Epoch {
     /// Palette changes from none: the first item of each, and the palette
     /// (empty for a plot never coloured).
     palettes: Vec<(usize, Option<Box<str>>)>,
+    /// Line name changes: the first item of each, and the names (none for
+    /// lines unnamed).
+    names: Vec<(usize, Option<Names>)>,
 }
+
+/// A line plot's names for its lines, shared by the epochs that use them.
+pub type Names = Arc<[String]>;
 
 /// What the history keeps per batch or tandem row: 56 bytes.
 #[derive(Clone, Copy, Debug)]
@@ -196,6 +208,7 @@ impl Epoch {
             tandem_rows: Vec::new(),
             items: Vec::with_capacity(1),
             palettes: Vec::new(),
+            names: Vec::new(),
         }
     }
 
@@ -205,6 +218,14 @@ impl Epoch {
 
     fn last_bounds(&self) -> Bounds {
         self.items.last().map_or(Bounds::EMPTY, |item| item.bounds)
+    }
+
+    /// Names the lines of the items pushed from now on (`None`: unnamed).
+    fn name_lines(&mut self, names: Option<&Names>) {
+        let current = self.names.last().and_then(|(_, n)| n.as_ref());
+        if current != names {
+            self.names.push((self.items(), names.cloned()));
+        }
     }
 
     /// Records an item added by record `record`.
@@ -241,6 +262,8 @@ impl Epoch {
     fn view<'a>(&'a self, name: &'a str, items: usize) -> Plot<'a> {
         let palette_at = self.palettes.partition_point(|(first, _)| *first < items);
         let palette = palette_at.checked_sub(1).and_then(|i| self.palettes[i].1.as_deref());
+        let names_at = self.names.partition_point(|(first, _)| *first < items);
+        let line_names = names_at.checked_sub(1).and_then(|i| self.names[i].1.as_deref());
         let (batches, rows) = match self.kind {
             PlotKind::Tandem => (&self.batches[..0], &self.tandem_rows[..items * (self.tandem_lines + 1)]),
             _ => (&self.batches[..items], &self.tandem_rows[..0]),
@@ -249,6 +272,7 @@ impl Epoch {
             name,
             kind: self.kind,
             palette,
+            line_names,
             generation: self.generation,
             batches,
             tandem: TandemData {
@@ -283,6 +307,9 @@ pub struct Store {
     no_layout: Layout,
     /// Numbers of the `clear` records.
     clears: Vec<u64>,
+    /// The names the log gave each line plot's lines, for its next lines
+    /// calls.
+    line_names: HashMap<String, Names>,
     /// Plot names in order of their first data ever.
     plots: Vec<PlotHistory>,
     /// Index into `plots` by name.
@@ -316,6 +343,7 @@ impl Store {
             layouts: Vec::new(),
             no_layout: Layout::default(),
             clears: Vec::new(),
+            line_names: HashMap::new(),
             plots: Vec::new(),
             plot_index: HashMap::new(),
             run_names: Vec::new(),
@@ -440,6 +468,7 @@ impl Store {
                 std::mem::size_of::<Epoch>()
                     + e.items.capacity() * std::mem::size_of::<Item>()
                     + e.palettes.capacity() * std::mem::size_of::<(usize, Option<Box<str>>)>()
+                    + e.names.capacity() * std::mem::size_of::<(usize, Option<Names>)>()
                     + e.batches.capacity() * std::mem::size_of::<Batch>()
             })
             .sum();
@@ -463,6 +492,11 @@ impl Store {
             RecordBody::Clear => {
                 self.clears.push(index);
                 self.layouts.push((index, Layout::default()));
+                self.line_names.clear();
+            }
+            RecordBody::LineNames(names) => {
+                self.check_in_layout(&names.plot)?;
+                self.line_names.insert(names.plot.clone(), names.names.clone().into());
             }
             RecordBody::Scatter(call) => self.apply_data(index, DataCallKind::Scatter, call)?,
             RecordBody::MultiLines(call) => self.apply_data(index, DataCallKind::MultiLines, call)?,
@@ -480,6 +514,20 @@ impl Store {
             Some((_, layout)) => layout.check_contains(plot),
             None => self.no_layout.check_contains(plot),
         }
+    }
+
+    /// The names of plot `name`'s `lines` lines, if the log gave as many.
+    fn names_for(&self, name: &str, kind: PlotKind, lines: usize) -> Option<Names> {
+        let names = self.line_names.get(name).filter(|_| kind != PlotKind::Scatter)?;
+        if names.len() != lines {
+            log::warn!(
+                "plot {}: {} line names for {lines} lines; drawing them unnamed",
+                calls::printable(name),
+                names.len()
+            );
+            return None;
+        }
+        Some(names.clone())
     }
 
     /// The epoch that record `index` for plot `name` adds to: a new one when
@@ -528,7 +576,11 @@ impl Store {
                 }
             }
         }
+        let names = self.names_for(&call.plot, plot_kind, batch.layout.lines_shape().0);
         let epoch = self.epoch_for(index, &call.plot, plot_kind, fresh);
+        if plot_kind == PlotKind::Lines {
+            epoch.name_lines(names.as_ref());
+        }
         epoch.push_item(
             index,
             (batch.bounds, batch.log_extent),
@@ -553,7 +605,9 @@ impl Store {
                 calls::printable(&call.plot)
             );
         }
+        let names = self.names_for(&call.plot, PlotKind::Tandem, lines);
         let epoch = self.epoch_for(index, &call.plot, PlotKind::Tandem, restart);
+        epoch.name_lines(names.as_ref());
         epoch.tandem_lines = lines;
         let x = call.x as f32;
         epoch.tandem_rows.push(x);

@@ -134,6 +134,7 @@ impl Smoothed {
             name: plot.name,
             kind: plot.kind,
             palette: plot.palette,
+            line_names: plot.line_names,
             generation: self.generation,
             batches,
             tandem: TandemData {

@@ -448,3 +448,59 @@ fn log_extents_through_the_history() {
         "a linear axis keeps its bounds"
     );
 }
+
+#[test]
+fn line_names_name_the_lines_from_the_next_call_on() {
+    let mut store = Store::new();
+    store.apply(&layout(&["loss", "cloud"])).unwrap();
+    let row = |x: f64| {
+        record(
+            1,
+            RecordBody::TandemLines(TandemCall {
+                plot: "loss".into(),
+                palette: None,
+                x,
+                ys: Tensor::from_values(vec![2], &[1.0, 2.0]),
+            }),
+        )
+    };
+    let names = |plot: &str, names: &[&str]| {
+        record(
+            1,
+            RecordBody::LineNames(crate::format::LineNames {
+                plot: plot.into(),
+                names: names.iter().map(|n| n.to_string()).collect(),
+            }),
+        )
+    };
+    let names_at = |store: &Store, records: u64| {
+        store
+            .at_record(records)
+            .plot("loss")
+            .and_then(|p| p.line_names.map(<[String]>::to_vec))
+    };
+    // Records are numbered from 0 (the layout); at_record(n) is the state
+    // after the first n.
+    store.apply(&row(0.0)).unwrap(); // record 1
+    store.apply(&names("loss", &["train", "val"])).unwrap(); // 2
+    assert_eq!(names_at(&store, 3), None, "names wait for the next lines call");
+    store.apply(&row(1.0)).unwrap(); // 3
+    store.apply(&row(2.0)).unwrap(); // 4
+    assert_eq!(names_at(&store, 4), Some(vec!["train".into(), "val".into()]));
+    assert_eq!(names_at(&store, 2), None, "earlier states keep their names");
+    store.apply(&names("loss", &["a", "b", "c"])).unwrap(); // 5
+    store.apply(&row(3.0)).unwrap(); // 6
+    assert_eq!(names_at(&store, 7), None, "three names for two lines: unnamed");
+    assert_eq!(names_at(&store, 5), Some(vec!["train".into(), "val".into()]));
+    assert!(
+        store.apply(&names("nowhere", &["a"])).is_err(),
+        "a plot outside the layout"
+    );
+    store.apply(&names("loss", &["x", "y"])).unwrap();
+    store.apply(&point("cloud", 1.0, false)).unwrap();
+    assert_eq!(store.plot("cloud").unwrap().line_names, None);
+    store.apply(&record(1, RecordBody::Clear)).unwrap();
+    store.apply(&layout(&["loss"])).unwrap();
+    store.apply(&row(0.0)).unwrap();
+    assert_eq!(store.plot("loss").unwrap().line_names, None, "a clear forgets names");
+}

@@ -61,6 +61,10 @@ fn line_dims(call: &Value) -> Vec<usize> {
 /// Makes one scenario call on a logger.
 pub fn apply_call(logger: &mut DataLogger, call: &Value) -> Result<(), LoggerError> {
     let plot = call.get("plot").and_then(Value::as_str).unwrap_or("");
+    let names: Option<Vec<&str>> = call
+        .get("names")
+        .and_then(Value::as_array)
+        .map(|names| names.iter().map(|n| n.as_str().expect("a name")).collect());
     let spatial_dim = || opt_usize(&call["spatial_dim"]).expect("spatial_dim");
     let append = || call.get("append").and_then(Value::as_bool).unwrap_or(false);
     match call["op"].as_str().expect("op") {
@@ -103,12 +107,14 @@ pub fn apply_call(logger: &mut DataLogger, call: &Value) -> Result<(), LoggerErr
                 append(),
                 color(call),
                 grid(call),
+                names.as_deref(),
             )
         }
         "tandem_lines" => {
             let x = call["x"].as_f64().expect("x");
             let ys: Vec<f32> = call["ys"].as_array().expect("ys").iter().map(json_f32).collect();
-            logger.tandem_lines(plot, x, &ys, call.get("palette").and_then(Value::as_str))
+            let palette = call.get("palette").and_then(Value::as_str);
+            logger.tandem_lines(plot, x, &ys, palette, names.as_deref())
         }
         op => panic!("unknown op {op}"),
     }

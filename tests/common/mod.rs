@@ -514,7 +514,7 @@ pub fn unmarked_log(path: &Path) {
             logger.set_layout(layout).unwrap();
         }
         logger
-            .tandem_lines("loss", step as f64, &[1.0 / (1.0 + step as f32), rng.f32()], None)
+            .tandem_lines("loss", step as f64, &[1.0 / (1.0 + step as f32), rng.f32()], None, None)
             .unwrap();
         let cloud: Vec<f32> = (0..200).map(|_| rng.f32()).collect();
         logger

@@ -59,6 +59,8 @@ pub struct Pipeline {
     log_failures: u64,
     /// Where the next released frame sits in a local log started afresh.
     next_offset: u64,
+    /// Bytes of frames released since [`Pipeline::take_released_bytes`].
+    released_bytes: u64,
     stats: PipelineStats,
 }
 
@@ -78,12 +80,19 @@ impl Pipeline {
             log,
             log_failures: 0,
             next_offset: FILE_HEADER_LEN as u64,
+            released_bytes: 0,
             stats: PipelineStats::default(),
         }
     }
 
     pub fn stats(&self) -> PipelineStats {
         self.stats
+    }
+
+    /// Bytes of the frames released since the last call: what the events
+    /// handed out since then hold.
+    pub fn take_released_bytes(&mut self) -> u64 {
+        std::mem::take(&mut self.released_bytes)
     }
 
     /// Pushes one message's frames through the pipeline (decode, join,
@@ -272,7 +281,9 @@ impl Pipeline {
         for released in out.released {
             self.stats.released += 1;
             let offset = self.next_offset;
-            self.next_offset += released.frame.as_ref().map_or(0, |f| f.len() as u64);
+            let len_bytes = released.frame.as_ref().map_or(0, |f| f.len() as u64);
+            self.next_offset += len_bytes;
+            self.released_bytes += len_bytes;
             events.push(match released.content {
                 Ok(record) => SourceEvent::Record { offset, record },
                 Err(error) => SourceEvent::Corrupt { offset, error },
@@ -508,6 +519,44 @@ mod tests {
             *offset as usize,
             FILE_HEADER_LEN + split_frames(&frames).unwrap()[0].len()
         );
+    }
+
+    #[test]
+    fn a_30_mb_record_in_shuffled_duplicated_fragments_joins_whole() {
+        // A layout, then one scatter of 3.75e6 points: 30 MB of float32.
+        let frames = session_frames(11, 1, 3_750_000);
+        assert!(frames.len() > 30_000_000);
+        let want = expected(&frames);
+        // Pieces as large as messages take, and small ones for more orders.
+        for max_bytes in [crate::format::MESSAGE_MAX_BYTES, 1 << 20] {
+            let dir = tempfile::tempdir().unwrap();
+            let messages = pack_messages(&frames, max_bytes).unwrap();
+            let mut rng = fastrand::Rng::with_seed(max_bytes as u64);
+            // Every message two or three times, all shuffled.
+            let mut order: Vec<usize> = (0..messages.len())
+                .flat_map(|i| std::iter::repeat_n(i, 2 + rng.usize(..2)))
+                .collect();
+            rng.shuffle(&mut order);
+            let mut p = pipeline(Some(LogFileWriter::open(&dir.path().join("view.log")).unwrap()));
+            let now = Instant::now();
+            let mut got = Vec::new();
+            for &i in &order {
+                got.extend(records(p.push_message(&messages[i], now)));
+            }
+            assert_eq!(got.len(), 2, "{max_bytes}: the layout and the cloud, once each");
+            assert!(
+                got == want,
+                "{max_bytes}: the joined record differs from the one logged"
+            );
+            let stats = p.stats();
+            assert_eq!((stats.joined, stats.lost, stats.corrupt), (1, 0, 0), "{stats:?}");
+            assert_eq!(p.reassembler.pending(), 0, "nothing of the record is held after");
+            let log = std::fs::read(dir.path().join("view.log")).unwrap();
+            assert!(
+                log[FILE_HEADER_LEN..] == frames[..],
+                "{max_bytes}: the local log is the logger's"
+            );
+        }
     }
 
     /// Re-stamps a frame's kind (as a newer logger might write), keeping

@@ -68,7 +68,7 @@ impl Default for ReassemblyOptions {
     fn default() -> Self {
         Self {
             timeout: Duration::from_secs(120),
-            max_held_bytes: 2 << 30,
+            max_held_bytes: 1 << 30,
         }
     }
 }
@@ -317,6 +317,8 @@ mod tests {
         for (i, part) in parts.iter().enumerate() {
             let joined = r.push(1, 2, part, now, &mut abandoned).unwrap();
             assert_eq!(joined.is_some(), i == last, "piece {i}");
+            // Duplicates hold nothing more: at most the frame's bytes are held.
+            assert!(r.held_bytes <= frame.len());
             if let Some(joined) = joined {
                 assert_eq!(&joined[..], &frame[..]);
             }
