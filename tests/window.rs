@@ -987,7 +987,8 @@ fn density_and_point_size_keys(x: &Xvfb) -> Result<(), String> {
     viewer.quit()
 }
 
-/// What was set in the window (log axes, smoothing, zoom) is there again on
+/// What was set in the window (log axes, smoothing, zoom, a density image)
+/// is there again on
 /// the next start on the same log; `r` still resets a plot; screenshots do
 /// not read the saved settings.
 fn settings_are_kept_for_the_next_start(x: &Xvfb) -> Result<(), String> {
@@ -1015,6 +1016,8 @@ fn settings_are_kept_for_the_next_start(x: &Xvfb) -> Result<(), String> {
     viewer.change_views("] twice", &["key", "--window", &window, "bracketright"])?;
     viewer.pointer(center(&area("top_right")))?;
     viewer.change_views("a wheel zoom", &["click", "4"])?;
+    viewer.pointer(center(&area("bottom_left")))?;
+    viewer.change_views("d", &["key", "--window", &window, "d"])?;
     let before = screenshot_of(&mut viewer, revision)?;
     viewer.quit()?;
     let saved = dir.path().join("config/views.json");
@@ -1030,11 +1033,12 @@ fn settings_are_kept_for_the_next_start(x: &Xvfb) -> Result<(), String> {
         &screenshot_of(&mut viewer, revision)?,
         common::image::EXACT,
     )?;
-    // r returns the zoomed plot to its data: log y and smoothing stay.
+    // r returns the zoomed plot to its data: log y, smoothing and the
+    // density image stay.
     viewer.pointer(center(&area("top_right")))?;
     let window = viewer.window.clone();
     viewer.change_views("r", &["key", "--window", &window, "r"])?;
-    let flags = ["--log-y", "top_left", "--smooth", "0.6"];
+    let flags = ["--log-y", "top_left", "--smooth", "0.6", "--density", "bottom_left"];
     common::image::compare(
         "settings_after_reset",
         &reference_with(&log, dir.path(), page, &flags)?,

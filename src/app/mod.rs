@@ -58,7 +58,7 @@ Space: pause or resume (following, or playing)\n\
 o: several runs' clouds overlaid, or a panel per run\n\
 [ / ]: less / more smoothing of line plots\n\
 l / L: log or linear y / x axis of the plot under the cursor\n\
-(log axes, smoothing and zoom are kept for the next start)\n\
+(log axes, smoothing, zoom, markers and density are kept for the next start)\n\
 , / .: smaller / larger scatter markers\n\
 d: density image of the scatter under the cursor, or markers\n\
 h or ?: show or hide this help\n\
@@ -77,8 +77,9 @@ pub struct WindowOptions {
     pub log_axes: Option<LogAxes>,
     /// The source's key in the saved settings (none: only the run name's).
     pub settings_key: Option<String>,
-    /// `--point-size`, `--opacity`, `--density`.
-    pub points: PointOptions,
+    /// `--point-size`, `--opacity`, `--density` when any is given: they win
+    /// over the saved settings.
+    pub points: Option<PointOptions>,
 }
 
 /// Opens the window on what `reader` reads, and runs until it is closed.
@@ -112,12 +113,13 @@ pub fn run_window(reader: Reader<'static>, options: WindowOptions) -> anyhow::Re
         source_key: options.settings_key.clone(),
         keep_smoothing: options.smoothing.is_some(),
         keep_log_axes: options.log_axes.is_some(),
+        keep_points: options.points.is_some(),
         restored: false,
     };
+    app.points = options.points.clone().unwrap_or_default();
     if let Some(key) = options.settings_key.as_deref() {
         app.restore_settings(key);
     }
-    app.points = options.points.clone();
     let result = event_loop.run_app(&mut app);
     app.save_settings();
     if let Some(gfx) = &app.gfx {
@@ -205,6 +207,7 @@ struct SavedSettings {
     /// Set by flags: not taken from the saved settings.
     keep_smoothing: bool,
     keep_log_axes: bool,
+    keep_points: bool,
     /// Whether the settings were looked up (by source, or by the first
     /// run's name).
     restored: bool,
@@ -303,11 +306,14 @@ impl App {
             self.smoothing = saved.smoothing;
         }
         if !self.saved.keep_log_axes {
-            self.log_axes = saved.log_axes();
+            self.log_axes = saved.log_axes.clone();
+        }
+        if !self.saved.keep_points {
+            self.points = saved.points.clone();
         }
         // Zoomed views are in plot space: only with the log axes they were
         // saved with.
-        if self.log_axes == saved.log_axes() {
+        if self.log_axes == saved.log_axes {
             self.views.fixed = saved.zoom();
         }
     }
@@ -325,7 +331,7 @@ impl App {
         if keys.is_empty() {
             return;
         }
-        let settings = ViewSettings::new(self.smoothing, &self.log_axes, &self.views.fixed);
+        let settings = ViewSettings::new(self.smoothing, &self.log_axes, &self.points, &self.views.fixed);
         match store.save(&keys, &settings) {
             Ok(()) => log::debug!("saved the view settings for {keys:?}"),
             Err(err) => log::warn!("could not save the view settings: {err}"),

@@ -1,5 +1,6 @@
-//! What the user set in the window (log axes, smoothing, zoom), kept for
-//! the next window on the same logs or run name.
+//! What the user set in the window (log axes, smoothing, zoom, and how
+//! scatters are drawn), kept for the next window on the same logs or run
+//! name.
 //!
 //! The settings live in a small JSON file in the user's configuration
 //! directory (`$STREAMVIS_CONFIG_DIR`, else `$XDG_CONFIG_HOME/streamvis-gpu`,
@@ -10,12 +11,12 @@
 //! new window takes its source's settings, or else its first run's. Flags
 //! given on the command line win over what was saved.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::layout::{DataRect, LogAxes};
+use crate::layout::{DataRect, LogAxes, PointOptions};
 
 /// The most sources and run names remembered; the least recently saved go
 /// first.
@@ -29,9 +30,10 @@ const FILE_NAME: &str = "views.json";
 pub struct ViewSettings {
     /// Line plots' smoothing weight.
     pub smoothing: f32,
-    /// Every plot's x and y on log scales, and the plots that differ.
-    pub log_all: [bool; 2],
-    pub log_toggled: [BTreeSet<String>; 2],
+    pub log_axes: LogAxes,
+    /// Marker size and opacity, and the plots drawn as density images.
+    #[serde(default)]
+    pub points: PointOptions,
     /// Zoomed plots: the rectangle of plot space shown, `[x0, y0, x1, y1]`.
     pub zoom: BTreeMap<String, [f64; 4]>,
     /// When these were saved (seconds since the Unix epoch).
@@ -40,22 +42,17 @@ pub struct ViewSettings {
 }
 
 impl ViewSettings {
-    pub fn new(smoothing: f32, log_axes: &LogAxes, zoom: &HashMap<String, DataRect>) -> Self {
-        let (log_all, log_toggled) = log_axes.parts();
+    pub fn new(smoothing: f32, log_axes: &LogAxes, points: &PointOptions, zoom: &HashMap<String, DataRect>) -> Self {
         Self {
             smoothing,
-            log_all,
-            log_toggled,
+            log_axes: log_axes.clone(),
+            points: points.clone(),
             zoom: zoom
                 .iter()
                 .map(|(name, r)| (name.clone(), [r.min[0], r.min[1], r.max[0], r.max[1]]))
                 .collect(),
             saved_at: 0,
         }
-    }
-
-    pub fn log_axes(&self) -> LogAxes {
-        LogAxes::from_parts(self.log_all, self.log_toggled.clone())
     }
 
     /// The zoomed plots' views; a saved rectangle that is not a proper one
@@ -74,9 +71,11 @@ impl ViewSettings {
             .collect()
     }
 
-    /// Whether the smoothing weight is one the window can show.
+    /// Whether the smoothing weight, marker size and opacity are ones the
+    /// flags would accept.
     fn is_valid(&self) -> bool {
-        (0.0..1.0).contains(&self.smoothing)
+        let size = self.points.size.is_none_or(|s| (0.5..=64.0).contains(&s));
+        (0.0..1.0).contains(&self.smoothing) && size && self.points.opacity > 0.0 && self.points.opacity <= 1.0
     }
 }
 
@@ -217,7 +216,12 @@ mod tests {
                 max: [90.0, 1.5],
             },
         )]);
-        ViewSettings::new(smoothing, &log_axes, &zoom)
+        let points = PointOptions {
+            size: Some(3.0),
+            opacity: 0.5,
+            density: crate::layout::PlotSet::from_names(&["cloud".to_owned()]),
+        };
+        ViewSettings::new(smoothing, &log_axes, &points, &zoom)
     }
 
     #[test]
@@ -228,10 +232,12 @@ mod tests {
         let saved = settings(0.9);
         store.save(&["source:/x.log".into(), "run:a".into()], &saved).unwrap();
         let loaded = store.load("run:a").unwrap();
-        assert_eq!(loaded.log_axes(), saved.log_axes());
-        assert_eq!(loaded.log_axes().of("acc"), [false, false]);
-        assert_eq!(loaded.log_axes().of("cloud"), [true, true]);
-        assert_eq!(loaded.log_axes().of("loss"), [false, true]);
+        assert_eq!(loaded.log_axes, saved.log_axes);
+        assert_eq!(loaded.log_axes.of("acc"), [false, false]);
+        assert_eq!(loaded.log_axes.of("cloud"), [true, true]);
+        assert_eq!(loaded.log_axes.of("loss"), [false, true]);
+        assert_eq!(loaded.points, saved.points);
+        assert!(loaded.points.density.contains("cloud"));
         assert_eq!(loaded.smoothing, 0.9);
         assert_eq!(loaded.zoom(), saved.zoom());
         assert_eq!(store.load("source:/x.log").unwrap().zoom(), saved.zoom());
@@ -249,7 +255,7 @@ mod tests {
         assert_eq!(store.load("run:a"), None);
         store.save(&["run:a".into()], &settings(0.5)).unwrap();
         let mut text = std::fs::read_to_string(dir.path().join(FILE_NAME)).unwrap();
-        text = text.replace("0.5", "1.5");
+        text = text.replace("\"smoothing\": 0.5", "\"smoothing\": 1.5");
         std::fs::write(dir.path().join(FILE_NAME), text).unwrap();
         assert_eq!(store.load("run:a"), None, "a smoothing weight of 1.5 is refused");
         let upside_down = ViewSettings {

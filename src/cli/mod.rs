@@ -563,7 +563,7 @@ fn run_output(config: Config) -> anyhow::Result<()> {
                 smoothing: config.smoothing_flag,
                 log_axes: (!config.log_axes.is_none()).then(|| config.log_axes.clone()),
                 settings_key: key.as_ref().map(source_key),
-                points: config.points.clone(),
+                points: (config.points != PointOptions::default()).then(|| config.points.clone()),
             };
             crate::app::run_window(reader, options)
         }

@@ -7,7 +7,11 @@
 //! a legend; scatter plots get one panel per run in the plot's cell, sharing
 //! one data range (see [`super::PageScene`]).
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::HashSet;
+
+use serde::{Deserialize, Serialize};
+
+use super::points::PlotSet;
 
 use super::points::PointOptions;
 use crate::format::GridCell;
@@ -59,64 +63,37 @@ pub struct PageData<'a> {
     pub points: PointOptions,
 }
 
-/// Which plots show x or y on a log scale: every plot or none, each with
-/// exceptions by name (what `--log-y all` then `l` on one plot gives).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+/// Which plots show x or y on a log scale: per axis, every plot or none,
+/// each with exceptions by name (what `--log-y all` then `l` on one plot
+/// gives).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct LogAxes {
-    all: [bool; 2],
-    /// Per axis (x, y): the plots that differ from `all`.
-    toggled: [BTreeSet<String>; 2],
+    /// x, then y.
+    axes: [PlotSet; 2],
 }
 
 impl LogAxes {
     /// From the command line's names per axis (x, y); `all` stands for
     /// every plot.
     pub fn from_names(x: &[String], y: &[String]) -> LogAxes {
-        let mut axes = LogAxes::default();
-        for (axis, names) in [x, y].into_iter().enumerate() {
-            for name in names {
-                if name == "all" {
-                    axes.all[axis] = true;
-                } else {
-                    axes.toggled[axis].insert(name.clone());
-                }
-            }
+        LogAxes {
+            axes: [PlotSet::from_names(x), PlotSet::from_names(y)],
         }
-        // `all` and names: every plot.
-        for axis in 0..2 {
-            if axes.all[axis] {
-                axes.toggled[axis].clear();
-            }
-        }
-        axes
-    }
-
-    /// Every plot's log x and y, and per axis the plots that differ.
-    pub fn parts(&self) -> ([bool; 2], [BTreeSet<String>; 2]) {
-        (self.all, self.toggled.clone())
-    }
-
-    /// The inverse of [`LogAxes::parts`].
-    pub fn from_parts(all: [bool; 2], toggled: [BTreeSet<String>; 2]) -> LogAxes {
-        LogAxes { all, toggled }
     }
 
     /// Whether plot `name` has a log x and a log y axis.
     pub fn of(&self, name: &str) -> [bool; 2] {
-        std::array::from_fn(|axis| self.all[axis] != self.toggled[axis].contains(name))
+        std::array::from_fn(|axis| self.axes[axis].contains(name))
     }
 
     /// Switches plot `name`'s `axis` (0: x, 1: y) between linear and log.
     pub fn toggle(&mut self, name: &str, axis: usize) {
-        let set = &mut self.toggled[axis];
-        if !set.remove(name) {
-            set.insert(name.to_owned());
-        }
+        self.axes[axis].toggle(name);
     }
 
     /// Whether no plot has a log axis.
     pub fn is_none(&self) -> bool {
-        self.all == [false; 2] && self.toggled.iter().all(BTreeSet::is_empty)
+        self.axes.iter().all(PlotSet::is_empty)
     }
 }
 

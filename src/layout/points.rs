@@ -12,6 +12,8 @@
 
 use std::collections::BTreeSet;
 
+use serde::{Deserialize, Serialize};
+
 use super::grid::{Rect, Style};
 
 /// The smallest marker the size rule picks, as a fraction of the style's
@@ -23,7 +25,7 @@ pub const POINT_SIZES: [f32; 12] = [1.0, 1.5, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0
 
 /// How scatter markers are drawn on a page: shared by the window,
 /// `--screenshot` and `--record`.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PointOptions {
     /// Marker diameter in logical pixels (`--point-size`); `None`: the size
     /// follows the cloud's density (see [`marker_radius`]).
@@ -47,7 +49,7 @@ impl Default for PointOptions {
 
 /// A set of plots by name: every plot or none, each with exceptions (what
 /// `--density all` then `d` on one plot gives).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct PlotSet {
     all: bool,
     /// The plots that differ from `all`.
@@ -67,6 +69,11 @@ impl PlotSet {
             all: false,
             toggled: names.iter().cloned().collect(),
         }
+    }
+
+    /// Whether no plot is in the set.
+    pub fn is_empty(&self) -> bool {
+        !self.all && self.toggled.is_empty()
     }
 
     /// Whether plot `name` is in the set.
