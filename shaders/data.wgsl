@@ -22,9 +22,10 @@ struct PlotUniforms {
     tandem_rows: u32,
     // Batches in this chunk (for the binary search).
     batch_count: u32,
-    // Dense scatters: points in the plot before this chunk, and in all.
+    // Dense scatters: points in the plot before this chunk, and the shift
+    // that fits a point's index into its 23-bit draw order.
     instance_base: u32,
-    instance_total: u32,
+    order_shift: u32,
     // Instances of this chunk drawn: fewer than it holds when the view
     // shows an earlier state of the plot.
     drawn: u32,
@@ -38,6 +39,12 @@ struct PlotUniforms {
     // Dense scatters: 0 opaque marks, 1 marks and coverage counts
     // (translucent), 2 points per pixel (density image). See SplatMode.
     splat_mode: u32,
+    // Dense scatters: the chunk's first instance to splat (the ones before
+    // it are in the marks already).
+    splat_first: u32,
+    _pad0: u32,
+    _pad1: u32,
+    _pad2: u32,
 };
 
 // Keep in sync with `BatchDesc` in src/render/gpu_types.rs.

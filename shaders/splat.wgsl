@@ -19,8 +19,9 @@ const SPLAT_DENSITY: u32 = 2u;
 
 @compute @workgroup_size(256)
 fn cs_main(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-    // Dispatches are 2D past 65535 workgroups.
-    let instance = id.x + id.y * groups.x * 256u;
+    // Dispatches are 2D past 65535 workgroups; they start at the chunk's
+    // first instance not splatted yet.
+    let instance = plot.splat_first + id.x + id.y * groups.x * 256u;
     if (plot.batch_count == 0u) {
         return;
     }
@@ -57,9 +58,12 @@ fn cs_main(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups
             code = NAN_CODE;
         }
     }
-    // Draw order, scaled into 23 bits: ties keep the larger colour code.
+    // Draw order: the point's index in the plot, shifted into 23 bits
+    // (past 2^23 points, neighbours share an order and ties keep the larger
+    // colour code). It depends on nothing else, so points appended later
+    // splat into the same marks as a redraw of all of them would.
     let global = plot.instance_base + instance;
-    let order = u32(f32(global) * (8388607.0 / f32(max(plot.instance_total, 1u))));
+    let order = global >> plot.order_shift;
     let mark = (order << 9u) | code;
     let r = plot.point_radius;
     let lo = vec2<i32>(floor(center - vec2<f32>(r)));
@@ -74,7 +78,11 @@ fn cs_main(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups
             let home_pixel = f32(x) == home.x && f32(y) == home.y;
             if (dot(d, d) <= r * r || home_pixel) {
                 let pixel = u32(y * width + x);
-                atomicMax(&marks[pixel], mark);
+                // Where points pile up, most find a later mark there
+                // already: a plain load spares the atomic write.
+                if (atomicLoad(&marks[pixel]) < mark) {
+                    atomicMax(&marks[pixel], mark);
+                }
                 if (count) {
                     atomicAdd(&counts[pixel], 1u);
                 }

@@ -981,8 +981,96 @@ fn log_axes_place_points_at_their_logarithms(r: &mut HeadlessRenderer) -> Result
     Ok(())
 }
 
+/// A dense scatter whose view stays put keeps its splat's marks between
+/// frames: a frame splats only the points appended since the last, and
+/// gives exactly the image a redraw of every point gives, in every splat
+/// mode. A move back on the timeline redraws.
+fn appended_points_splat_into_the_kept_marks(r: &mut HeadlessRenderer) -> Result<(), String> {
+    let mut rng = fastrand::Rng::with_seed(31);
+    let mut cloud = |n: usize, spread: f32| -> Vec<f32> {
+        (0..n)
+            .flat_map(|_| {
+                let (x, y) = (rng.f32() * 2.0 - 1.0, rng.f32() * 2.0 - 1.0);
+                [x * spread, y * spread * x.abs(), rng.f32()]
+            })
+            .collect()
+    };
+    // The first batch spans the view; the appended ones fall inside it, so
+    // autoscale keeps the view.
+    let first = cloud(200_000, 1.0);
+    let more: Vec<Vec<f32>> = (0..2).map(|_| cloud(10_000, 0.9)).collect();
+    let store = common::store_from_log(move |logger| {
+        one_plot(logger);
+        let color = Some(ColorSpec::by_value("Turbo256"));
+        logger
+            .scatter(
+                "p",
+                TensorView::new(&[200_000, 3], &first),
+                1,
+                false,
+                color.clone(),
+                None,
+            )
+            .unwrap();
+        for batch in &more {
+            logger
+                .scatter("p", TensorView::new(&[10_000, 3], batch), 1, true, color.clone(), None)
+                .unwrap();
+        }
+    });
+    let modes = [
+        PointOptions::default(),
+        PointOptions {
+            opacity: 0.3,
+            ..PointOptions::default()
+        },
+        PointOptions {
+            density: PlotSet::from_names(&["p".to_owned()]),
+            ..PointOptions::default()
+        },
+    ];
+    let fresh = || HeadlessRenderer::new().map_err(|e| e.to_string());
+    for points in &modes {
+        let draw = |r: &mut HeadlessRenderer, records: u64| {
+            let page = PageData::single(store.at_record(records)).with_points(points);
+            let image = r.render(&page, &HashMap::new(), W, H, &Default::default());
+            image
+                .map(|image| (image, r.last_sync().splatted_points))
+                .map_err(|e| e.to_string())
+        };
+        // Records: the layout, 200k points, then 10k and 10k more.
+        let (_, splatted) = draw(r, 2)?;
+        if splatted != 200_000 {
+            return Err(format!("{points:?}: the first frame splatted {splatted} points"));
+        }
+        for (records, all) in [(3, 210_000u64), (4, 220_000)] {
+            let (kept, splatted) = draw(r, records)?;
+            if splatted != 10_000 {
+                return Err(format!("{points:?}: a frame after 10k more splatted {splatted} points"));
+            }
+            let (redrawn, splatted) = draw(&mut fresh()?, records)?;
+            if splatted != all {
+                return Err(format!("{points:?}: a first frame of {all} points splatted {splatted}"));
+            }
+            common::image::compare("kept_marks_vs_redrawn", &redrawn, &kept, common::image::EXACT)?;
+        }
+        // Back to the first state: the marks are drawn again.
+        let (back, splatted) = draw(r, 2)?;
+        let (redrawn, _) = draw(&mut fresh()?, 2)?;
+        if splatted != 200_000 {
+            return Err(format!("{points:?}: moving back splatted {splatted} points"));
+        }
+        common::image::compare("moved_back_vs_redrawn", &redrawn, &back, common::image::EXACT)?;
+    }
+    Ok(())
+}
+
 fn main() {
     common::run_gpu_fns(vec![
+        (
+            "appended_points_splat_into_the_kept_marks",
+            appended_points_splat_into_the_kept_marks,
+        ),
         (
             "log_axes_place_points_at_their_logarithms",
             log_axes_place_points_at_their_logarithms,

@@ -134,6 +134,9 @@ pub struct SyncStats {
     pub descriptors: u64,
     /// Chunks (bind groups and draws per plot) after the sync.
     pub chunks: u64,
+    /// Points the splat pass drew for the frame: a dense scatter whose view
+    /// did not change splats only the points appended since the last frame.
+    pub splatted_points: u64,
 }
 
 /// The axis along which a batch of this kind may merge with the previous

@@ -28,7 +28,10 @@ pub struct PlotUniforms {
     pub tandem_rows: u32,
     pub batch_count: u32,
     pub instance_base: u32,
-    pub instance_total: u32,
+    /// Dense scatters: a point's draw order is its index in the plot
+    /// shifted right by this many bits (to fit 23 bits), so that it does
+    /// not change as points are appended.
+    pub order_shift: u32,
     /// Instances of the chunk drawn: fewer than it holds when the view
     /// shows an earlier state of the plot.
     pub drawn: u32,
@@ -43,8 +46,12 @@ pub struct PlotUniforms {
     /// Dense scatters: what the splat pass writes (a `SplatMode`: 0 opaque,
     /// 1 translucent, 2 density image).
     pub splat_mode: u32,
+    /// Dense scatters: the chunk's first instance splatted (those before it
+    /// are in the marks already).
+    pub splat_first: u32,
+    pub _pad: [u32; 3],
 }
-const _: () = assert!(std::mem::size_of::<PlotUniforms>() == 112);
+const _: () = assert!(std::mem::size_of::<PlotUniforms>() == 128);
 
 /// Uniforms of the dense-scatter resolve pass. Keep in sync with
 /// `ResolveUniforms` in shaders/resolve.wgsl.

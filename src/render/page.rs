@@ -199,6 +199,7 @@ impl PageRenderer {
                 });
             }
         }
+        stats.splatted_points = self.plot_data.take_splatted();
         // Density images: their largest counts label their colour bars.
         let density_keys = self.density_keys(ctx, &mut encoder, &store, scene)?;
         let under = rects.len() as u32;

@@ -126,6 +126,8 @@ pub struct PlotData {
     pub max_binding_bytes: Option<u64>,
     /// The limits the plots were uploaded with: new ones upload afresh.
     uploaded_with: Option<ChunkLimits>,
+    /// Points the splat pass drew since [`PlotData::take_splatted`].
+    splatted: u64,
 }
 
 impl PlotData {
@@ -137,7 +139,15 @@ impl PlotData {
             splat_dense: true,
             max_binding_bytes: None,
             uploaded_with: None,
+            splatted: 0,
         }
+    }
+
+    /// Points the splat pass drew since the last call: all of a dense
+    /// scatter's when its marks were redrawn, only those appended when they
+    /// were kept.
+    pub fn take_splatted(&mut self) -> u64 {
+        std::mem::take(&mut self.splatted)
     }
 
     /// Bytes held in GPU buffers (arenas and descriptor tables).
@@ -269,6 +279,7 @@ impl PlotData {
                 &mut gpu.splat,
                 uniforms,
                 (x, y),
+                &mut self.splatted,
             );
         if !splatted && let Some(s) = &mut gpu.splat {
             s.active = false;
@@ -396,11 +407,13 @@ fn plot_uniforms(at: &PlotView, tandem_lines: u32, (w, h): (u32, u32)) -> PlotUn
         tandem_rows: 0,
         batch_count: 0,
         instance_base: 0,
-        instance_total: 0,
+        order_shift: 0,
         drawn: 0,
         line_shade: u32::from(at.run_color.is_some()),
         opacity: at.opacity,
         log_axes: u32::from(at.log[0]) | u32::from(at.log[1]) << 1,
         splat_mode: splat_mode as u32,
+        splat_first: 0,
+        _pad: [0; 3],
     }
 }

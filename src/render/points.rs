@@ -185,6 +185,7 @@ impl PointsRenderer {
         splat: &mut Option<SplatDrawData>,
         uniforms: PlotUniforms,
         origin: (u32, u32),
+        splatted_points: &mut u64,
     ) -> bool {
         let size = (uniforms.viewport_size[0] as u32, uniforms.viewport_size[1] as u32);
         let total = arena.drawn();
@@ -219,30 +220,53 @@ impl PointsRenderer {
             _pad: 0,
         };
         queue.write_buffer(&splat.resolve_uniforms, 0, bytemuck::bytes_of(&resolve));
-        // Only what this mode writes is cleared (and read).
-        if !density {
-            encoder.clear_buffer(&splat.marks, 0, None);
-        }
-        if uniforms.splat_mode != SplatMode::Opaque as u32 {
-            encoder.clear_buffer(&splat.counts, 0, None);
-        }
+        let uniforms = PlotUniforms {
+            order_shift: order_shift(total),
+            ..uniforms
+        };
+        // What the marks hold is kept while the view and the points splatted
+        // stay: then only the points appended since are splatted.
+        let key = SplatKey::new(&uniforms, arena);
+        let drawn: Vec<u32> = arena.chunks.iter().map(|c| c.drawn).collect();
+        let firsts = match &splat.splatted {
+            Some(done) if done.key == key => done.firsts_after(&drawn),
+            _ => None,
+        };
+        let firsts = firsts.unwrap_or_else(|| {
+            // Only what this mode writes is cleared (and read).
+            if !density {
+                encoder.clear_buffer(&splat.marks, 0, None);
+            }
+            if uniforms.splat_mode != SplatMode::Opaque as u32 {
+                encoder.clear_buffer(&splat.counts, 0, None);
+            }
+            vec![0; drawn.len()]
+        });
         if density {
             encoder.clear_buffer(&splat.stats, 0, None);
         }
+        splat.splatted = Some(Splatted {
+            key,
+            drawn: drawn.clone(),
+        });
         let mut base = 0u32;
         let mut groups = Vec::new();
-        for chunk in &mut arena.chunks {
+        for (chunk, &first) in arena.chunks.iter_mut().zip(&firsts) {
             let chunk_uniforms = PlotUniforms {
                 batch_count: chunk.batch_count,
                 instance_base: base,
-                instance_total: total as u32,
                 drawn: chunk.drawn,
+                splat_first: first,
                 ..uniforms
             };
             queue.write_buffer(&chunk.uniforms, 0, bytemuck::bytes_of(&chunk_uniforms));
-            groups.push((chunk.bind_group(device, bindings, palette_view).clone(), chunk.drawn));
+            groups.push((
+                chunk.bind_group(device, bindings, palette_view).clone(),
+                chunk.drawn - first,
+            ));
             base += chunk.drawn;
         }
+        *splatted_points += groups.iter().map(|(_, n)| u64::from(*n)).sum::<u64>();
         let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
             label: Some("PointsRenderer::splat"),
             timestamp_writes: None,
@@ -327,6 +351,71 @@ pub struct SplatDrawData {
     pub active: bool,
     /// The current frame's [`SplatMode`], as a u32.
     mode: u32,
+    /// What the marks (and counts) hold.
+    splatted: Option<Splatted>,
+}
+
+/// Everything the marks of a splat depend on but the points splatted: the
+/// plot's uniforms less the per-chunk fields, and which data the arena
+/// holds (replaced data, or points dropped for the memory budget, change
+/// it).
+#[derive(Clone, Debug, PartialEq)]
+struct SplatKey {
+    uniforms: Vec<u8>,
+    generation: u64,
+    dropped_points: u64,
+}
+
+impl SplatKey {
+    fn new(uniforms: &PlotUniforms, arena: &PlotArena) -> Self {
+        let view = PlotUniforms {
+            batch_count: 0,
+            instance_base: 0,
+            drawn: 0,
+            splat_first: 0,
+            tandem_rows: 0,
+            ..*uniforms
+        };
+        Self {
+            uniforms: bytemuck::bytes_of(&view).to_vec(),
+            generation: arena.generation,
+            dropped_points: arena.dropped_points,
+        }
+    }
+}
+
+/// The points a splat's marks hold: per chunk, its first `drawn`.
+#[derive(Clone, Debug)]
+struct Splatted {
+    key: SplatKey,
+    drawn: Vec<u32>,
+}
+
+impl Splatted {
+    /// Per chunk of `drawn` points, the first not splatted yet, when the
+    /// marks hold a prefix of those points in the same order: every chunk
+    /// splatted but the last as it was, the last grown or as it was, new
+    /// chunks after. `None` when the marks must be redrawn.
+    fn firsts_after(&self, drawn: &[u32]) -> Option<Vec<u32>> {
+        let done = &self.drawn;
+        if done.len() > drawn.len() {
+            return None;
+        }
+        let last = done.len().checked_sub(1);
+        for (i, (&was, &now)) in done.iter().zip(drawn).enumerate() {
+            if now < was || (now != was && Some(i) != last) {
+                return None;
+            }
+        }
+        Some((0..drawn.len()).map(|i| done.get(i).copied().unwrap_or(0)).collect())
+    }
+}
+
+/// The shift that fits the index of every one of `total` points into the
+/// 23 bits of a mark's draw order.
+fn order_shift(total: u64) -> u32 {
+    let bits = u64::BITS - total.saturating_sub(1).leading_zeros();
+    bits.saturating_sub(23)
 }
 
 impl SplatDrawData {
@@ -423,6 +512,7 @@ impl SplatDrawData {
             resolve_uniforms,
             resolve_group,
             active: false,
+            splatted: None,
             mode: SplatMode::Opaque as u32,
         }
     }
