@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use streamvis_gpu::format::{DataCall, GridCell, Record, RecordBody, RecordMeta, TandemCall, Tensor};
-use streamvis_gpu::layout::{PageData, PlotSet, PointOptions};
+use streamvis_gpu::layout::{DataRect, PageData, PlotSet, PointOptions};
 use streamvis_gpu::render::HeadlessRenderer;
 use streamvis_gpu::store::Store;
 
@@ -33,6 +33,27 @@ fn layout(plot: &str) -> Record {
 fn scatter(n: usize, seed: u64, append: bool) -> Record {
     let mut rng = fastrand::Rng::with_seed(seed);
     let values: Vec<f32> = (0..n * 2).map(|_| rng.f32() * 2.0 - 1.0).collect();
+    scatter_of(values, append)
+}
+
+/// `n` points from a standard normal in x and y: as concentrated as real
+/// embeddings, where points pile up on the same pixels.
+fn gaussian(n: usize, seed: u64) -> Record {
+    let mut rng = fastrand::Rng::with_seed(seed);
+    let values: Vec<f32> = (0..n)
+        .flat_map(|_| {
+            // Box-Muller.
+            let (u, v) = (rng.f64().max(f64::MIN_POSITIVE), rng.f64());
+            let r = (-2.0 * u.ln()).sqrt();
+            let t = std::f64::consts::TAU * v;
+            [(r * t.cos()) as f32, (r * t.sin()) as f32]
+        })
+        .collect();
+    scatter_of(values, false)
+}
+
+fn scatter_of(values: Vec<f32>, append: bool) -> Record {
+    let n = values.len() / 2;
     let bytes = Bytes::from(bytemuck::cast_slice::<f32, u8>(&values).to_vec());
     record(RecordBody::Scatter(DataCall {
         plot: "cloud".into(),
@@ -56,6 +77,14 @@ fn tandem(step: usize) -> Record {
         x: step as f64,
         ys: Tensor::from_values(vec![1], &[y]),
     }))
+}
+
+/// A store holding one Gaussian cloud of `n` points.
+fn gaussian_store(n: usize) -> anyhow::Result<Store> {
+    let mut store = Store::new();
+    store.apply(&layout("cloud"))?;
+    store.apply(&gaussian(n, 5))?;
+    Ok(store)
 }
 
 /// The median of `runs` timings, each measured by `run` (given its index).
@@ -135,7 +164,32 @@ fn main() -> anyhow::Result<()> {
             r.draw(&store, &views, w, h, &Default::default())?;
             Ok(t.elapsed())
         })?;
-        table.row("scatter frame, 1920x1080", &format!("{n} pts"), ms_rate(frames, n));
+        table.row(
+            "scatter frame, view unchanged (splat kept)",
+            &format!("{n} pts"),
+            ms_rate(frames, n),
+        );
+        // After a zoom or pan every point is splatted again: two views
+        // taken in turn.
+        for (what, store) in [("uniform", &store), ("Gaussian", &gaussian_store(n)?)] {
+            r.draw(store, &views, w, h, &Default::default())?;
+            let moved = median_of(3, |k| {
+                let shift = 0.01 * (k % 2) as f64;
+                let view = DataRect {
+                    min: [-1.1 + shift, -1.1],
+                    max: [1.1 + shift, 1.1],
+                };
+                let views = HashMap::from([("cloud".to_owned(), view)]);
+                let t = Instant::now();
+                r.draw(store, &views, w, h, &Default::default())?;
+                Ok(t.elapsed())
+            })?;
+            table.row(
+                &format!("scatter frame, view moved (all splatted), {what}"),
+                &format!("{n} pts"),
+                ms_rate(moved, n),
+            );
+        }
         // The same cloud as a density image (points per pixel, log scale).
         let points = PointOptions {
             density: PlotSet::from_names(&["cloud".to_owned()]),
@@ -232,15 +286,28 @@ fn main() -> anyhow::Result<()> {
             &format!("{hist} history"),
             format!("{} MiB", r.page().gpu_bytes() >> 20),
         );
-        if history_frames {
-            r.draw(&store, &views, w, h, &Default::default())?;
+        if history_frames || hist <= 10_000_000 {
             let t = Instant::now();
             r.draw(&store, &views, w, h, &Default::default())?;
             table.row(
-                "scatter frame with the whole history",
+                "scatter frame with the whole history, all splatted",
                 &format!("{hist} pts"),
                 ms_rate(t.elapsed(), hist),
             );
+            // The view stays: a frame splats only what arrived since.
+            let idle = median_of(5, |_| {
+                let t = Instant::now();
+                r.draw(&store, &views, w, h, &Default::default())?;
+                Ok(t.elapsed())
+            })?;
+            table.row("scatter frame, nothing new", &format!("{hist} history"), ms(idle));
+            let arrived = median_of(5, |_| {
+                let t = Instant::now();
+                store.apply(&tail)?;
+                r.draw(&store, &views, w, h, &Default::default())?;
+                Ok(t.elapsed())
+            })?;
+            table.row("scatter frame, 1e4 pts arrived", &format!("{hist} history"), ms(arrived));
         }
     }
 
