@@ -307,7 +307,11 @@ fn main() -> anyhow::Result<()> {
                 r.draw(&store, &views, w, h, &Default::default())?;
                 Ok(t.elapsed())
             })?;
-            table.row("scatter frame, 1e4 pts arrived", &format!("{hist} history"), ms(arrived));
+            table.row(
+                "scatter frame, 1e4 pts arrived",
+                &format!("{hist} history"),
+                ms(arrived),
+            );
         }
     }
 

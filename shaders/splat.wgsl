@@ -66,8 +66,15 @@ fn cs_main(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups
     let order = global >> plot.order_shift;
     let mark = (order << 9u) | code;
     let r = plot.point_radius;
-    let lo = vec2<i32>(floor(center - vec2<f32>(r)));
-    let hi = vec2<i32>(ceil(center + vec2<f32>(r)));
+    // A disc wholly off the area marks nothing (and its far coordinates
+    // would not convert to pixel indices).
+    if (center.x + r < 0.0 || center.y + r < 0.0 || center.x - r > size.x || center.y - r > size.y) {
+        return;
+    }
+    // Pixels whose centre may lie in the disc (centres are at +0.5), and
+    // the home pixel: a 1 px marker visits 3 x 3 pixels, not 4 x 4.
+    let lo = min(vec2<i32>(floor(center - vec2<f32>(r + 0.5))), vec2<i32>(home));
+    let hi = max(vec2<i32>(ceil(center + vec2<f32>(r - 0.5))), vec2<i32>(home));
     let count = plot.splat_mode == SPLAT_TRANSLUCENT;
     for (var y = max(lo.y, 0); y <= min(hi.y, height - 1); y = y + 1) {
         for (var x = max(lo.x, 0); x <= min(hi.x, width - 1); x = x + 1) {
