@@ -32,6 +32,7 @@ use super::gpu_types::{BatchDesc, PlotUniforms};
 use super::pipeline::{buffer_entry, texture_entry};
 
 pub use super::chunk::Chunk;
+use super::chunk::Part;
 use crate::store::{Batch, ColorSource, Plot, PlotKind, PointLayout};
 
 /// The largest scatter chunk, unless a single batch is larger.
@@ -385,10 +386,11 @@ impl PlotArena {
             {
                 // One segment per line: from its last point so far to its
                 // first point in this batch.
-                stats.uploaded_bytes += bridge_bytes + chunk.stage_batch(bytemuck::cast_slice(values), desc, None);
+                let values = Part::Copied(bytemuck::cast_slice(values));
+                stats.uploaded_bytes += bridge_bytes + chunk.stage_batch(values, desc, None);
             }
             let axis = merge_axis(self.kind, &desc);
-            stats.uploaded_bytes += len + chunk.stage_batch(bytes, desc, axis);
+            stats.uploaded_bytes += len + chunk.stage_batch(Part::Shared(&batch.tensor.bytes), desc, axis);
             self.next_base += (chunk.instances - before) as u64;
             *self.batch_ends.last_mut().expect("pushed above") = self.next_base;
             if self.kind == PlotKind::Lines {

@@ -92,16 +92,7 @@ impl GrowableBuffer {
         debug_assert_eq!(data.len() % 4, 0);
         let offset = self.len;
         let needed = offset + data.len() as u64;
-        if needed > self.capacity() {
-            let capacity = needed.next_power_of_two().max(self.capacity() * 2);
-            let capacity = capacity.min(device.limits().max_buffer_size).max(needed);
-            let grown = create(device, self.label, self.usage, capacity);
-            if offset > 0 {
-                encoder.copy_buffer_to_buffer(&self.buffer, 0, &grown, 0, offset);
-            }
-            self.buffer = grown;
-            self.version += 1;
-        }
+        self.reserve(device, encoder, needed);
         if !data.is_empty() {
             // Staged by the queue and copied before this frame's commands;
             // it touches only bytes past `offset`, which the copy above
@@ -110,6 +101,47 @@ impl GrowableBuffer {
         }
         self.len = needed;
         offset
+    }
+
+    /// Appends `len` bytes (a multiple of 4) that `fill` writes straight
+    /// into the queue's staging memory, and returns the offset they were
+    /// written at: the data is copied once, by `fill`.
+    pub fn append_with(
+        &mut self,
+        device: &wgpu::Device,
+        queue: &wgpu::Queue,
+        encoder: &mut wgpu::CommandEncoder,
+        len: u64,
+        fill: impl FnOnce(&mut wgpu::QueueWriteBufferView),
+    ) -> u64 {
+        debug_assert_eq!(len % 4, 0);
+        let offset = self.len;
+        self.reserve(device, encoder, offset + len);
+        if let Some(size) = wgpu::BufferSize::new(len) {
+            // Like `write_buffer`: copied before this frame's commands, past
+            // `offset`, which the growth copy does not touch.
+            match queue.write_buffer_with(&self.buffer, offset, size) {
+                Some(mut view) => fill(&mut view),
+                None => log::error!("{}: no staging memory for {len} bytes", self.label),
+            }
+        }
+        self.len = offset + len;
+        offset
+    }
+
+    /// Grows the buffer to hold `needed` bytes, copying what it holds on
+    /// the GPU.
+    fn reserve(&mut self, device: &wgpu::Device, encoder: &mut wgpu::CommandEncoder, needed: u64) {
+        if needed > self.capacity() {
+            let capacity = needed.next_power_of_two().max(self.capacity() * 2);
+            let capacity = capacity.min(device.limits().max_buffer_size).max(needed);
+            let grown = create(device, self.label, self.usage, capacity);
+            if self.len > 0 {
+                encoder.copy_buffer_to_buffer(&self.buffer, 0, &grown, 0, self.len);
+            }
+            self.buffer = grown;
+            self.version += 1;
+        }
     }
 
     /// Replaces the contents with `data`.

@@ -2,6 +2,8 @@
 //! bytes and descriptor table), what it stages before a sync writes it, and
 //! the merging of appended descriptors (see [`super::arena`]).
 
+use bytes::Bytes;
+
 use super::arena::{DESC_BYTES, DataBindings};
 use super::buffer::GrowableBuffer;
 use super::gpu_types::{BatchDesc, PlotUniforms};
@@ -24,7 +26,7 @@ pub struct Chunk {
     /// The last descriptor and the axis it may grow along, for merging.
     pub(super) last: Option<(BatchDesc, usize)>,
     /// Bytes of this sync not yet written: one write per buffer per sync.
-    pub(super) staged_arena: Vec<u8>,
+    pub(super) staged_arena: Staged,
     pub(super) staged_descs: Vec<u8>,
     /// Where `staged_descs` goes in the table (before its end when the
     /// last descriptor is rewritten).
@@ -50,7 +52,7 @@ impl Chunk {
             base: 0,
             drawn: 0,
             last: None,
-            staged_arena: Vec::new(),
+            staged_arena: Staged::default(),
             staged_descs: Vec::new(),
             staged_descs_at: 0,
             bind_group: None,
@@ -78,7 +80,7 @@ impl Chunk {
 
     /// Arena bytes including those staged.
     pub fn arena_len(&self) -> u64 {
-        self.arena.len() + self.staged_arena.len() as u64
+        self.arena.len() + self.staged_arena.len()
     }
 
     pub(super) fn descs_len(&self) -> u64 {
@@ -100,26 +102,26 @@ impl Chunk {
 
     /// Stages raw arena bytes (tandem rows), with no descriptor.
     pub fn stage_bytes(&mut self, bytes: &[u8]) {
-        self.staged_arena.extend_from_slice(bytes);
+        self.staged_arena.push(Part::Copied(bytes));
     }
 
     /// Stages a batch's bytes and its descriptor (positions filled in here),
     /// merging the descriptor into the previous one when `merge_axis` allows.
     /// Returns the descriptor bytes written (for upload statistics).
-    pub(super) fn stage_batch(&mut self, bytes: &[u8], desc: BatchDesc, merge_axis: Option<usize>) -> u64 {
+    pub(super) fn stage_batch(&mut self, bytes: Part<'_>, desc: BatchDesc, merge_axis: Option<usize>) -> u64 {
         let desc = BatchDesc {
             data_offset: (self.arena_len() / 4) as u32,
             first_instance: self.instances,
             ..desc
         };
-        let floats = bytes.len() as u64 / 4;
+        let floats = bytes.len() / 4;
         let contiguous = merge_axis
             .filter(|&m| m < desc.axis_count as usize && desc.sizes[m] as u64 * desc.strides[m] as u64 == floats);
         let merged = match (&self.last, contiguous) {
             (Some((last, m)), Some(axis)) if *m == axis => merge(last, &desc, axis),
             _ => None,
         };
-        self.staged_arena.extend_from_slice(bytes);
+        self.staged_arena.push(bytes);
         self.instances += desc.instance_count;
         if self.staged_descs.is_empty() {
             self.staged_descs_at = self.descs.len();
@@ -148,14 +150,16 @@ impl Chunk {
     /// Writes what was staged: one queue write per buffer.
     pub fn flush(&mut self, device: &wgpu::Device, queue: &wgpu::Queue, encoder: &mut wgpu::CommandEncoder) {
         if !self.staged_arena.is_empty() {
-            self.arena.append(device, queue, encoder, &self.staged_arena);
+            let staged = std::mem::take(&mut self.staged_arena);
+            self.arena
+                .append_with(device, queue, encoder, staged.len(), |out| staged.copy_into(out));
         }
         if !self.staged_descs.is_empty() {
             self.descs.truncate(self.staged_descs_at);
             self.descs.append(device, queue, encoder, &self.staged_descs);
         }
         // Free the staging memory: most syncs stage nothing.
-        self.staged_arena = Vec::new();
+        self.staged_arena = Staged::default();
         self.staged_descs = Vec::new();
     }
 
@@ -246,4 +250,84 @@ fn merge(last: &BatchDesc, next: &BatchDesc, axis: usize) -> Option<BatchDesc> {
     merged.points_per_line = last.points_per_line.checked_add(next.points_per_line)?;
     merged.sizes[axis] = last.sizes[axis].checked_add(next.sizes[axis])?;
     Some(merged)
+}
+
+/// Arena bytes staged for one sync: the logged tensors themselves (shared
+/// with the log's memory map or the message, not copied), and small copies
+/// (bridges, tandem rows). The sync writes them straight into the queue's
+/// staging memory: one copy from the log to the upload.
+#[derive(Default)]
+pub(super) struct Staged {
+    parts: Vec<Bytes>,
+    /// Copies, gathered into one part.
+    copied: Vec<u8>,
+    /// Where each copied run goes among the parts: (index in `parts` it
+    /// comes before, its range in `copied`).
+    copied_at: Vec<(usize, std::ops::Range<usize>)>,
+    len: u64,
+}
+
+/// Bytes to stage.
+pub(super) enum Part<'a> {
+    /// A tensor as logged.
+    Shared(&'a Bytes),
+    /// Bytes made for the upload.
+    Copied(&'a [u8]),
+}
+
+impl Part<'_> {
+    fn len(&self) -> u64 {
+        match self {
+            Part::Shared(bytes) => bytes.len() as u64,
+            Part::Copied(bytes) => bytes.len() as u64,
+        }
+    }
+}
+
+impl Staged {
+    fn push(&mut self, part: Part<'_>) {
+        self.len += part.len();
+        match part {
+            Part::Shared(bytes) => self.parts.push(bytes.clone()),
+            Part::Copied(bytes) => {
+                let start = self.copied.len();
+                self.copied.extend_from_slice(bytes);
+                match self.copied_at.last_mut() {
+                    // Runs between the same two shared parts join.
+                    Some((at, range)) if *at == self.parts.len() && range.end == start => range.end += bytes.len(),
+                    _ => self.copied_at.push((self.parts.len(), start..start + bytes.len())),
+                }
+            }
+        }
+    }
+
+    pub(super) fn len(&self) -> u64 {
+        self.len
+    }
+
+    pub(super) fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    pub(super) fn clear(&mut self) {
+        *self = Staged::default();
+    }
+
+    /// Writes every part, in order, into `out` (exactly `len` bytes).
+    fn copy_into(&self, out: &mut wgpu::QueueWriteBufferView) {
+        let mut at = 0;
+        let mut copied = self.copied_at.iter().peekable();
+        for index in 0..=self.parts.len() {
+            while let Some((_, range)) = copied.next_if(|(before, _)| *before == index) {
+                out.slice(at..at + range.len())
+                    .copy_from_slice(&self.copied[range.clone()]);
+                at += range.len();
+            }
+            if let Some(part) = self.parts.get(index) {
+                out.slice(at..at + part.len()).copy_from_slice(part);
+                at += part.len();
+            }
+        }
+        debug_assert_eq!(at, out.len());
+    }
 }
