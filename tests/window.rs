@@ -908,38 +908,46 @@ fn hiding_and_showing_runs(x: &Xvfb) -> Result<(), String> {
 /// A test that drives a viewer on the shared X server.
 type WindowTest = fn(&Xvfb) -> Result<(), String>;
 
-/// `l` and `L` switch the y and x axes of the plot under the cursor between
-/// linear and log; each state is the page `--log-y` / `--log-x` draw.
-fn log_axes_keys(x: &Xvfb) -> Result<(), String> {
-    let Opened {
-        dir,
-        log,
-        revision,
-        mut viewer,
-        page,
-        scene,
-    } = open_test_log(x, 12)?;
-    let plot = scene.plots.iter().find(|p| p.frame.name == "top_left").unwrap();
-    let over_plot = center(&plot.frame.plot_area);
-    for (key, flags) in [
-        ("l", &["--log-y", "top_left"][..]),
-        ("L", &["--log-y", "top_left", "--log-x", "top_left"]),
-        ("l", &["--log-x", "top_left"]),
-        ("L", &[]),
-    ] {
+/// Presses each key with the pointer over `over_plot` and compares the
+/// window's screenshot with `--screenshot` of the log with the key's flags.
+fn keys_draw_as_flags(
+    opened: &mut Opened,
+    over_plot: [f32; 2],
+    what: &str,
+    keys: &[(&str, &[&str])],
+) -> Result<(), String> {
+    for (key, flags) in keys {
         // Screenshots move the pointer away: back over the plot.
-        viewer.pointer(over_plot)?;
-        let window = viewer.window.clone();
-        viewer.change_views(&format!("the {key} key"), &["key", "--window", &window, key])?;
-        let shot = screenshot_of(&mut viewer, revision)?;
+        opened.viewer.pointer(over_plot)?;
+        let window = opened.viewer.window.clone();
+        opened
+            .viewer
+            .change_views(&format!("the {key} key"), &["key", "--window", &window, key])?;
+        let shot = screenshot_of(&mut opened.viewer, opened.revision)?;
         common::image::compare(
-            &format!("log_axes_{key}_like_{}", flags.join("_")),
-            &reference_with(&log, dir.path(), page, flags)?,
+            &format!("{what}_{key}_like_{}", flags.join("_")),
+            &reference_with(&opened.log, opened.dir.path(), opened.page, flags)?,
             &shot,
             common::image::EXACT,
         )?;
     }
-    viewer.quit()
+    Ok(())
+}
+
+/// `l` and `L` switch the y and x axes of the plot under the cursor between
+/// linear and log; each state is the page `--log-y` / `--log-x` draw.
+fn log_axes_keys(x: &Xvfb) -> Result<(), String> {
+    let mut opened = open_test_log(x, 12)?;
+    let plot = opened.scene.plots.iter().find(|p| p.frame.name == "top_left").unwrap();
+    let over_plot = center(&plot.frame.plot_area);
+    let keys: [(&str, &[&str]); 4] = [
+        ("l", &["--log-y", "top_left"]),
+        ("L", &["--log-y", "top_left", "--log-x", "top_left"]),
+        ("l", &["--log-x", "top_left"]),
+        ("L", &[]),
+    ];
+    keys_draw_as_flags(&mut opened, over_plot, "log_axes", &keys)?;
+    opened.viewer.quit()
 }
 
 /// `d` switches the scatter under the cursor to a density image and back;
@@ -947,15 +955,14 @@ fn log_axes_keys(x: &Xvfb) -> Result<(), String> {
 /// follows the cloud's density. Each state is the page `--density` and
 /// `--point-size` draw.
 fn density_and_point_size_keys(x: &Xvfb) -> Result<(), String> {
-    let dir = tempfile::tempdir().unwrap();
-    let log = dir.path().join("run.log");
-    test_app(&log, 6)?;
-    let store = store_of(&log);
-    let revision = store.revision();
-    let mut viewer = Viewer::start(x, dir.path(), &["--file", "run.log"], "e2e")?;
-    let page = wait_for_all_of(&viewer, &log)?.size;
-    let scene = scene_of(&log, page);
-    let plot = scene.plots.iter().find(|p| p.frame.name == "bottom_left").unwrap();
+    let mut opened = open_test_log(x, 6)?;
+    let store = store_of(&opened.log);
+    let plot = opened
+        .scene
+        .plots
+        .iter()
+        .find(|p| p.frame.name == "bottom_left")
+        .unwrap();
     let over_plot = center(&plot.frame.plot_area);
     // The diameter the size rule gives the plot's cloud, then a step up,
     // then two down.
@@ -965,32 +972,20 @@ fn density_and_point_size_keys(x: &Xvfb) -> Result<(), String> {
     let smaller = point_size_step(point_size_step(auto, true), false);
     let smallest = point_size_step(smaller, false).to_string();
     let smaller = smaller.to_string();
-    for (key, flags) in [
-        ("d", &["--density", "bottom_left"][..]),
+    let keys: [(&str, &[&str]); 5] = [
+        ("d", &["--density", "bottom_left"]),
         ("period", &["--density", "bottom_left", "--point-size", &larger]),
         ("comma", &["--density", "bottom_left", "--point-size", &smaller]),
         ("d", &["--point-size", &smaller]),
         ("comma", &["--point-size", &smallest]),
-    ] {
-        // Screenshots move the pointer away: back over the plot.
-        viewer.pointer(over_plot)?;
-        let window = viewer.window.clone();
-        viewer.change_views(&format!("the {key} key"), &["key", "--window", &window, key])?;
-        let shot = screenshot_of(&mut viewer, revision)?;
-        common::image::compare(
-            &format!("points_{key}_like_{}", flags.join("_")),
-            &reference_with(&log, dir.path(), page, flags)?,
-            &shot,
-            common::image::EXACT,
-        )?;
-    }
-    viewer.quit()
+    ];
+    keys_draw_as_flags(&mut opened, over_plot, "points", &keys)?;
+    opened.viewer.quit()
 }
 
 /// What was set in the window (log axes, smoothing, zoom, a density image)
-/// is there again on
-/// the next start on the same log; `r` still resets a plot; screenshots do
-/// not read the saved settings.
+/// is there again on the next start on the same log; `r` still resets a
+/// plot; screenshots do not read the saved settings.
 fn settings_are_kept_for_the_next_start(x: &Xvfb) -> Result<(), String> {
     let Opened {
         dir,
