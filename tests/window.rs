@@ -418,9 +418,21 @@ fn test_app(log: &Path, steps: u32) -> Result<(), String> {
 
 /// `--screenshot` of a log at the page's size (`WxH`), with more flags.
 fn reference_with(log: &Path, dir: &Path, size: [u32; 2], extra: &[&str]) -> Result<RgbaImage, String> {
+    screenshot_with(log, dir, size, extra, None)
+}
+
+/// [`reference_with`], with `STREAMVIS_CONFIG_DIR` set to `config`.
+fn screenshot_with(
+    log: &Path,
+    dir: &Path,
+    size: [u32; 2],
+    extra: &[&str],
+    config: Option<&Path>,
+) -> Result<RgbaImage, String> {
     let out = dir.join("reference.png");
     let size = format!("{}x{}", size[0], size[1]);
-    let status = Command::new(common::bin("streamvis-gpu"))
+    let mut command = Command::new(common::bin("streamvis-gpu"));
+    command
         .args([
             "--file",
             log.to_str().unwrap(),
@@ -429,9 +441,11 @@ fn reference_with(log: &Path, dir: &Path, size: [u32; 2], extra: &[&str]) -> Res
             "--size",
             &size,
         ])
-        .args(extra)
-        .status()
-        .map_err(|e| e.to_string())?;
+        .args(extra);
+    if let Some(config) = config {
+        command.env("STREAMVIS_CONFIG_DIR", config);
+    }
+    let status = command.status().map_err(|e| e.to_string())?;
     if !status.success() {
         return Err("--screenshot failed".into());
     }
@@ -1042,27 +1056,12 @@ fn settings_are_kept_for_the_next_start(x: &Xvfb) -> Result<(), String> {
     )?;
     viewer.quit()?;
     // A screenshot depends on its flags alone, whatever was saved.
-    let out = dir.path().join("plain.png");
-    let size = format!("{}x{}", page[0], page[1]);
-    let status = Command::new(common::bin("streamvis-gpu"))
-        .args([
-            "--file",
-            log.to_str().unwrap(),
-            "--screenshot",
-            out.to_str().unwrap(),
-            "--size",
-            &size,
-        ])
-        .env("STREAMVIS_CONFIG_DIR", dir.path().join("config"))
-        .status()
-        .map_err(|e| e.to_string())?;
-    if !status.success() {
-        return Err("--screenshot failed".into());
-    }
+    let config = dir.path().join("config");
+    let with_settings = screenshot_with(&log, dir.path(), page, &[], Some(&config))?;
     common::image::compare(
         "screenshot_ignores_settings",
         &reference(&log, dir.path(), page)?,
-        &RgbaImage::load_png(&out).map_err(|e| e.to_string())?,
+        &with_settings,
         common::image::EXACT,
     )
 }
