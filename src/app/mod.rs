@@ -40,7 +40,7 @@ use crate::store::{Runs, StepDetector, Store};
 use crate::video::{Recorder, VideoOptions};
 use std::collections::HashSet;
 
-use self::settings::{SettingsStore, ViewSettings};
+use self::settings::{SavedSettings, SettingsStore};
 
 const HELP: &str = "Wheel: zoom at the cursor\n\
 Drag: pan\n\
@@ -199,20 +199,6 @@ struct App {
     gpu_memory_budget: Option<u64>,
 }
 
-/// The settings kept between windows (see [`settings`]).
-#[derive(Debug, Default)]
-struct SavedSettings {
-    store: Option<SettingsStore>,
-    source_key: Option<String>,
-    /// Set by flags: not taken from the saved settings.
-    keep_smoothing: bool,
-    keep_log_axes: bool,
-    keep_points: bool,
-    /// Whether the settings were looked up (by source, or by the first
-    /// run's name).
-    restored: bool,
-}
-
 impl App {
     fn new(source_name: String, receiver: Receiver<Feed>, recorder: Option<Recorder>) -> Self {
         Self {
@@ -293,49 +279,6 @@ impl App {
             }
         }
         Ok(changed)
-    }
-
-    /// Takes the settings saved under `key`, if any, except what flags set.
-    fn restore_settings(&mut self, key: &str) {
-        let Some(saved) = self.saved.store.as_ref().and_then(|store| store.load(key)) else {
-            return;
-        };
-        log::info!("restoring the view settings saved for {key:?}");
-        self.saved.restored = true;
-        if !self.saved.keep_smoothing {
-            self.smoothing = saved.smoothing;
-        }
-        if !self.saved.keep_log_axes {
-            self.log_axes = saved.log_axes.clone();
-        }
-        if !self.saved.keep_points {
-            self.points = saved.points.clone();
-        }
-        // Zoomed views are in plot space: only with the log axes they were
-        // saved with.
-        if self.log_axes == saved.log_axes {
-            self.views.fixed = saved.zoom();
-        }
-    }
-
-    /// Saves the window's settings under its source and its first run's name.
-    fn save_settings(&self) {
-        let Some(store) = &self.saved.store else { return };
-        let keys: Vec<String> = self
-            .saved
-            .source_key
-            .iter()
-            .cloned()
-            .chain(self.runs.runs().first().map(|run| settings::run_key(&run.name)))
-            .collect();
-        if keys.is_empty() {
-            return;
-        }
-        let settings = ViewSettings::new(self.smoothing, &self.log_axes, &self.points, &self.views.fixed);
-        match store.save(&keys, &settings) {
-            Ok(()) => log::debug!("saved the view settings for {keys:?}"),
-            Err(err) => log::warn!("could not save the view settings: {err}"),
-        }
     }
 
     fn title(&self) -> String {

@@ -201,6 +201,65 @@ fn absolute(path: &Path) -> PathBuf {
     dir.canonicalize().unwrap_or_else(|_| dir.to_owned()).join(name)
 }
 
+/// The settings kept between windows (see this module).
+#[derive(Debug, Default)]
+pub(super) struct SavedSettings {
+    pub(super) store: Option<SettingsStore>,
+    pub(super) source_key: Option<String>,
+    /// Set by flags: not taken from the saved settings.
+    pub(super) keep_smoothing: bool,
+    pub(super) keep_log_axes: bool,
+    pub(super) keep_points: bool,
+    /// Whether the settings were looked up (by source, or by the first
+    /// run's name).
+    pub(super) restored: bool,
+}
+
+impl super::App {
+    /// Takes the settings saved under `key`, if any, except what flags set.
+    pub(super) fn restore_settings(&mut self, key: &str) {
+        let Some(saved) = self.saved.store.as_ref().and_then(|store| store.load(key)) else {
+            return;
+        };
+        log::info!("restoring the view settings saved for {key:?}");
+        self.saved.restored = true;
+        if !self.saved.keep_smoothing {
+            self.smoothing = saved.smoothing;
+        }
+        if !self.saved.keep_log_axes {
+            self.log_axes = saved.log_axes.clone();
+        }
+        if !self.saved.keep_points {
+            self.points = saved.points.clone();
+        }
+        // Zoomed views are in plot space: only with the log axes they were
+        // saved with.
+        if self.log_axes == saved.log_axes {
+            self.views.fixed = saved.zoom();
+        }
+    }
+
+    /// Saves the window's settings under its source and its first run's name.
+    pub(super) fn save_settings(&self) {
+        let Some(store) = &self.saved.store else { return };
+        let keys: Vec<String> = self
+            .saved
+            .source_key
+            .iter()
+            .cloned()
+            .chain(self.runs.runs().first().map(|run| run_key(&run.name)))
+            .collect();
+        if keys.is_empty() {
+            return;
+        }
+        let settings = ViewSettings::new(self.smoothing, &self.log_axes, &self.points, &self.views.fixed);
+        match store.save(&keys, &settings) {
+            Ok(()) => log::debug!("saved the view settings for {keys:?}"),
+            Err(err) => log::warn!("could not save the view settings: {err}"),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

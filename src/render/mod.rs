@@ -9,6 +9,7 @@ mod capture;
 mod chunk;
 mod context;
 mod gpu_types;
+mod keys;
 mod lines;
 mod page;
 pub mod palette;
